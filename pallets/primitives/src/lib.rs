@@ -1,0 +1,233 @@
+//! # Kaisar primitives
+//!
+//! Types shared by the Kaisar GPU-cloud pallets, and the small traits through which the pallets
+//! talk to each other. One pallet never reads another pallet's storage: it goes through one of
+//! these traits, wired together in the runtime.
+//!
+//! - [`WorkerRegistry`]: implemented by `pallet-worker-registry`, used by `pallet-orders`.
+//! - [`WorkerAvailabilityHooks`]: implemented by `pallet-orders`, called by the registry when a
+//!   worker stops being able to serve (Offline, Suspended).
+//! - [`WorkerVerification`]: implemented by the registry, used by whatever attests workers (a
+//!   governance origin today, the PoPW pallet later).
+//! - [`Escrow`]: implemented by `pallet-escrow`, used by `pallet-orders`.
+//! - [`Points`]: implemented by `pallet-points`, used by `pallet-orders`.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::pallet_prelude::{DispatchError, DispatchResult, Weight};
+use core::fmt::Debug as RuntimeDebug;
+use scale_info::TypeInfo;
+
+/// Identifies a registered worker (one GPU machine).
+pub type WorkerId = u64;
+/// Identifies an order.
+pub type OrderId = u64;
+/// Identifies an escrow account. Orders use their [`OrderId`].
+pub type EscrowId = u64;
+
+/// The GPU models the marketplace knows. The PoPW calibration table is keyed by the same names.
+///
+/// New models are appended (never reordered) so that stored values keep decoding.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Encode, Decode, DecodeWithMemTracking,
+    MaxEncodedLen, TypeInfo, RuntimeDebug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum GpuModel {
+    #[codec(index = 0)]
+    RtxA4000,
+    #[codec(index = 1)]
+    Rtx3090,
+    #[codec(index = 2)]
+    Rtx4090,
+    #[codec(index = 3)]
+    Rtx5090,
+    #[codec(index = 4)]
+    L4,
+    #[codec(index = 5)]
+    L40S,
+    #[codec(index = 6)]
+    A10,
+    #[codec(index = 7)]
+    A100Pcie40G,
+    #[codec(index = 8)]
+    A100Sxm80G,
+    #[codec(index = 9)]
+    H100Pcie,
+    #[codec(index = 10)]
+    H100Sxm,
+    #[codec(index = 11)]
+    H200,
+}
+
+/// The kind of machine a worker runs on.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+    RuntimeDebug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum HostClass {
+    /// A desktop PC.
+    #[codec(index = 0)]
+    Pc,
+    /// A laptop.
+    #[codec(index = 1)]
+    Laptop,
+    /// A rack server (possibly virtualised).
+    #[codec(index = 2)]
+    Server,
+    /// A dedicated bare-metal machine.
+    #[codec(index = 3)]
+    BareMetal,
+}
+
+/// Lifecycle state of a worker.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+    RuntimeDebug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum WorkerStatus {
+    /// Registered, waiting for a checker (or governance) to verify the hardware.
+    #[codec(index = 0)]
+    PendingVerification,
+    /// Verified and heartbeating: can take orders.
+    #[codec(index = 1)]
+    Active,
+    /// Verified, but missed its heartbeat deadline. A heartbeat brings it back to `Active`.
+    #[codec(index = 2)]
+    Offline,
+    /// Suspended by the verifier (failed checks, misbehaviour). Only the verifier lifts it.
+    #[codec(index = 3)]
+    Suspended,
+    /// Leaving the marketplace; the deposit unlocks after the unbonding period.
+    #[codec(index = 4)]
+    Deregistering,
+}
+
+/// What the orders pallet needs to know about a worker.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, RuntimeDebug)]
+pub struct WorkerSummary<AccountId, Balance> {
+    /// The account that registered the worker and is paid for its work.
+    pub provider: AccountId,
+    /// The agent's signing account: the only account that may act for the worker.
+    pub agent: AccountId,
+    /// Current lifecycle state.
+    pub status: WorkerStatus,
+    /// Model of the worker's GPUs (a worker's GPUs are all one model).
+    pub gpu_model: GpuModel,
+    /// Total number of GPUs on the worker.
+    pub gpu_count: u32,
+    /// Number of GPUs not reserved by an order.
+    pub free_gpus: u32,
+    /// Asking price per GPU per hour, in the smallest unit of the native token.
+    pub price_per_gpu_hour: Balance,
+}
+
+/// The worker registry, as seen by the orders pallet.
+pub trait WorkerRegistry<AccountId, Balance> {
+    /// The worker's summary, or `None` if no such worker exists.
+    fn worker(id: WorkerId) -> Option<WorkerSummary<AccountId, Balance>>;
+
+    /// The cheapest `Active` worker of `model` with at least `gpus` free GPUs whose price is at
+    /// most `max_price_per_gpu_hour`. Searches a bounded, price-sorted index (never all workers).
+    fn find_cheapest(model: GpuModel, gpus: u32, max_price_per_gpu_hour: Balance)
+        -> Option<WorkerId>;
+
+    /// Reserve `gpus` GPUs of an `Active` worker for an order.
+    fn reserve_gpus(id: WorkerId, gpus: u32) -> DispatchResult;
+
+    /// Give back `gpus` GPUs reserved earlier. Never fails: releasing more than reserved, or for
+    /// a worker that is gone, is a no-op (the registry's `try_state` catches inconsistency).
+    fn release_gpus(id: WorkerId, gpus: u32);
+}
+
+/// Called by the registry when a worker can no longer serve its orders.
+pub trait WorkerAvailabilityHooks {
+    /// `id` went Offline or was Suspended. Implementations must do bounded work and return the
+    /// weight they used.
+    fn on_worker_unavailable(id: WorkerId) -> Weight;
+
+    /// The most weight [`Self::on_worker_unavailable`] can take, for pre-charging.
+    fn max_weight() -> Weight;
+}
+
+impl WorkerAvailabilityHooks for () {
+    fn on_worker_unavailable(_: WorkerId) -> Weight {
+        Weight::zero()
+    }
+    fn max_weight() -> Weight {
+        Weight::zero()
+    }
+}
+
+/// Attestation of workers' hardware (a governance origin today; the PoPW pallet later).
+pub trait WorkerVerification {
+    /// Mark a `PendingVerification` (or `Suspended`) worker as verified: it becomes `Active`.
+    fn verify(id: WorkerId) -> DispatchResult;
+    /// Suspend a worker: it stops taking orders and its running orders are failed.
+    fn suspend(id: WorkerId) -> DispatchResult;
+}
+
+/// How an escrow movement was split between the payer and the sponsor.
+///
+/// An escrow can be funded by the payer alone, or by the payer plus a sponsor (the promotion pot,
+/// paying the part of an order that points discounted). Every movement out of an escrow takes
+/// from both in proportion to what each still has in it.
+#[derive(Clone, Copy, PartialEq, Eq, Default, Encode, Decode, TypeInfo, RuntimeDebug)]
+pub struct EscrowSplit<Balance> {
+    /// Amount taken from the payer's hold.
+    pub from_payer: Balance,
+    /// Amount taken from the sponsor's hold.
+    pub from_sponsor: Balance,
+}
+
+/// An escrow service, as used by the orders pallet. All movements are `fungible` holds and
+/// transfers under the escrow pallet's hold reason; nothing is minted or burnt.
+pub trait Escrow<AccountId, Balance> {
+    /// Hold `amount` of `payer`'s funds (and `sponsor`'s share, if any) in a new escrow `id`.
+    /// Fails if `id` is in use or a party lacks the funds; on failure nothing is held.
+    fn lock(
+        id: EscrowId,
+        payer: &AccountId,
+        amount: Balance,
+        sponsor: Option<(&AccountId, Balance)>,
+    ) -> DispatchResult;
+
+    /// Pay `amount` out of escrow `id` to `to` (from both holds, pro rata).
+    fn pay(id: EscrowId, to: &AccountId, amount: Balance)
+        -> Result<EscrowSplit<Balance>, DispatchError>;
+
+    /// Return `amount` of escrow `id` to its owners (payer and sponsor, pro rata).
+    fn refund(id: EscrowId, amount: Balance) -> Result<EscrowSplit<Balance>, DispatchError>;
+
+    /// Return everything left in escrow `id` to its owners and remove it.
+    fn close(id: EscrowId) -> Result<EscrowSplit<Balance>, DispatchError>;
+
+    /// What is still held in escrow `id` (zero if it does not exist).
+    fn balance(id: EscrowId) -> Balance;
+}
+
+/// The points ledger (refunds paid as points, spent as discounts), as used by the orders pallet.
+pub trait Points<AccountId, Balance> {
+    /// The promotion pot: it receives tokens refunded as points and sponsors discounts.
+    fn pot_account() -> AccountId;
+
+    /// Whether `who` wants service-failure refunds paid as points rather than tokens.
+    fn prefers_points(who: &AccountId) -> bool;
+
+    /// Points `who` holds.
+    fn points_of(who: &AccountId) -> Balance;
+
+    /// Spend `points` of `who`'s points as a discount; returns the discount in tokens, which the
+    /// pot must sponsor. Fails (spending nothing) if `who` has fewer points.
+    fn spend(who: &AccountId, points: Balance) -> Result<Balance, DispatchError>;
+
+    /// Give back points for a discount that was not used (a sponsor refund of `tokens`).
+    fn restore(who: &AccountId, tokens: Balance);
+
+    /// The pot received `tokens` that were owed to `who` as a service-failure refund: credit
+    /// `who` with points at the configured rate. Returns the points credited.
+    fn credit_refund(who: &AccountId, tokens: Balance) -> Balance;
+}
