@@ -1,0 +1,437 @@
+//! The checker side: issue a challenge, time the commit, pick the rows to open, verify, score.
+
+use crate::calibration::CalibrationTable;
+use crate::keys::{AccountKey, Signer};
+use crate::messages::{
+    self, check_challenge_id, Challenge, Commit, MessageError, Open, Openings, RowIndex,
+    MAX_OPENINGS, PROTOCOL_VERSION,
+};
+use crate::params::Params;
+use crate::prf::MatrixPrf;
+use crate::seed::{ChallengeId, GpuUuidHash, Nonce};
+use crate::snapshot::GpuSnapshot;
+use crate::verify::{self, RowFault};
+use kaisar_primitives::{GpuModel, WorkerId};
+use rand::{CryptoRng, Rng};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How a checker judges.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CheckerConfig {
+    /// Rows to open (the issue's "~128"). Capped at [`MAX_OPENINGS`].
+    pub openings: u32,
+    /// Lowest accepted `measured / calibrated` throughput.
+    pub min_ratio: f64,
+    /// Highest accepted ratio (above it the model was misclaimed: the GPU is faster).
+    pub max_ratio: f64,
+    /// Give up on a commit after this long.
+    pub commit_timeout: Duration,
+    /// The openings must arrive this soon after the open request was sent.
+    pub open_timeout: Duration,
+}
+
+impl Default for CheckerConfig {
+    fn default() -> Self {
+        Self {
+            openings: 128,
+            min_ratio: 0.5,
+            max_ratio: 1.05,
+            // The work takes ~7 s at the calibrated speed and fails below half of it (14 s).
+            commit_timeout: Duration::from_secs(30),
+            open_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the checker needs to issue a challenge. The nonce's commitment must already be on-chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChallengeRequest {
+    /// The chain's genesis hash.
+    pub genesis_hash: [u8; 32],
+    /// The current epoch randomness.
+    pub epoch_randomness: [u8; 32],
+    /// The nonce whose commitment the checker put on-chain.
+    pub nonce: Nonce,
+    /// The worker.
+    pub worker_id: WorkerId,
+    /// The worker's agent account.
+    pub worker_agent: AccountKey,
+    /// Hash of the worker GPU's UUID, as registered.
+    pub gpu_uuid_hash: GpuUuidHash,
+    /// The model the worker registered.
+    pub claimed_model: GpuModel,
+    /// Parameters; `None` for the calibrated standard ones.
+    pub params: Option<Params>,
+}
+
+/// Why a checker operation failed (the exchange goes on: a bad message is ignored).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CheckerError {
+    /// The claimed model is not in the calibration table.
+    #[error("no calibration for {0:?}")]
+    UnknownModel(GpuModel),
+    /// The requested parameters are invalid.
+    #[error("invalid parameters: {0}")]
+    BadParams(crate::params::ParamsError),
+    /// A received message was refused.
+    #[error(transparent)]
+    Message(#[from] MessageError),
+    /// A message arrived that this state does not expect.
+    #[error("unexpected message in this state")]
+    UnexpectedMessage,
+}
+
+/// Why a worker failed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Failure {
+    /// No commit before the commit timeout.
+    CommitTimeout,
+    /// The openings came after the open timeout (or never).
+    OpeningsLate,
+    /// An opened row was wrong.
+    BadRow {
+        /// Its position in the open request.
+        position: usize,
+        /// Which row was asked there.
+        index: RowIndex,
+        /// What was wrong.
+        fault: RowFault,
+    },
+    /// The GPU snapshots are of another GPU, or out of order in time.
+    BadSnapshots,
+    /// Slower than `min_ratio` of the calibrated throughput.
+    TooSlow,
+    /// Faster than `max_ratio` of the calibrated throughput: the model was misclaimed.
+    TooFast,
+}
+
+/// The result of a challenge.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// The challenge.
+    pub challenge_id: ChallengeId,
+    /// `Ok` if the worker passed.
+    pub outcome: Result<(), Failure>,
+    /// Time charged to the work: commit arrival - issue - median RTT (`None` without a commit).
+    pub work_time: Option<Duration>,
+    /// Measured throughput in TOPS (`2*m*n*k*T / work_time / 1e12`).
+    pub throughput_tops: Option<f64>,
+    /// The claimed model's calibrated throughput in TOPS.
+    pub calibrated_tops: f64,
+    /// `throughput / calibrated`.
+    pub ratio: Option<f64>,
+    /// Opened rows that were checked and found correct.
+    pub rows_verified: usize,
+    /// Average GPU power over the work from the snapshots' energy counters, in watts.
+    pub average_power_w: Option<f64>,
+}
+
+impl Verdict {
+    /// Whether the worker passed.
+    pub fn passed(&self) -> bool {
+        self.outcome.is_ok()
+    }
+}
+
+/// Issues challenges.
+pub struct Checker {
+    signer: Arc<Signer>,
+    table: CalibrationTable,
+    config: CheckerConfig,
+}
+
+impl Checker {
+    /// A checker with the built-in calibration table.
+    pub fn new(signer: Signer, config: CheckerConfig) -> Self {
+        Self::with_table(signer, config, CalibrationTable::builtin().clone())
+    }
+
+    /// A checker with its own calibration table.
+    pub fn with_table(signer: Signer, config: CheckerConfig, table: CalibrationTable) -> Self {
+        Self {
+            signer: Arc::new(signer),
+            table,
+            config,
+        }
+    }
+
+    /// The checker's account.
+    pub fn public(&self) -> AccountKey {
+        self.signer.public()
+    }
+
+    /// Build and sign a challenge; `now` is when it is sent. The secret `r` is drawn here.
+    pub fn issue<R: Rng + CryptoRng>(
+        &self,
+        req: &ChallengeRequest,
+        rng: &mut R,
+        now: Instant,
+    ) -> Result<(CheckerSession, Vec<u8>), CheckerError> {
+        let entry = self
+            .table
+            .entry(req.claimed_model)
+            .ok_or(CheckerError::UnknownModel(req.claimed_model))?;
+        let params = match req.params {
+            Some(p) => p,
+            None => self
+                .table
+                .standard_params(req.claimed_model)
+                .ok_or(CheckerError::UnknownModel(req.claimed_model))?,
+        };
+        params.validate().map_err(CheckerError::BadParams)?;
+        let challenge = Challenge {
+            version: PROTOCOL_VERSION,
+            genesis_hash: req.genesis_hash,
+            epoch_randomness: req.epoch_randomness,
+            nonce: req.nonce,
+            worker_id: req.worker_id,
+            worker_agent: req.worker_agent,
+            checker: self.signer.public(),
+            gpu_uuid_hash: req.gpu_uuid_hash,
+            claimed_model: req.claimed_model,
+            params,
+            commit_timeout_ms: self.config.commit_timeout.as_millis().min(u32::MAX as u128) as u32,
+            open_timeout_ms: self.config.open_timeout.as_millis().min(u32::MAX as u128) as u32,
+        };
+        let bytes = messages::seal(&challenge, &self.signer);
+        let session = CheckerSession {
+            id: challenge.id(),
+            prf: MatrixPrf::new(&challenge.seed()),
+            r: verify::draw_secret(rng, params.n),
+            y: None,
+            calibrated_tops: entry.calibrated_tops(),
+            config: self.config,
+            signer: self.signer.clone(),
+            issued_at: now,
+            challenge,
+            state: State::AwaitingCommit,
+        };
+        Ok((session, bytes))
+    }
+}
+
+enum State {
+    AwaitingCommit,
+    AwaitingOpenings {
+        commit: Commit,
+        committed_at: Instant,
+        open_sent_at: Instant,
+        asked: Vec<RowIndex>,
+    },
+    Finished,
+}
+
+/// What to do after a commit.
+#[derive(Debug)]
+pub enum AfterCommit {
+    /// Send this signed open request to the worker (`now` was taken as its send time).
+    SendOpen(Vec<u8>),
+    /// The exchange is over (the commit came too late).
+    Done(Verdict),
+}
+
+/// One challenge in progress.
+pub struct CheckerSession {
+    challenge: Challenge,
+    id: ChallengeId,
+    prf: MatrixPrf,
+    r: Vec<u64>,
+    y: Option<Vec<u64>>,
+    calibrated_tops: f64,
+    config: CheckerConfig,
+    signer: Arc<Signer>,
+    issued_at: Instant,
+    state: State,
+}
+
+impl core::fmt::Debug for CheckerSession {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The secret vector r is deliberately not printed.
+        f.debug_struct("CheckerSession")
+            .field("id", &self.id)
+            .field("params", &self.challenge.params)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CheckerSession {
+    /// The challenge sent.
+    pub fn challenge(&self) -> &Challenge {
+        &self.challenge
+    }
+
+    /// Its id.
+    pub fn id(&self) -> ChallengeId {
+        self.id
+    }
+
+    /// Compute `y = B*r` now (`O(k*n)`, single-threaded), e.g. while the worker computes. Done
+    /// lazily at verification otherwise.
+    pub fn precompute(&mut self) {
+        if self.y.is_none() {
+            self.y = Some(verify::compute_y(
+                &self.prf,
+                &self.challenge.params,
+                &self.r,
+            ));
+        }
+    }
+
+    fn verdict(&self, outcome: Result<(), Failure>) -> Verdict {
+        Verdict {
+            challenge_id: self.id,
+            outcome,
+            work_time: None,
+            throughput_tops: None,
+            calibrated_tops: self.calibrated_tops,
+            ratio: None,
+            rows_verified: 0,
+            average_power_w: None,
+        }
+    }
+
+    /// A commit arrived at `now`. Its signature (by the worker's agent) and challenge id are
+    /// checked; then the rows to open are drawn, and the signed open request returned.
+    pub fn receive_commit<R: Rng + ?Sized>(
+        &mut self,
+        bytes: &[u8],
+        now: Instant,
+        rng: &mut R,
+    ) -> Result<AfterCommit, CheckerError> {
+        if !matches!(self.state, State::AwaitingCommit) {
+            return Err(CheckerError::UnexpectedMessage);
+        }
+        let commit: Commit = messages::unseal(
+            bytes,
+            messages::max_commit_len(),
+            &self.challenge.worker_agent,
+        )?;
+        check_challenge_id(&self.id, &commit.challenge_id)?;
+        if now.saturating_duration_since(self.issued_at) > self.config.commit_timeout {
+            self.state = State::Finished;
+            return Ok(AfterCommit::Done(self.verdict(Err(Failure::CommitTimeout))));
+        }
+        let asked = verify::select_openings(
+            rng,
+            &self.challenge.params,
+            self.config.openings.clamp(1, MAX_OPENINGS),
+        );
+        let open = Open {
+            challenge_id: self.id,
+            indices: asked.clone(),
+        };
+        let bytes = messages::seal(&open, &self.signer);
+        self.state = State::AwaitingOpenings {
+            commit,
+            committed_at: now,
+            open_sent_at: now,
+            asked,
+        };
+        Ok(AfterCommit::SendOpen(bytes))
+    }
+
+    /// If a deadline passed by `now` without the expected message, the failing verdict.
+    pub fn check_timeout(&mut self, now: Instant) -> Option<Verdict> {
+        let failure = match &self.state {
+            State::AwaitingCommit
+                if now.saturating_duration_since(self.issued_at) > self.config.commit_timeout =>
+            {
+                Failure::CommitTimeout
+            }
+            State::AwaitingOpenings { open_sent_at, .. }
+                if now.saturating_duration_since(*open_sent_at) > self.config.open_timeout =>
+            {
+                Failure::OpeningsLate
+            }
+            _ => return None,
+        };
+        self.state = State::Finished;
+        Some(self.verdict(Err(failure)))
+    }
+
+    /// The openings arrived at `now`; `median_rtt` is the measured round-trip time to the
+    /// worker. Verifies everything and returns the verdict.
+    pub fn receive_openings(
+        &mut self,
+        bytes: &[u8],
+        now: Instant,
+        median_rtt: Duration,
+    ) -> Result<Verdict, CheckerError> {
+        let State::AwaitingOpenings { asked, .. } = &self.state else {
+            return Err(CheckerError::UnexpectedMessage);
+        };
+        let params = self.challenge.params;
+        let max = messages::max_openings_len(&params, asked.len() as u32);
+        let openings: Openings = messages::unseal(bytes, max, &self.challenge.worker_agent)?;
+        check_challenge_id(&self.id, &openings.challenge_id)?;
+        self.precompute();
+        let State::AwaitingOpenings {
+            commit,
+            committed_at,
+            open_sent_at,
+            asked,
+        } = std::mem::replace(&mut self.state, State::Finished)
+        else {
+            return Err(CheckerError::UnexpectedMessage);
+        };
+
+        let work_time = committed_at
+            .saturating_duration_since(self.issued_at)
+            .saturating_sub(median_rtt)
+            .max(Duration::from_nanos(1));
+        let throughput = params.total_ops() as f64 / work_time.as_secs_f64() / 1e12;
+        let ratio = throughput / self.calibrated_tops;
+        let mut v = self.verdict(Ok(()));
+        v.work_time = Some(work_time);
+        v.throughput_tops = Some(throughput);
+        v.ratio = Some(ratio);
+        v.average_power_w = commit.before.average_power_w(&commit.after);
+
+        v.outcome = (|| {
+            if now.saturating_duration_since(open_sent_at) > self.config.open_timeout {
+                return Err(Failure::OpeningsLate);
+            }
+            let y = self.y.as_deref().unwrap_or_default();
+            verify::check_openings(
+                &self.prf,
+                &params,
+                &commit.root,
+                &self.r,
+                y,
+                &asked,
+                &openings.rows,
+            )
+            .map_err(|(position, fault)| Failure::BadRow {
+                position,
+                index: asked
+                    .get(position)
+                    .copied()
+                    .unwrap_or(RowIndex { t: 0, i: 0 }),
+                fault,
+            })?;
+            if !snapshots_ok(&commit.before, &commit.after, &self.challenge.gpu_uuid_hash) {
+                return Err(Failure::BadSnapshots);
+            }
+            if ratio < self.config.min_ratio {
+                return Err(Failure::TooSlow);
+            }
+            if ratio > self.config.max_ratio {
+                return Err(Failure::TooFast);
+            }
+            Ok(())
+        })();
+        v.rows_verified = match v.outcome {
+            Err(Failure::BadRow { position, .. }) => position,
+            Err(Failure::OpeningsLate) => 0,
+            _ => asked.len(),
+        };
+        Ok(v)
+    }
+}
+
+fn snapshots_ok(before: &GpuSnapshot, after: &GpuSnapshot, gpu: &GpuUuidHash) -> bool {
+    before.gpu_uuid_hash == *gpu
+        && after.gpu_uuid_hash == *gpu
+        && before.timestamp_ms <= after.timestamp_ms
+}

@@ -1,0 +1,517 @@
+//! End-to-end protocol behaviour: completeness, scoring, deadlines, and every message check.
+
+mod common;
+
+use common::*;
+use kaisar_popw::checker::AfterCommit;
+use kaisar_popw::messages::{self, MessageError};
+use kaisar_popw::{
+    CheckerError, CpuBackend, Failure, GpuSnapshot, GpuUuidHash, Nonce, Open, Params, RowIndex,
+    Signer, WorkerError,
+};
+use std::time::{Duration, Instant};
+
+fn small() -> Params {
+    Params {
+        m: 16,
+        n: 16,
+        k: 32,
+        chunks: 4,
+    }
+}
+
+#[test]
+fn honest_cpu_worker_always_passes() {
+    // Varied shapes: odd chunk counts (promoted nodes in the top tree), multi-chunk BLAKE3 rows
+    // (n = 512), a single chunk, m = 1, more openings than rows.
+    let shapes = [
+        Params {
+            m: 16,
+            n: 16,
+            k: 32,
+            chunks: 4,
+        },
+        Params {
+            m: 8,
+            n: 32,
+            k: 48,
+            chunks: 5,
+        },
+        Params {
+            m: 4,
+            n: 512,
+            k: 16,
+            chunks: 3,
+        },
+        Params {
+            m: 32,
+            n: 64,
+            k: 64,
+            chunks: 1,
+        },
+        Params {
+            m: 1,
+            n: 16,
+            k: 16,
+            chunks: 7,
+        },
+    ];
+    let mut r = rng(1);
+    let mut runs = 0;
+    for p in shapes {
+        let checker = checker(&p, 128);
+        let mut w = worker(CpuBackend::new());
+        for _ in 0..8 {
+            let v = run_exchange(&checker, &mut w, p, &mut r, Timing::default());
+            assert_eq!(v.outcome, Ok(()), "{p:?}: {v:?}");
+            assert_eq!(v.rows_verified as u64, p.rows().min(128));
+            assert!((v.ratio.unwrap() - 0.8).abs() < 1e-9);
+            runs += 1;
+        }
+    }
+    assert_eq!(runs, 40);
+}
+
+#[test]
+fn throughput_is_scored_against_the_calibrated_figure_after_removing_rtt() {
+    let p = small();
+    let c = checker(&p, 16);
+    let mut w = worker(CpuBackend::new());
+    let mut r = rng(2);
+    let at = |secs: f64, rtt_ms: u64| Timing {
+        commit_after: secs,
+        openings_after: 0.1,
+        rtt: Duration::from_millis(rtt_ms),
+    };
+    // 2.5 s -> ratio 0.4: too slow.
+    let v = run_exchange(&c, &mut w, p, &mut r, at(2.5, 0));
+    assert_eq!(v.outcome, Err(Failure::TooSlow));
+    assert!((v.ratio.unwrap() - 0.4).abs() < 1e-9);
+    // Same arrival with 600 ms of RTT -> 1.9 s of work -> 0.526: passes.
+    let v = run_exchange(&c, &mut w, p, &mut r, at(2.5, 600));
+    assert_eq!(v.outcome, Ok(()));
+    assert_eq!(v.work_time, Some(Duration::from_millis(1900)));
+    // 0.9 s -> 1.11: faster than the claimed model can be: misclaimed.
+    let v = run_exchange(&c, &mut w, p, &mut r, at(0.9, 0));
+    assert_eq!(v.outcome, Err(Failure::TooFast));
+    // At (just inside) the edges.
+    assert_eq!(
+        run_exchange(&c, &mut w, p, &mut r, at(2.0, 0)).outcome,
+        Ok(())
+    );
+    assert_eq!(
+        run_exchange(&c, &mut w, p, &mut r, at(1.0 / 1.049, 0)).outcome,
+        Ok(())
+    );
+    assert_eq!(
+        run_exchange(&c, &mut w, p, &mut r, at(1.0 / 1.051, 0)).outcome,
+        Err(Failure::TooFast)
+    );
+    assert_eq!(
+        run_exchange(&c, &mut w, p, &mut r, at(2.001, 0)).outcome,
+        Err(Failure::TooSlow)
+    );
+    // The reported throughput is ops / work time.
+    let v = run_exchange(&c, &mut w, p, &mut r, at(1.6, 0));
+    let expected = p.total_ops() as f64 / 1.6 / 1e12;
+    assert!((v.throughput_tops.unwrap() - expected).abs() < expected * 1e-9);
+}
+
+#[test]
+fn late_commit_and_late_openings_fail() {
+    let p = small();
+    let c = checker(&p, 8);
+    let mut w = worker(CpuBackend::new());
+    let mut r = rng(3);
+    let v = run_exchange(
+        &c,
+        &mut w,
+        p,
+        &mut r,
+        Timing {
+            commit_after: 31.0,
+            ..Timing::default()
+        },
+    );
+    assert_eq!(v.outcome, Err(Failure::CommitTimeout));
+    let v = run_exchange(
+        &c,
+        &mut w,
+        p,
+        &mut r,
+        Timing {
+            openings_after: 10.5,
+            ..Timing::default()
+        },
+    );
+    assert_eq!(v.outcome, Err(Failure::OpeningsLate));
+    assert_eq!(v.rows_verified, 0);
+}
+
+#[test]
+fn check_timeout_fails_a_silent_worker_at_each_stage() {
+    let p = small();
+    let c = checker(&p, 8);
+    let mut r = rng(4);
+    let nonce = Nonce::random(&mut r);
+    let t0 = Instant::now();
+    let (mut s, _) = c.issue(&request(nonce, p), &mut r, t0).unwrap();
+    assert_eq!(s.check_timeout(t0 + Duration::from_secs(29)), None);
+    assert_eq!(
+        s.check_timeout(t0 + Duration::from_secs(31))
+            .unwrap()
+            .outcome,
+        Err(Failure::CommitTimeout)
+    );
+
+    let mut w = worker(CpuBackend::new());
+    let nonce = Nonce::random(&mut r);
+    let (mut s, ch) = c.issue(&request(nonce, p), &mut r, t0).unwrap();
+    let acc = w.accept(&ch, &expectation(&nonce)).unwrap();
+    let (_, commit) = w.work(acc, &mut snapshots()).unwrap();
+    let at = t0 + Duration::from_secs(1);
+    assert!(matches!(
+        s.receive_commit(&commit, at, &mut r).unwrap(),
+        AfterCommit::SendOpen(_)
+    ));
+    assert_eq!(s.check_timeout(at + Duration::from_secs(9)), None);
+    assert_eq!(
+        s.check_timeout(at + Duration::from_secs(11))
+            .unwrap()
+            .outcome,
+        Err(Failure::OpeningsLate)
+    );
+}
+
+#[test]
+fn snapshots_of_another_gpu_fail() {
+    let p = small();
+    let c = checker(&p, 8);
+    let mut w = worker(CpuBackend::new());
+    let mut r = rng(5);
+    let nonce = Nonce::random(&mut r);
+    let t0 = Instant::now();
+    let (mut s, ch) = c.issue(&request(nonce, p), &mut r, t0).unwrap();
+    let acc = w.accept(&ch, &expectation(&nonce)).unwrap();
+    let other = GpuUuidHash::of_uuid("GPU-other");
+    let (pending, commit) = w
+        .work(acc, &mut || GpuSnapshot::without_telemetry(other, 5))
+        .unwrap();
+    let AfterCommit::SendOpen(open) = s
+        .receive_commit(&commit, t0 + Duration::from_millis(1250), &mut r)
+        .unwrap()
+    else {
+        panic!("expected an open request")
+    };
+    let openings = w.open(&pending, &open).unwrap();
+    let v = s
+        .receive_openings(&openings, t0 + Duration::from_secs(2), Duration::ZERO)
+        .unwrap();
+    assert_eq!(v.outcome, Err(Failure::BadSnapshots));
+}
+
+#[test]
+fn messages_replayed_from_an_earlier_challenge_are_rejected() {
+    let p = small();
+    let c = checker(&p, 8);
+    let mut w = worker(CpuBackend::new());
+    let mut r = rng(6);
+    let t0 = Instant::now();
+
+    // Exchange 1, complete.
+    let n1 = Nonce::random(&mut r);
+    let (mut s1, ch1) = c.issue(&request(n1, p), &mut r, t0).unwrap();
+    let (pending1, commit1) = w
+        .work(w.accept(&ch1, &expectation(&n1)).unwrap(), &mut snapshots())
+        .unwrap();
+    let AfterCommit::SendOpen(open1) = s1
+        .receive_commit(&commit1, t0 + Duration::from_millis(1250), &mut r)
+        .unwrap()
+    else {
+        panic!()
+    };
+    let openings1 = w.open(&pending1, &open1).unwrap();
+
+    // Exchange 2: the old commit, open and openings are refused with WrongChallenge.
+    let n2 = Nonce::random(&mut r);
+    let (mut s2, ch2) = c.issue(&request(n2, p), &mut r, t0).unwrap();
+    assert!(matches!(
+        s2.receive_commit(&commit1, t0 + Duration::from_secs(1), &mut r),
+        Err(CheckerError::Message(MessageError::WrongChallenge { .. }))
+    ));
+    let (pending2, commit2) = w
+        .work(w.accept(&ch2, &expectation(&n2)).unwrap(), &mut snapshots())
+        .unwrap();
+    assert!(matches!(
+        w.open(&pending2, &open1),
+        Err(WorkerError::Message(MessageError::WrongChallenge { .. }))
+    ));
+    let AfterCommit::SendOpen(open2) = s2
+        .receive_commit(&commit2, t0 + Duration::from_millis(1250), &mut r)
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(matches!(
+        s2.receive_openings(&openings1, t0 + Duration::from_secs(2), Duration::ZERO),
+        Err(CheckerError::Message(_))
+    ));
+    // The session is still waiting, and the genuine answer passes.
+    let openings2 = w.open(&pending2, &open2).unwrap();
+    assert!(s2
+        .receive_openings(&openings2, t0 + Duration::from_secs(2), Duration::ZERO)
+        .unwrap()
+        .passed());
+    // Replaying the commit to a finished session is refused.
+    assert_eq!(
+        s2.receive_commit(&commit2, t0 + Duration::from_secs(3), &mut r)
+            .unwrap_err(),
+        CheckerError::UnexpectedMessage
+    );
+    // And exchange 1 still completes with its own openings.
+    assert!(s1
+        .receive_openings(&openings1, t0 + Duration::from_secs(2), Duration::ZERO)
+        .unwrap()
+        .passed());
+    // A challenge replayed to the worker still parses, but it is the same id: the agent's replay
+    // cache (keyed by challenge id) must refuse it; the id is stable for that.
+    assert_eq!(w.accept(&ch1, &expectation(&n1)).unwrap().id, s1.id());
+}
+
+#[test]
+fn worker_refuses_challenges_not_meant_for_it() {
+    let p = small();
+    let c = checker(&p, 8);
+    let w = worker(CpuBackend::new());
+    let mut r = rng(7);
+    let nonce = Nonce::random(&mut r);
+    let t0 = Instant::now();
+    let good = expectation(&nonce);
+
+    let (_, ch) = c.issue(&request(nonce, p), &mut r, t0).unwrap();
+    assert!(w.accept(&ch, &good).is_ok());
+
+    // Nonce not matching the on-chain commitment.
+    let mut e = good;
+    e.nonce_commitment = Nonce([0; 32]).commitment();
+    assert_eq!(w.accept(&ch, &e).unwrap_err(), WorkerError::NonceMismatch);
+    // Another chain or epoch.
+    let mut e = good;
+    e.genesis_hash[0] ^= 1;
+    assert_eq!(
+        w.accept(&ch, &e).unwrap_err(),
+        WorkerError::ChainMismatch("genesis hash")
+    );
+    let mut e = good;
+    e.epoch_randomness[0] ^= 1;
+    assert_eq!(
+        w.accept(&ch, &e).unwrap_err(),
+        WorkerError::ChainMismatch("epoch randomness")
+    );
+    // Signed by someone who is not the committed checker.
+    let impostor = kaisar_popw::Checker::with_table(
+        Signer::from_seed(&[0xEE; 32]),
+        Default::default(),
+        table_for(&p),
+    );
+    let (_, forged) = impostor.issue(&request(nonce, p), &mut r, t0).unwrap();
+    assert!(matches!(
+        w.accept(&forged, &good),
+        Err(WorkerError::Message(MessageError::WrongSigner { .. }))
+    ));
+    // For another worker, agent, GPU, model.
+    let mut req = request(nonce, p);
+    req.worker_id += 1;
+    assert_eq!(
+        w.accept(&c.issue(&req, &mut r, t0).unwrap().1, &good)
+            .unwrap_err(),
+        WorkerError::NotForMe("worker id")
+    );
+    let mut req = request(nonce, p);
+    req.worker_agent = Signer::from_seed(&[3; 32]).public();
+    assert_eq!(
+        w.accept(&c.issue(&req, &mut r, t0).unwrap().1, &good)
+            .unwrap_err(),
+        WorkerError::NotForMe("agent key")
+    );
+    let mut req = request(nonce, p);
+    req.gpu_uuid_hash = GpuUuidHash::of_uuid("GPU-x");
+    assert_eq!(
+        w.accept(&c.issue(&req, &mut r, t0).unwrap().1, &good)
+            .unwrap_err(),
+        WorkerError::NotForMe("GPU")
+    );
+    // Too much work.
+    let small_worker = worker(CpuBackend::new()).with_max_ops(p.total_ops() - 1);
+    assert!(matches!(
+        small_worker.accept(&ch, &good),
+        Err(WorkerError::TooMuchWork { .. })
+    ));
+    // Oversized bytes are refused before parsing.
+    let mut big = ch.clone();
+    big.extend_from_slice(&[0; 4096]);
+    assert!(matches!(
+        w.accept(&big, &good),
+        Err(WorkerError::Message(MessageError::TooLarge { .. }))
+    ));
+    // Bit flips anywhere break the signature.
+    let mut flipped = ch.clone();
+    flipped[10] ^= 0x80;
+    assert_eq!(
+        w.accept(&flipped, &good).unwrap_err(),
+        WorkerError::Message(MessageError::BadSignature)
+    );
+}
+
+#[test]
+fn worker_refuses_bad_open_requests() {
+    let p = small();
+    let c = checker(&p, 8);
+    let mut w = worker(CpuBackend::new());
+    let mut r = rng(8);
+    let nonce = Nonce::random(&mut r);
+    let (s, ch) = c.issue(&request(nonce, p), &mut r, Instant::now()).unwrap();
+    let (pending, _) = w
+        .work(
+            w.accept(&ch, &expectation(&nonce)).unwrap(),
+            &mut snapshots(),
+        )
+        .unwrap();
+    let checker_key = checker_signer();
+    let seal = |indices: Vec<RowIndex>| {
+        messages::seal(
+            &Open {
+                challenge_id: s.id(),
+                indices,
+            },
+            &checker_key,
+        )
+    };
+    assert_eq!(
+        w.open(&pending, &seal(vec![])).unwrap_err(),
+        WorkerError::BadOpenRequest("row count")
+    );
+    assert_eq!(
+        w.open(&pending, &seal(vec![RowIndex { t: 4, i: 0 }]))
+            .unwrap_err(),
+        WorkerError::BadOpenRequest("row out of range")
+    );
+    assert_eq!(
+        w.open(&pending, &seal(vec![RowIndex { t: 0, i: 16 }]))
+            .unwrap_err(),
+        WorkerError::BadOpenRequest("row out of range")
+    );
+    let too_many = vec![RowIndex { t: 0, i: 0 }; 1025];
+    assert!(matches!(
+        w.open(&pending, &seal(too_many)),
+        Err(WorkerError::Message(MessageError::TooLarge { .. }))
+    ));
+    // An open request signed by the worker's own key (not the checker) is refused.
+    let forged = messages::seal(
+        &Open {
+            challenge_id: s.id(),
+            indices: vec![RowIndex { t: 0, i: 0 }],
+        },
+        &agent_signer(),
+    );
+    assert!(matches!(
+        w.open(&pending, &forged),
+        Err(WorkerError::Message(MessageError::WrongSigner { .. }))
+    ));
+    // A good one works.
+    assert!(w
+        .open(&pending, &seal(vec![RowIndex { t: 3, i: 15 }]))
+        .is_ok());
+}
+
+#[test]
+fn checker_refuses_unsigned_oversized_or_out_of_order_messages() {
+    let p = small();
+    let c = checker(&p, 8);
+    let mut w = worker(CpuBackend::new());
+    let mut r = rng(9);
+    let nonce = Nonce::random(&mut r);
+    let t0 = Instant::now();
+    let (mut s, ch) = c.issue(&request(nonce, p), &mut r, t0).unwrap();
+    let (pending, commit) = w
+        .work(
+            w.accept(&ch, &expectation(&nonce)).unwrap(),
+            &mut snapshots(),
+        )
+        .unwrap();
+    // Openings before the commit.
+    assert_eq!(
+        s.receive_openings(&commit, t0, Duration::ZERO).unwrap_err(),
+        CheckerError::UnexpectedMessage
+    );
+    // A commit signed by another key.
+    let other =
+        kaisar_popw::Worker::new(Signer::from_seed(&[5; 32]), identity(), CpuBackend::new());
+    let mut rogue = other;
+    let mut req = request(nonce, p);
+    req.worker_agent = rogue.public();
+    let (_, ch_rogue) = c.issue(&req, &mut r, t0).unwrap();
+    let mut e = expectation(&nonce);
+    e.checker = c.public();
+    let (_, rogue_commit) = rogue
+        .work(rogue.accept(&ch_rogue, &e).unwrap(), &mut snapshots())
+        .unwrap();
+    assert!(matches!(
+        s.receive_commit(&rogue_commit, t0, &mut r),
+        Err(CheckerError::Message(MessageError::WrongSigner { .. }))
+    ));
+    // Oversized commit.
+    let mut big = commit.clone();
+    big.insert(0, 0);
+    assert!(matches!(
+        s.receive_commit(&big, t0, &mut r),
+        Err(CheckerError::Message(MessageError::TooLarge { .. }))
+    ));
+    // The genuine commit still works, then oversized openings are refused before parsing.
+    let AfterCommit::SendOpen(open) = s
+        .receive_commit(&commit, t0 + Duration::from_millis(1250), &mut r)
+        .unwrap()
+    else {
+        panic!()
+    };
+    let mut openings = w.open(&pending, &open).unwrap();
+    let good = openings.clone();
+    openings.splice(0..0, vec![0u8; 1 << 20]);
+    assert!(matches!(
+        s.receive_openings(&openings, t0 + Duration::from_secs(2), Duration::ZERO),
+        Err(CheckerError::Message(MessageError::TooLarge { .. }))
+    ));
+    assert!(s
+        .receive_openings(&good, t0 + Duration::from_secs(2), Duration::ZERO)
+        .unwrap()
+        .passed());
+    // Unknown model / bad params at issue time.
+    let mut req = request(nonce, p);
+    req.claimed_model = kaisar_primitives::GpuModel::H100Sxm;
+    assert_eq!(
+        c.issue(&req, &mut r, t0).unwrap_err(),
+        CheckerError::UnknownModel(kaisar_primitives::GpuModel::H100Sxm)
+    );
+    let mut req = request(nonce, p);
+    req.params = Some(Params { k: 24, ..p });
+    assert!(matches!(
+        c.issue(&req, &mut r, t0),
+        Err(CheckerError::BadParams(_))
+    ));
+}
+
+#[test]
+fn standard_params_come_from_the_calibration_table() {
+    let c = kaisar_popw::Checker::new(checker_signer(), Default::default());
+    let mut r = rng(10);
+    let mut req = request(Nonce::random(&mut r), small());
+    req.params = None;
+    req.claimed_model = kaisar_primitives::GpuModel::H100Sxm;
+    let (s, _) = c.issue(&req, &mut r, Instant::now()).unwrap();
+    let p = s.challenge().params;
+    assert_eq!(p.shape(), kaisar_popw::STANDARD_SHAPE);
+    assert_eq!(
+        Some(p),
+        kaisar_popw::CalibrationTable::builtin().standard_params(req.claimed_model)
+    );
+}
