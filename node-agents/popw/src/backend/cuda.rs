@@ -74,8 +74,27 @@ pub struct CudaBackend {
 }
 
 impl CudaBackend {
+    /// Whether the CUDA driver, cuBLAS and NVRTC libraries can be loaded on this machine.
+    pub fn libraries_present() -> bool {
+        // SAFETY: these only try to dlopen the candidate library names.
+        unsafe {
+            cudarc::driver::sys::is_culib_present()
+                && cudarc::cublas::sys::is_culib_present()
+                && cudarc::nvrtc::sys::is_culib_present()
+        }
+    }
+
     /// Open device `ordinal`, compile the kernels with NVRTC and create a cuBLAS handle.
+    ///
+    /// Fails with [`BackendError::Device`] (instead of cudarc's panic) when the CUDA libraries
+    /// are not installed.
     pub fn new(ordinal: usize) -> Result<Self, BackendError> {
+        if !Self::libraries_present() {
+            return Err(BackendError::Device(
+                "CUDA driver, cuBLAS or NVRTC library not found (libcuda, libcublas, libnvrtc)"
+                    .into(),
+            ));
+        }
         let ctx = CudaContext::new(ordinal).map_err(dev)?;
         let stream = ctx.default_stream();
         let blas = CudaBlas::new(stream.clone()).map_err(dev)?;
