@@ -1,0 +1,85 @@
+//! The genesis presets build a working state: dev accounts funded, sudo, Aura, para id and the
+//! marketplace's demo configuration.
+
+use kaisar_runtime::{
+    genesis_config_presets::{
+        dev_accounts, preset_genesis_config, preset_names, DEV_ACCOUNT_BALANCE, PARA_ID,
+    },
+    Aura, Balances, BuildStorage, ParachainInfo, Runtime, Sudo, System,
+};
+use sp_keyring::Sr25519Keyring;
+
+fn preset_ext(preset: &str) -> sp_io::TestExternalities {
+    let storage = preset_genesis_config(preset)
+        .expect("preset fits the runtime")
+        .build_storage()
+        .expect("genesis storage builds");
+    sp_io::TestExternalities::new(storage)
+}
+
+#[test]
+fn both_presets_are_listed_and_unknown_ones_are_rejected() {
+    assert_eq!(preset_names(), vec!["development".to_string(), "local_testnet".to_string()]);
+    let err = preset_genesis_config("mainnet").err().expect("no mainnet preset");
+    assert!(err.contains("development"), "{err}");
+}
+
+#[test]
+fn development_preset_funds_each_dev_account_with_a_million_units() {
+    preset_ext("development").execute_with(|| {
+        assert_eq!(dev_accounts().len(), 6);
+        for who in dev_accounts() {
+            assert_eq!(Balances::free_balance(&who), DEV_ACCOUNT_BALANCE);
+            assert_eq!(System::account_nonce(&who), 0);
+        }
+        assert_eq!(DEV_ACCOUNT_BALANCE, 1_000_000 * kaisar_runtime::UNITS);
+    });
+}
+
+#[test]
+fn development_preset_total_issuance_is_the_sum_of_genesis_balances() {
+    preset_ext("development").execute_with(|| {
+        let genesis: u128 = preset_genesis_config("development")
+            .unwrap()
+            .balances
+            .balances
+            .iter()
+            .map(|(_, amount)| *amount)
+            .sum();
+        assert_eq!(pallet_balances::TotalIssuance::<Runtime>::get(), genesis);
+    });
+}
+
+#[test]
+fn development_preset_makes_alice_sudo_and_sole_aura_authority() {
+    preset_ext("development").execute_with(|| {
+        assert_eq!(Sudo::key(), Some(Sr25519Keyring::Alice.to_account_id()));
+        let authorities = Aura::authorities().into_inner();
+        assert_eq!(authorities, vec![Sr25519Keyring::Alice.public().into()]);
+        assert_eq!(u32::from(ParachainInfo::parachain_id()), PARA_ID);
+    });
+}
+
+#[test]
+fn local_testnet_preset_has_alice_and_bob_as_aura_authorities() {
+    preset_ext("local_testnet").execute_with(|| {
+        let authorities = Aura::authorities().into_inner();
+        assert_eq!(
+            authorities,
+            vec![Sr25519Keyring::Alice.public().into(), Sr25519Keyring::Bob.public().into()]
+        );
+        assert_eq!(Sudo::key(), Some(Sr25519Keyring::Alice.to_account_id()));
+        for who in dev_accounts() {
+            assert_eq!(Balances::free_balance(&who), DEV_ACCOUNT_BALANCE);
+        }
+    });
+}
+
+#[test]
+fn treasury_exists_at_genesis_so_fees_can_be_paid_into_it() {
+    preset_ext("development").execute_with(|| {
+        let treasury = kaisar_runtime::configs::TreasuryAccount::get();
+        assert!(Balances::free_balance(&treasury) >= kaisar_runtime::EXISTENTIAL_DEPOSIT);
+        assert!(System::account_exists(&treasury));
+    });
+}
