@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Regenerates every pallet's weights.rs from its frame-benchmarking benchmarks, run in the real
+# Wasm runtime by polkadot-omni-node's `benchmark pallet` (installed by scripts/setup).
+#
+#   scripts/bench-weights.sh [pallet ...]    default: all four Kaisar pallets
+#   STEPS=50 REPEAT=20                       override the sampling (defaults below)
+#
+# Run it on reference hardware before a release; the weights in git say where they came from.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+steps="${STEPS:-50}"; repeat="${REPEAT:-20}"
+omni="${OMNI_NODE:-$(command -v polkadot-omni-node || echo "$HOME/.cargo/bin/polkadot-omni-node")}"
+[ -x "$omni" ] || { echo "bench-weights: polkadot-omni-node not found (scripts/setup installs it)" >&2; exit 1; }
+
+declare -A dir=(
+  [pallet_worker_registry]=pallets/worker-registry
+  [pallet_escrow]=pallets/escrow
+  [pallet_points]=pallets/points
+  [pallet_orders]=pallets/orders
+)
+pallets=("$@"); [ ${#pallets[@]} -gt 0 ] || pallets=(pallet_worker_registry pallet_escrow pallet_points pallet_orders)
+
+echo "bench-weights: building the runtime with runtime-benchmarks"
+cargo build --release -p kaisar-runtime --features runtime-benchmarks
+wasm="target/release/wbuild/kaisar-runtime/kaisar_runtime.compact.compressed.wasm"
+[ -f "$wasm" ] || { echo "bench-weights: no runtime Wasm at $wasm" >&2; exit 1; }
+
+for p in "${pallets[@]}"; do
+  [ -n "${dir[$p]:-}" ] || { echo "bench-weights: unknown pallet $p" >&2; exit 2; }
+  echo "bench-weights: $p"
+  "$omni" benchmark pallet --runtime "$wasm" --genesis-builder-preset development \
+    --pallet "$p" --extrinsic '*' --steps "$steps" --repeat "$repeat" \
+    --template scripts/weights/template.hbs --output "${dir[$p]}/src/weights.rs"
+done
