@@ -189,11 +189,14 @@ impl<T: Config> Pallet<T> {
         T::Currency::reducible_balance(pot, Preservation::Protect, Fortitude::Force) >= amount
     }
 
-    /// Ensure `who` is the agent of `worker`.
-    fn ensure_agent(who: &T::AccountId, worker: WorkerId) -> DispatchResult {
+    /// Ensure `who` is the agent of `worker`; returns the worker's summary.
+    fn ensure_agent(
+        who: &T::AccountId,
+        worker: WorkerId,
+    ) -> Result<WorkerSummary<T::AccountId, BalanceOf<T>>, DispatchError> {
         let summary = T::Workers::worker(worker).ok_or(Error::<T>::NotWorkerAgent)?;
         ensure!(summary.agent == *who, Error::<T>::NotWorkerAgent);
-        Ok(())
+        Ok(summary)
     }
 
     /// Accept a Pending order (see [`Pallet::accept_order`]).
@@ -203,10 +206,16 @@ impl<T: Config> Pallet<T> {
         access: BoundedVec<u8, T::MaxAccessBlobLen>,
     ) -> DispatchResult {
         let mut order = Orders::<T>::get(order_id).ok_or(Error::<T>::UnknownOrder)?;
-        Self::ensure_agent(&agent, order.worker)?;
+        let worker = Self::ensure_agent(&agent, order.worker)?;
         let OrderStatus::Pending { accept_by } = order.status else {
             return Err(Error::<T>::InvalidOrderState.into());
         };
+        // An unavailable worker's orders are failed by the registry's hook; should one still be
+        // open (the hook's failure was logged), it must not start running.
+        ensure!(
+            worker.status == WorkerStatus::Active,
+            Error::<T>::WorkerNotActive
+        );
         let now = frame_system::Pallet::<T>::block_number();
         ensure!(now < accept_by, Error::<T>::AcceptDeadlinePassed);
         let ends_at = now
@@ -257,6 +266,10 @@ impl<T: Config> Pallet<T> {
         ensure!(
             last_report_seq.checked_add(1) == Some(seq),
             Error::<T>::StaleReport
+        );
+        ensure!(
+            usage.gpu_util_permille <= 1000,
+            Error::<T>::InvalidUsageReport
         );
         let now = frame_system::Pallet::<T>::block_number();
         ensure!(

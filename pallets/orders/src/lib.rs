@@ -314,6 +314,8 @@ pub mod pallet {
         NotExpired,
         /// The order's retention period has not passed yet.
         TooEarly,
+        /// The usage report is out of range (`gpu_util_permille` above 1000).
+        InvalidUsageReport,
     }
 
     #[pallet::hooks]
@@ -386,7 +388,7 @@ pub mod pallet {
 
         /// Accept a Pending order: the container runs from now for the order's duration.
         ///
-        /// - `origin`: signed; the agent of the order's worker.
+        /// - `origin`: signed; the agent of the order's worker, which must be Active.
         /// - `order_id`: the order.
         /// - `access`: the container access details (host, ports, credentials) encrypted by the
         ///   agent to the order's `user_public_key`; stored as opaque bytes until the order ends.
@@ -418,7 +420,8 @@ pub mod pallet {
         /// - `origin`: signed; the agent of the order's worker.
         /// - `order_id`: the order.
         /// - `seq`: the report's sequence number: the previous one plus one (the first is 1).
-        /// - `usage`: the measured usage, published in the `UsageReported` event.
+        /// - `usage`: the measured usage, published in the `UsageReported` event;
+        ///   `gpu_util_permille` at most 1000.
         #[pallet::call_index(3)]
         #[pallet::weight(T::WeightInfo::report_usage())]
         pub fn report_usage(

@@ -1,11 +1,11 @@
 //! Test runtime: frame-system, pallet-balances (the real currency), the real
 //! pallet-worker-registry, pallet-escrow and pallet-points, and pallet-orders.
 
-use crate::{self as pallet_orders, *};
+use crate::{self as pallet_orders, NextOrderId, Order, OrderSpec, OrderStatus, UsageReport};
 use frame_support::{
-	assert_ok, derive_impl, parameter_types,
-	traits::{fungible::Mutate, ConstU32, ConstU64, OnInitialize},
-	BoundedVec,
+    assert_ok, derive_impl, parameter_types,
+    traits::{fungible::Mutate, ConstU32, ConstU64, OnInitialize},
+    BoundedVec,
 };
 use frame_system::EnsureRoot;
 use kaisar_primitives::{GpuModel, OrderId, WorkerId, WorkerStatus};
@@ -18,43 +18,43 @@ type Block = frame_system::mocking::MockBlock<Test>;
 
 #[frame_support::runtime]
 mod runtime {
-	#[runtime::runtime]
-	#[runtime::derive(
-		RuntimeCall,
-		RuntimeEvent,
-		RuntimeError,
-		RuntimeOrigin,
-		RuntimeFreezeReason,
-		RuntimeHoldReason,
-		RuntimeTask
-	)]
-	pub struct Test;
+    #[runtime::runtime]
+    #[runtime::derive(
+        RuntimeCall,
+        RuntimeEvent,
+        RuntimeError,
+        RuntimeOrigin,
+        RuntimeFreezeReason,
+        RuntimeHoldReason,
+        RuntimeTask
+    )]
+    pub struct Test;
 
-	#[runtime::pallet_index(0)]
-	pub type System = frame_system;
-	#[runtime::pallet_index(1)]
-	pub type Balances = pallet_balances;
-	#[runtime::pallet_index(2)]
-	pub type WorkerRegistry = pallet_worker_registry;
-	#[runtime::pallet_index(3)]
-	pub type Escrow = pallet_escrow;
-	#[runtime::pallet_index(5)]
-	pub type Orders = pallet_orders;
+    #[runtime::pallet_index(0)]
+    pub type System = frame_system;
+    #[runtime::pallet_index(1)]
+    pub type Balances = pallet_balances;
+    #[runtime::pallet_index(2)]
+    pub type WorkerRegistry = pallet_worker_registry;
+    #[runtime::pallet_index(3)]
+    pub type Escrow = pallet_escrow;
+    #[runtime::pallet_index(5)]
+    pub type Orders = pallet_orders;
 }
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
-	type Block = Block;
-	type AccountId = AccountId;
-	type AccountData = pallet_balances::AccountData<Balance>;
+    type Block = Block;
+    type AccountId = AccountId;
+    type AccountData = pallet_balances::AccountData<Balance>;
 }
 
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
 impl pallet_balances::Config for Test {
-	type Balance = Balance;
-	type ExistentialDeposit = ConstU64<ED>;
-	type AccountStore = System;
-	type RuntimeHoldReason = RuntimeHoldReason;
+    type Balance = Balance;
+    type ExistentialDeposit = ConstU64<ED>;
+    type AccountStore = System;
+    type RuntimeHoldReason = RuntimeHoldReason;
 }
 
 /// Existential deposit.
@@ -114,121 +114,153 @@ pub const INITIAL: Balance = 100_000;
 pub const POT_INITIAL: Balance = 10_000;
 
 parameter_types! {
-	/// Heartbeat timeout; long by default so that unit tests need no heartbeats.
-	pub static HeartbeatTimeout: u64 = 1_000;
-	/// Where registration fees go: burnt.
-	pub static FeeDestination: Option<AccountId> = None;
+    /// Heartbeat timeout; long by default so that unit tests need no heartbeats.
+    pub static HeartbeatTimeout: u64 = 1_000;
+    /// Where registration fees go: burnt.
+    pub static FeeDestination: Option<AccountId> = None;
 }
 
 impl pallet_worker_registry::Config for Test {
-	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
-	type RegistrationFee = ConstU64<FEE>;
-	type WorkerDeposit = ConstU64<DEPOSIT>;
-	type FeeDestination = FeeDestination;
-	type VerifierOrigin = EnsureRoot<AccountId>;
-	type AvailabilityHooks = Orders;
-	type HeartbeatTimeout = HeartbeatTimeout;
-	type UnbondingPeriod = ConstU64<UNBONDING>;
-	type MaxSweepPerBlock = ConstU32<4>;
-	type MaxGpusPerWorker = ConstU32<MAX_GPUS_PER_WORKER>;
-	type MaxRegionLen = ConstU32<8>;
-	type MaxEndpointLen = ConstU32<16>;
-	type MaxIndexedPerModel = ConstU32<4>;
-	type WeightInfo = ();
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type RegistrationFee = ConstU64<FEE>;
+    type WorkerDeposit = ConstU64<DEPOSIT>;
+    type FeeDestination = FeeDestination;
+    type VerifierOrigin = EnsureRoot<AccountId>;
+    type AvailabilityHooks = Orders;
+    type HeartbeatTimeout = HeartbeatTimeout;
+    type UnbondingPeriod = ConstU64<UNBONDING>;
+    type MaxSweepPerBlock = ConstU32<4>;
+    type MaxGpusPerWorker = ConstU32<MAX_GPUS_PER_WORKER>;
+    type MaxRegionLen = ConstU32<8>;
+    type MaxEndpointLen = ConstU32<16>;
+    type MaxIndexedPerModel = ConstU32<4>;
+    type WeightInfo = ();
 }
 
 impl pallet_escrow::Config for Test {
-	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
-	type WeightInfo = ();
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type WeightInfo = ();
 }
 
-// TEMPORARY until pallet-points lands: a minimal in-memory points ledger.
+// TEMPORARY until pallet-points lands: a minimal points ledger in storage (so that storage
+// layers and transactions roll it back like a real pallet's storage).
 pub const POINTS_PER_TOKEN: Balance = 2;
-std::thread_local! {
-	static LEDGER: core::cell::RefCell<std::collections::BTreeMap<AccountId, Balance>> = Default::default();
-	static TOKENS_PREF: core::cell::RefCell<std::collections::BTreeSet<AccountId>> = Default::default();
-}
+/// The promotion pot.
+pub const POT: AccountId = 999;
+
+#[frame_support::storage_alias]
+type PointsLedger = StorageMap<
+    MockPoints,
+    frame_support::Twox64Concat,
+    AccountId,
+    Balance,
+    frame_support::storage::types::ValueQuery,
+>;
+#[frame_support::storage_alias]
+type PrefersTokens = StorageMap<MockPoints, frame_support::Twox64Concat, AccountId, ()>;
+
 pub struct Points;
 impl Points {
-	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> { Ok(()) }
+    pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+        Ok(())
+    }
 }
 impl kaisar_primitives::Points<AccountId, Balance> for Points {
-	fn pot_account() -> AccountId { 999 }
-	fn prefers_points(who: &AccountId) -> bool { !TOKENS_PREF.with(|p| p.borrow().contains(who)) }
-	fn points_of(who: &AccountId) -> Balance { LEDGER.with(|l| *l.borrow().get(who).unwrap_or(&0)) }
-	fn spend(who: &AccountId, points: Balance) -> Result<Balance, sp_runtime::DispatchError> {
-		LEDGER.with(|l| {
-			let mut l = l.borrow_mut();
-			let have = l.entry(*who).or_default();
-			if *have < points { return Err("few points".into()) }
-			*have -= points; Ok(points)
-		})
-	}
-	fn restore(who: &AccountId, tokens: Balance) { LEDGER.with(|l| *l.borrow_mut().entry(*who).or_default() += tokens) }
-	fn credit_refund(who: &AccountId, tokens: Balance) -> Balance {
-		LEDGER.with(|l| *l.borrow_mut().entry(*who).or_default() += tokens * POINTS_PER_TOKEN); tokens * POINTS_PER_TOKEN
-	}
+    fn pot_account() -> AccountId {
+        POT
+    }
+    fn prefers_points(who: &AccountId) -> bool {
+        !PrefersTokens::contains_key(who)
+    }
+    fn points_of(who: &AccountId) -> Balance {
+        PointsLedger::get(who)
+    }
+    fn spend(who: &AccountId, points: Balance) -> Result<Balance, sp_runtime::DispatchError> {
+        PointsLedger::try_mutate(who, |have| {
+            *have = have.checked_sub(points).ok_or("few points")?;
+            Ok(points)
+        })
+    }
+    fn restore(who: &AccountId, tokens: Balance) {
+        PointsLedger::mutate(who, |have| *have += tokens)
+    }
+    fn credit_refund(who: &AccountId, tokens: Balance) -> Balance {
+        PointsLedger::mutate(who, |have| *have += tokens * POINTS_PER_TOKEN);
+        tokens * POINTS_PER_TOKEN
+    }
 }
-pub fn pot() -> AccountId { 999 }
-pub fn points_of(who: AccountId) -> Balance { <Points as kaisar_primitives::Points<AccountId, Balance>>::points_of(&who) }
-pub fn grant_points(who: AccountId, amount: Balance) { LEDGER.with(|l| *l.borrow_mut().entry(who).or_default() += amount) }
-pub fn set_prefers_points(who: AccountId, points: bool) { TOKENS_PREF.with(|p| { if points { p.borrow_mut().remove(&who); } else { p.borrow_mut().insert(who); } }) }
-pub fn reset_points() { LEDGER.with(|l| l.borrow_mut().clear()); TOKENS_PREF.with(|p| p.borrow_mut().clear()); }
-
+pub fn pot() -> AccountId {
+    POT
+}
+pub fn points_of(who: AccountId) -> Balance {
+    <Points as kaisar_primitives::Points<AccountId, Balance>>::points_of(&who)
+}
+pub fn grant_points(who: AccountId, amount: Balance) {
+    PointsLedger::mutate(who, |have| *have += amount)
+}
+pub fn set_prefers_points(who: AccountId, points: bool) {
+    if points {
+        PrefersTokens::remove(who)
+    } else {
+        PrefersTokens::insert(who, ())
+    }
+}
 
 impl pallet_orders::Config for Test {
-	type Currency = Balances;
-	type Workers = WorkerRegistry;
-	type Escrow = Escrow;
-	type Points = Points;
-	type BlocksPerHour = ConstU64<BLOCKS_PER_HOUR>;
-	type AcceptTimeout = ConstU64<ACCEPT_TIMEOUT>;
-	type ReportGracePeriod = ConstU64<GRACE>;
-	type OrderRetention = ConstU64<RETENTION>;
-	type MinDuration = ConstU64<MIN_DURATION>;
-	type MaxDuration = ConstU64<MAX_DURATION>;
-	type MaxImageLen = ConstU32<MAX_IMAGE_LEN>;
-	type MaxAccessBlobLen = ConstU32<MAX_ACCESS_BLOB_LEN>;
-	type MaxPorts = ConstU32<MAX_PORTS>;
-	type MaxGpusPerOrder = ConstU32<MAX_GPUS_PER_ORDER>;
-	type MaxOrdersPerWorker = ConstU32<MAX_ORDERS_PER_WORKER>;
-	type MaxDeadlinesPerBlock = ConstU32<MAX_DEADLINES_PER_BLOCK>;
-	type WeightInfo = ();
-	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = MockBenchmarkHelper;
+    type Currency = Balances;
+    type Workers = WorkerRegistry;
+    type Escrow = Escrow;
+    type Points = Points;
+    type BlocksPerHour = ConstU64<BLOCKS_PER_HOUR>;
+    type AcceptTimeout = ConstU64<ACCEPT_TIMEOUT>;
+    type ReportGracePeriod = ConstU64<GRACE>;
+    type OrderRetention = ConstU64<RETENTION>;
+    type MinDuration = ConstU64<MIN_DURATION>;
+    type MaxDuration = ConstU64<MAX_DURATION>;
+    type MaxImageLen = ConstU32<MAX_IMAGE_LEN>;
+    type MaxAccessBlobLen = ConstU32<MAX_ACCESS_BLOB_LEN>;
+    type MaxPorts = ConstU32<MAX_PORTS>;
+    type MaxGpusPerOrder = ConstU32<MAX_GPUS_PER_ORDER>;
+    type MaxOrdersPerWorker = ConstU32<MAX_ORDERS_PER_WORKER>;
+    type MaxDeadlinesPerBlock = ConstU32<MAX_DEADLINES_PER_BLOCK>;
+    type WeightInfo = ();
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = MockBenchmarkHelper;
 }
 
 /// Genesis: funded providers and users, a funded promotion pot, block 1.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	pallet_balances::GenesisConfig::<Test> {
-		balances: vec![
-			(ALICE, INITIAL),
-			(BOB, INITIAL),
-			(CHARLIE, INITIAL),
-			(USER, INITIAL),
-			(USER2, INITIAL),
-			(ANYONE, INITIAL),
-			(POOR, 50),
-			(pot(), POT_INITIAL),
-		],
-		..Default::default()
-	}
-	.assimilate_storage(&mut storage)
-	.unwrap();
-	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| System::set_block_number(1));
-	ext
+    let mut storage = frame_system::GenesisConfig::<Test>::default()
+        .build_storage()
+        .unwrap();
+    pallet_balances::GenesisConfig::<Test> {
+        balances: vec![
+            (ALICE, INITIAL),
+            (BOB, INITIAL),
+            (CHARLIE, INITIAL),
+            (USER, INITIAL),
+            (USER2, INITIAL),
+            (ANYONE, INITIAL),
+            (POOR, 50),
+            (pot(), POT_INITIAL),
+        ],
+        ..Default::default()
+    }
+    .assimilate_storage(&mut storage)
+    .unwrap();
+    let mut ext = sp_io::TestExternalities::new(storage);
+    ext.execute_with(|| System::set_block_number(1));
+    ext
 }
 
 /// The `try_state` checks of all four Kaisar pallets.
 pub fn all_try_state() {
-	assert_ok!(WorkerRegistry::do_try_state());
-	assert_ok!(Escrow::do_try_state());
-	assert_ok!(Points::do_try_state());
-	assert_ok!(Orders::do_try_state());
+    assert_ok!(WorkerRegistry::do_try_state());
+    assert_ok!(Escrow::do_try_state());
+    assert_ok!(Points::do_try_state());
+    assert_ok!(Orders::do_try_state());
 }
 
 /// Builds the test externalities; checks every pallet's invariants after the test.
@@ -236,192 +268,220 @@ pub fn all_try_state() {
 pub struct ExtBuilder;
 
 impl ExtBuilder {
-	/// A fresh externality with the default parameters.
-	pub fn build(self) -> sp_io::TestExternalities {
-		HeartbeatTimeout::set(1_000);
-		FeeDestination::set(None);
-		reset_points();
-		new_test_ext()
-	}
+    /// A fresh externality with the default parameters.
+    pub fn build(self) -> sp_io::TestExternalities {
+        HeartbeatTimeout::set(1_000);
+        FeeDestination::set(None);
+        new_test_ext()
+    }
 
-	/// Run `test` in a fresh externality, then assert all `try_state`s are `Ok`.
-	pub fn build_and_execute(self, test: impl FnOnce()) {
-		self.build().execute_with(|| {
-			test();
-			all_try_state();
-		});
-	}
+    /// Run `test` in a fresh externality, then assert all `try_state`s are `Ok`.
+    pub fn build_and_execute(self, test: impl FnOnce()) {
+        self.build().execute_with(|| {
+            test();
+            all_try_state();
+        });
+    }
 }
 
 /// Advance to block `n`, running every pallet's `on_initialize` on the way (the registry's
 /// heartbeat sweep, then the orders' accept deadlines).
 pub fn run_to_block(n: u64) {
-	while System::block_number() < n {
-		let next = System::block_number() + 1;
-		System::set_block_number(next);
-		AllPalletsWithSystem::on_initialize(next);
-	}
+    while System::block_number() < n {
+        let next = System::block_number() + 1;
+        System::set_block_number(next);
+        AllPalletsWithSystem::on_initialize(next);
+    }
 }
 
 /// Change the registry's heartbeat timeout (tests of workers going offline).
 pub fn set_heartbeat_timeout(blocks: u64) {
-	HeartbeatTimeout::set(blocks);
+    HeartbeatTimeout::set(blocks);
 }
 
 /// Register a worker of `provider` with `gpus` GPUs of `model` at `price`; returns its id.
 pub fn register_worker(
-	provider: AccountId,
-	agent: AccountId,
-	model: GpuModel,
-	gpus: u32,
-	price: Balance,
+    provider: AccountId,
+    agent: AccountId,
+    model: GpuModel,
+    gpus: u32,
+    price: Balance,
 ) -> WorkerId {
-	let id = pallet_worker_registry::NextWorkerId::<Test>::get();
-	let devices: Vec<pallet_worker_registry::GpuDevice> = (0..gpus)
-		.map(|i| {
-			let mut uuid = [0u8; 32];
-			uuid[..8].copy_from_slice(&id.to_le_bytes());
-			uuid[8..12].copy_from_slice(&i.to_le_bytes());
-			pallet_worker_registry::GpuDevice { model, vram_mib: 24_576, uuid_hash: H256(uuid) }
-		})
-		.collect();
-	let spec = pallet_worker_registry::WorkerSpec {
-		host_class: kaisar_primitives::HostClass::Server,
-		gpus: BoundedVec::truncate_from(devices),
-		cpu_cores: 32,
-		ram_mib: 128 * 1024,
-		disk_gib: 1_000,
-		region: BoundedVec::truncate_from(b"eu".to_vec()),
-		price_per_gpu_hour: price,
-		endpoint: BoundedVec::truncate_from(b"https://w.io".to_vec()),
-		agent,
-	};
-	assert_ok!(WorkerRegistry::register_worker(RuntimeOrigin::signed(provider), spec));
-	id
+    let id = pallet_worker_registry::NextWorkerId::<Test>::get();
+    let devices: Vec<pallet_worker_registry::GpuDevice> = (0..gpus)
+        .map(|i| {
+            let mut uuid = [0u8; 32];
+            uuid[..8].copy_from_slice(&id.to_le_bytes());
+            uuid[8..12].copy_from_slice(&i.to_le_bytes());
+            pallet_worker_registry::GpuDevice {
+                model,
+                vram_mib: 24_576,
+                uuid_hash: H256(uuid),
+            }
+        })
+        .collect();
+    let spec = pallet_worker_registry::WorkerSpec {
+        host_class: kaisar_primitives::HostClass::Server,
+        gpus: BoundedVec::truncate_from(devices),
+        cpu_cores: 32,
+        ram_mib: 128 * 1024,
+        disk_gib: 1_000,
+        region: BoundedVec::truncate_from(b"eu".to_vec()),
+        price_per_gpu_hour: price,
+        endpoint: BoundedVec::truncate_from(b"https://w.io".to_vec()),
+        agent,
+    };
+    assert_ok!(WorkerRegistry::register_worker(
+        RuntimeOrigin::signed(provider),
+        spec
+    ));
+    id
 }
 
 /// Register and verify a worker (it is `Active`); returns its id.
 pub fn register_active(
-	provider: AccountId,
-	agent: AccountId,
-	model: GpuModel,
-	gpus: u32,
-	price: Balance,
+    provider: AccountId,
+    agent: AccountId,
+    model: GpuModel,
+    gpus: u32,
+    price: Balance,
 ) -> WorkerId {
-	let id = register_worker(provider, agent, model, gpus, price);
-	assert_ok!(WorkerRegistry::verify_worker(RuntimeOrigin::root(), id));
-	id
+    let id = register_worker(provider, agent, model, gpus, price);
+    assert_ok!(WorkerRegistry::verify_worker(RuntimeOrigin::root(), id));
+    id
 }
 
 /// An order spec with a 4-byte image and no ports.
 pub fn spec(
-	target: Option<WorkerId>,
-	gpus: u32,
-	duration: u64,
-	max_price: Balance,
+    target: Option<WorkerId>,
+    gpus: u32,
+    duration: u64,
+    max_price: Balance,
 ) -> OrderSpec<Test> {
-	OrderSpec {
-		image: BoundedVec::truncate_from(b"img1".to_vec()),
-		gpu_model: GpuModel::Rtx4090,
-		gpu_count: gpus,
-		duration,
-		max_price_per_gpu_hour: max_price,
-		target_worker: target,
-		user_public_key: [1; 32],
-		ports: BoundedVec::new(),
-	}
+    OrderSpec {
+        image: BoundedVec::truncate_from(b"img1".to_vec()),
+        gpu_model: GpuModel::Rtx4090,
+        gpu_count: gpus,
+        duration,
+        max_price_per_gpu_hour: max_price,
+        target_worker: target,
+        user_public_key: [1; 32],
+        ports: BoundedVec::new(),
+    }
 }
 
 /// Place an order that must succeed; returns its id.
 pub fn place(user: AccountId, spec: OrderSpec<Test>, max_points: Balance) -> OrderId {
-	let id = NextOrderId::<Test>::get();
-	assert_ok!(Orders::place_order(RuntimeOrigin::signed(user), spec, max_points));
-	id
+    let id = NextOrderId::<Test>::get();
+    assert_ok!(Orders::place_order(
+        RuntimeOrigin::signed(user),
+        spec,
+        max_points
+    ));
+    id
 }
 
 /// The access blob the tests' agents send.
 pub fn blob() -> BoundedVec<u8, ConstU32<MAX_ACCESS_BLOB_LEN>> {
-	BoundedVec::truncate_from(b"sealed-box".to_vec())
+    BoundedVec::truncate_from(b"sealed-box".to_vec())
 }
 
 /// Accept an order that must be acceptable.
 pub fn accept(agent: AccountId, id: OrderId) {
-	assert_ok!(Orders::accept_order(RuntimeOrigin::signed(agent), id, blob()));
+    assert_ok!(Orders::accept_order(
+        RuntimeOrigin::signed(agent),
+        id,
+        blob()
+    ));
 }
 
 /// Send usage report `seq`, which must be accepted.
 pub fn report(agent: AccountId, id: OrderId, seq: u32) {
-	assert_ok!(Orders::report_usage(
-		RuntimeOrigin::signed(agent),
-		id,
-		seq,
-		UsageReport { gpu_util_permille: 500, gpu_mem_used_mib: 1024, uptime_secs: 60 }
-	));
+    assert_ok!(Orders::report_usage(
+        RuntimeOrigin::signed(agent),
+        id,
+        seq,
+        UsageReport {
+            gpu_util_permille: 500,
+            gpu_mem_used_mib: 1024,
+            uptime_secs: 60
+        }
+    ));
 }
 
 /// The stored order.
 pub fn order(id: OrderId) -> Order<Test> {
-	pallet_orders::Orders::<Test>::get(id).expect("order exists")
+    pallet_orders::Orders::<Test>::get(id).expect("order exists")
 }
 
 /// The stored order's status.
 pub fn status(id: OrderId) -> OrderStatus<u64> {
-	order(id).status
+    order(id).status
 }
 
 /// What escrow `id` holds.
 pub fn escrow_balance(id: OrderId) -> Balance {
-	<Escrow as kaisar_primitives::Escrow<AccountId, Balance>>::balance(id)
+    <Escrow as kaisar_primitives::Escrow<AccountId, Balance>>::balance(id)
+}
+
+/// What `who` has on hold in order escrows (as payer or sponsor).
+pub fn escrow_held(who: AccountId) -> Balance {
+    use frame_support::traits::fungible::InspectHold;
+    Balances::balance_on_hold(
+        &RuntimeHoldReason::Escrow(pallet_escrow::HoldReason::OrderEscrow),
+        &who,
+    )
 }
 
 /// The registry's view of a worker.
 pub fn worker(id: WorkerId) -> kaisar_primitives::WorkerSummary<AccountId, Balance> {
-	<WorkerRegistry as kaisar_primitives::WorkerRegistry<AccountId, Balance>>::worker(id)
-		.expect("worker exists")
+    <WorkerRegistry as kaisar_primitives::WorkerRegistry<AccountId, Balance>>::worker(id)
+        .expect("worker exists")
 }
 
 /// Free GPUs of a worker.
 pub fn free_gpus(id: WorkerId) -> u32 {
-	worker(id).free_gpus
+    worker(id).free_gpus
 }
 
 /// Status of a worker.
 pub fn worker_status(id: WorkerId) -> WorkerStatus {
-	worker(id).status
+    worker(id).status
 }
 
 /// The orders pallet's events so far.
 pub fn orders_events() -> Vec<pallet_orders::Event<Test>> {
-	System::events()
-		.into_iter()
-		.filter_map(|r| match r.event {
-			RuntimeEvent::Orders(e) => Some(e),
-			_ => None,
-		})
-		.collect()
+    System::events()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            RuntimeEvent::Orders(e) => Some(e),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The amounts of the `ProviderPaid` events of order `id`, in order.
 pub fn paid_to_provider(id: OrderId) -> Vec<Balance> {
-	orders_events()
-		.into_iter()
-		.filter_map(|e| match e {
-			pallet_orders::Event::ProviderPaid { order_id, amount, .. } if order_id == id =>
-				Some(amount),
-			_ => None,
-		})
-		.collect()
+    orders_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            pallet_orders::Event::ProviderPaid {
+                order_id, amount, ..
+            } if order_id == id => Some(amount),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Give the pot's free balance above `amount` away (to `ANYONE`).
 pub fn drain_pot_to(amount: Balance) {
-	let excess = Balances::free_balance(pot()) - amount;
-	assert_ok!(<Balances as Mutate<AccountId>>::transfer(
-		&pot(),
-		&ANYONE,
-		excess,
-		frame_support::traits::tokens::Preservation::Preserve
-	));
+    let excess = Balances::free_balance(pot()) - amount;
+    assert_ok!(<Balances as Mutate<AccountId>>::transfer(
+        &pot(),
+        &ANYONE,
+        excess,
+        frame_support::traits::tokens::Preservation::Preserve
+    ));
 }
 
 // POINTS HELPERS PLACEHOLDER

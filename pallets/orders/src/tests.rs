@@ -1,7 +1,10 @@
 //! Unit tests of the orders pallet, on the mock runtime with the real registry, escrow, points
 //! and balances pallets. Every test ends with the `try_state` of all four Kaisar pallets.
 
-use crate::{mock::*, *};
+use crate::{
+    mock::*, AcceptDeadlines, AccessBlobs, Error, Event, FailureReason, NextOrderId, OrderStatus,
+    OrdersByWorker, UsageReport,
+};
 use codec::{Decode, Encode};
 use frame_support::{assert_noop, assert_ok, traits::Hooks, BoundedVec};
 use kaisar_primitives::{GpuModel, WorkerAvailabilityHooks, WorkerStatus};
@@ -10,16 +13,21 @@ const RTX: GpuModel = GpuModel::Rtx4090;
 
 /// A standard Active worker of ALICE: 2 RTX 4090 at 100 per GPU hour.
 fn alice_worker() -> u64 {
-	register_active(ALICE, AGENT, RTX, 2, 100)
+    register_active(ALICE, AGENT, RTX, 2, 100)
 }
 
 /// One GPU for 20 blocks at up to 100: costs 100 * 1 * 20 / 10 = 200.
 fn one_gpu(target: Option<u64>) -> crate::OrderSpec<Test> {
-	spec(target, 1, 20, 100)
+    spec(target, 1, 20, 100)
+}
+
+/// `Orders::order_cost` with the error as a `DispatchError` (pallet errors are not `PartialEq`).
+fn cost(price: u64, gpus: u32, duration: u64) -> Result<u64, sp_runtime::DispatchError> {
+    Orders::order_cost(price, gpus, duration).map_err(Into::into)
 }
 
 fn err(e: Error<Test>) -> sp_runtime::DispatchError {
-	e.into()
+    e.into()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -28,112 +36,134 @@ fn err(e: Error<Test>) -> sp_runtime::DispatchError {
 
 #[test]
 fn happy_path_pays_provider_exactly_the_total_cost() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = alice_worker();
-		let alice_before = Balances::free_balance(ALICE);
-		let user_before = Balances::free_balance(USER);
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        let alice_before = Balances::free_balance(ALICE);
+        let user_before = Balances::free_balance(USER);
 
-		let id = place(USER, one_gpu(None), 0);
-		let o = order(id);
-		assert_eq!((o.worker, o.provider, o.total_cost, o.discount), (w, ALICE, 200, 0));
-		assert_eq!(o.status, OrderStatus::Pending { accept_by: 1 + ACCEPT_TIMEOUT });
-		assert_eq!(escrow_balance(id), 200);
-		assert_eq!(Balances::free_balance(USER), user_before - 200);
-		assert_eq!(free_gpus(w), 1);
+        let id = place(USER, one_gpu(None), 0);
+        let o = order(id);
+        assert_eq!(
+            (o.worker, o.provider, o.total_cost, o.discount),
+            (w, ALICE, 200, 0)
+        );
+        assert_eq!(
+            o.status,
+            OrderStatus::Pending {
+                accept_by: 1 + ACCEPT_TIMEOUT
+            }
+        );
+        assert_eq!(escrow_balance(id), 200);
+        assert_eq!(Balances::free_balance(USER), user_before - 200);
+        assert_eq!(free_gpus(w), 1);
 
-		accept(AGENT, id);
-		assert_eq!(
-			status(id),
-			OrderStatus::Running { started_at: 1, ends_at: 21, paid_until: 1, last_report_seq: 0 }
-		);
-		assert_eq!(AccessBlobs::<Test>::get(id), Some(blob()));
+        accept(AGENT, id);
+        assert_eq!(
+            status(id),
+            OrderStatus::Running {
+                started_at: 1,
+                ends_at: 21,
+                paid_until: 1,
+                last_report_seq: 0
+            }
+        );
+        assert_eq!(AccessBlobs::<Test>::get(id), Some(blob()));
 
-		run_to_block(6);
-		report(AGENT, id, 1);
-		run_to_block(11);
-		report(AGENT, id, 2);
-		assert_eq!(order(id).paid_so_far, 100);
-		run_to_block(23);
-		report(AGENT, id, 3);
+        run_to_block(6);
+        report(AGENT, id, 1);
+        run_to_block(11);
+        report(AGENT, id, 2);
+        assert_eq!(order(id).paid_so_far, 100);
+        run_to_block(23);
+        report(AGENT, id, 3);
 
-		assert_eq!(status(id), OrderStatus::Completed { at: 23 });
-		assert_eq!(order(id).paid_so_far, 200);
-		assert_eq!(paid_to_provider(id), vec![50, 50, 100]);
-		assert_eq!(Balances::free_balance(ALICE), alice_before + 200);
-		assert_eq!(Balances::free_balance(USER), user_before - 200);
-		assert_eq!(escrow_balance(id), 0);
-		assert_eq!(free_gpus(w), 2);
-		assert!(AccessBlobs::<Test>::get(id).is_none());
-		assert!(OrdersByWorker::<Test>::get(w).is_empty());
-		assert!(orders_events().contains(&Event::OrderCompleted { order_id: id }));
-	});
+        assert_eq!(status(id), OrderStatus::Completed { at: 23 });
+        assert_eq!(order(id).paid_so_far, 200);
+        assert_eq!(paid_to_provider(id), vec![50, 50, 100]);
+        assert_eq!(Balances::free_balance(ALICE), alice_before + 200);
+        assert_eq!(Balances::free_balance(USER), user_before - 200);
+        assert_eq!(escrow_balance(id), 0);
+        assert_eq!(free_gpus(w), 2);
+        assert!(AccessBlobs::<Test>::get(id).is_none());
+        assert!(OrdersByWorker::<Test>::get(w).is_empty());
+        assert!(orders_events().contains(&Event::OrderCompleted { order_id: id }));
+    });
 }
 
 #[test]
 fn pro_rata_payments_leave_no_dust() {
-	ExtBuilder::default().build_and_execute(|| {
-		let _ = register_active(ALICE, AGENT, RTX, 1, 11);
-		// 11 * 1 * 3 / 10 = 3.3 -> 4 (rounded up).
-		let id = place(USER, spec(None, 1, 3, 11), 0);
-		assert_eq!(order(id).total_cost, 4);
-		accept(AGENT, id);
-		for (seq, block) in [(1, 2), (2, 3), (3, 4)] {
-			run_to_block(block);
-			report(AGENT, id, seq);
-		}
-		// floor(4/3) = 1, floor(8/3) = 2 (so 1 more), then exactly what is left.
-		assert_eq!(paid_to_provider(id), vec![1, 1, 2]);
-		assert_eq!(status(id), OrderStatus::Completed { at: 4 });
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let _ = register_active(ALICE, AGENT, RTX, 1, 11);
+        // 11 * 1 * 3 / 10 = 3.3 -> 4 (rounded up).
+        let id = place(USER, spec(None, 1, 3, 11), 0);
+        assert_eq!(order(id).total_cost, 4);
+        accept(AGENT, id);
+        for (seq, block) in [(1, 2), (2, 3), (3, 4)] {
+            run_to_block(block);
+            report(AGENT, id, seq);
+        }
+        // floor(4/3) = 1, floor(8/3) = 2 (so 1 more), then exactly what is left.
+        assert_eq!(paid_to_provider(id), vec![1, 1, 2]);
+        assert_eq!(status(id), OrderStatus::Completed { at: 4 });
+    });
 }
 
 #[test]
 fn report_after_end_pays_only_up_to_end_and_completes() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		let id = place(USER, one_gpu(None), 0);
-		accept(AGENT, id);
-		run_to_block(21 + GRACE);
-		report(AGENT, id, 1);
-		assert_eq!(paid_to_provider(id), vec![200]);
-		assert_eq!(status(id), OrderStatus::Completed { at: 21 + GRACE });
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        accept(AGENT, id);
+        run_to_block(21 + GRACE);
+        report(AGENT, id, 1);
+        assert_eq!(paid_to_provider(id), vec![200]);
+        assert_eq!(status(id), OrderStatus::Completed { at: 21 + GRACE });
+    });
 }
 
 #[test]
 fn place_order_picks_the_cheapest_matching_worker() {
-	ExtBuilder::default().build_and_execute(|| {
-		let pricey = register_active(ALICE, AGENT, RTX, 2, 90);
-		let cheap = register_active(BOB, AGENT2, RTX, 2, 80);
-		let _other_model = register_active(CHARLIE, AGENT3, GpuModel::H100Sxm, 4, 10);
-		let id = place(USER, one_gpu(None), 0);
-		assert_eq!(order(id).worker, cheap);
-		assert_eq!(order(id).price_per_gpu_hour, 80);
-		assert_eq!(order(id).total_cost, 160);
-		// Asking for both GPUs twice: the cheap one has one left, so the second goes to `pricey`.
-		let id2 = place(USER, spec(None, 2, 20, 100), 0);
-		assert_eq!(order(id2).worker, pricey);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let pricey = register_active(ALICE, AGENT, RTX, 2, 90);
+        let cheap = register_active(BOB, AGENT2, RTX, 2, 80);
+        let _other_model = register_active(CHARLIE, AGENT3, GpuModel::H100Sxm, 4, 10);
+        let id = place(USER, one_gpu(None), 0);
+        assert_eq!(order(id).worker, cheap);
+        assert_eq!(order(id).price_per_gpu_hour, 80);
+        assert_eq!(order(id).total_cost, 160);
+        // Asking for both GPUs twice: the cheap one has one left, so the second goes to `pricey`.
+        let id2 = place(USER, spec(None, 2, 20, 100), 0);
+        assert_eq!(order(id2).worker, pricey);
+    });
 }
 
 #[test]
 fn place_order_records_the_spec_for_the_agent() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = alice_worker();
-		let mut s = one_gpu(Some(w));
-		s.ports = BoundedVec::truncate_from(vec![22, 8888]);
-		s.user_public_key = [9; 32];
-		let id = place(USER, s.clone(), 0);
-		let o = order(id);
-		assert_eq!(o.image, s.image);
-		assert_eq!(o.ports.into_inner(), vec![22, 8888]);
-		assert_eq!(o.user_public_key, [9; 32]);
-		assert_eq!((o.gpu_model, o.gpu_count, o.duration, o.created_at), (RTX, 1, 20, 1));
-		assert_eq!(
-			orders_events().last(),
-			Some(&Event::OrderPlaced { order_id: id, user: USER, worker: w, total_cost: 200, discount: 0 })
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        let mut s = one_gpu(Some(w));
+        s.ports = BoundedVec::truncate_from(vec![22, 8888]);
+        s.user_public_key = [9; 32];
+        let id = place(USER, s.clone(), 0);
+        let o = order(id);
+        assert_eq!(o.image, s.image);
+        assert_eq!(o.ports.into_inner(), vec![22, 8888]);
+        assert_eq!(o.user_public_key, [9; 32]);
+        assert_eq!(
+            (o.gpu_model, o.gpu_count, o.duration, o.created_at),
+            (RTX, 1, 20, 1)
+        );
+        assert_eq!(
+            orders_events().last(),
+            Some(&Event::OrderPlaced {
+                order_id: id,
+                user: USER,
+                worker: w,
+                total_cost: 200,
+                discount: 0
+            })
+        );
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,205 +172,233 @@ fn place_order_records_the_spec_for_the_agent() {
 
 #[test]
 fn place_order_rejects_invalid_specs() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = alice_worker();
-		let user = RuntimeOrigin::signed(USER);
-		let mut s = one_gpu(Some(w));
-		s.image = BoundedVec::new();
-		assert_noop!(Orders::place_order(user.clone(), s, 0), err(Error::EmptyImage));
-		assert_noop!(
-			Orders::place_order(user.clone(), spec(Some(w), 0, 20, 100), 0),
-			err(Error::InvalidGpuCount)
-		);
-		assert_noop!(
-			Orders::place_order(user.clone(), spec(Some(w), MAX_GPUS_PER_ORDER + 1, 20, 100), 0),
-			err(Error::InvalidGpuCount)
-		);
-		assert_noop!(
-			Orders::place_order(user.clone(), spec(Some(w), 1, MIN_DURATION - 1, 100), 0),
-			err(Error::DurationTooShort)
-		);
-		assert_noop!(
-			Orders::place_order(user.clone(), spec(Some(w), 1, MAX_DURATION + 1, 100), 0),
-			err(Error::DurationTooLong)
-		);
-		assert_noop!(
-			Orders::place_order(RuntimeOrigin::none(), one_gpu(Some(w)), 0),
-			sp_runtime::DispatchError::BadOrigin
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        let user = RuntimeOrigin::signed(USER);
+        let mut s = one_gpu(Some(w));
+        s.image = BoundedVec::new();
+        assert_noop!(
+            Orders::place_order(user.clone(), s, 0),
+            err(Error::EmptyImage)
+        );
+        assert_noop!(
+            Orders::place_order(user.clone(), spec(Some(w), 0, 20, 100), 0),
+            err(Error::InvalidGpuCount)
+        );
+        assert_noop!(
+            Orders::place_order(
+                user.clone(),
+                spec(Some(w), MAX_GPUS_PER_ORDER + 1, 20, 100),
+                0
+            ),
+            err(Error::InvalidGpuCount)
+        );
+        assert_noop!(
+            Orders::place_order(user.clone(), spec(Some(w), 1, MIN_DURATION - 1, 100), 0),
+            err(Error::DurationTooShort)
+        );
+        assert_noop!(
+            Orders::place_order(user.clone(), spec(Some(w), 1, MAX_DURATION + 1, 100), 0),
+            err(Error::DurationTooLong)
+        );
+        assert_noop!(
+            Orders::place_order(RuntimeOrigin::none(), one_gpu(Some(w)), 0),
+            sp_runtime::DispatchError::BadOrigin
+        );
+    });
 }
 
 #[test]
 fn place_order_with_a_target_checks_each_condition() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = alice_worker();
-		let pending = register_worker(BOB, AGENT2, RTX, 2, 100);
-		let user = RuntimeOrigin::signed(USER);
-		assert_noop!(
-			Orders::place_order(user.clone(), one_gpu(Some(999)), 0),
-			err(Error::WorkerNotFound)
-		);
-		assert_noop!(
-			Orders::place_order(user.clone(), one_gpu(Some(pending)), 0),
-			err(Error::WorkerNotActive)
-		);
-		let mut wrong_model = one_gpu(Some(w));
-		wrong_model.gpu_model = GpuModel::H100Sxm;
-		assert_noop!(
-			Orders::place_order(user.clone(), wrong_model, 0),
-			err(Error::GpuModelMismatch)
-		);
-		assert_noop!(
-			Orders::place_order(user.clone(), spec(Some(w), 3, 20, 100), 0),
-			err(Error::NotEnoughFreeGpus)
-		);
-		assert_noop!(
-			Orders::place_order(user.clone(), spec(Some(w), 1, 20, 99), 0),
-			err(Error::PriceTooHigh)
-		);
-		// The same request without a target finds nothing either.
-		assert_noop!(
-			Orders::place_order(user, spec(None, 1, 20, 99), 0),
-			err(Error::NoMatchingWorker)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        let pending = register_worker(BOB, AGENT2, RTX, 2, 100);
+        let user = RuntimeOrigin::signed(USER);
+        assert_noop!(
+            Orders::place_order(user.clone(), one_gpu(Some(999)), 0),
+            err(Error::WorkerNotFound)
+        );
+        assert_noop!(
+            Orders::place_order(user.clone(), one_gpu(Some(pending)), 0),
+            err(Error::WorkerNotActive)
+        );
+        let mut wrong_model = one_gpu(Some(w));
+        wrong_model.gpu_model = GpuModel::H100Sxm;
+        assert_noop!(
+            Orders::place_order(user.clone(), wrong_model, 0),
+            err(Error::GpuModelMismatch)
+        );
+        assert_noop!(
+            Orders::place_order(user.clone(), spec(Some(w), 3, 20, 100), 0),
+            err(Error::NotEnoughFreeGpus)
+        );
+        assert_noop!(
+            Orders::place_order(user.clone(), spec(Some(w), 1, 20, 99), 0),
+            err(Error::PriceTooHigh)
+        );
+        // The same request without a target finds nothing either.
+        assert_noop!(
+            Orders::place_order(user, spec(None, 1, 20, 99), 0),
+            err(Error::NoMatchingWorker)
+        );
+    });
 }
 
 #[test]
 fn place_order_without_any_match_fails() {
-	ExtBuilder::default().build_and_execute(|| {
-		assert_noop!(
-			Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(None), 0),
-			err(Error::NoMatchingWorker)
-		);
-		alice_worker();
-		assert_noop!(
-			Orders::place_order(RuntimeOrigin::signed(USER), spec(None, 3, 20, 100), 0),
-			err(Error::NoMatchingWorker)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        assert_noop!(
+            Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(None), 0),
+            err(Error::NoMatchingWorker)
+        );
+        alice_worker();
+        assert_noop!(
+            Orders::place_order(RuntimeOrigin::signed(USER), spec(None, 3, 20, 100), 0),
+            err(Error::NoMatchingWorker)
+        );
+    });
 }
 
 #[test]
 fn place_order_cost_overflow_is_a_typed_error() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = register_active(ALICE, AGENT, RTX, 4, u64::MAX / 2);
-		assert_noop!(
-			Orders::place_order(
-				RuntimeOrigin::signed(USER),
-				spec(Some(w), 4, MAX_DURATION, u64::MAX),
-				0
-			),
-			err(Error::Overflow)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = register_active(ALICE, AGENT, RTX, 4, u64::MAX / 2);
+        assert_noop!(
+            Orders::place_order(
+                RuntimeOrigin::signed(USER),
+                spec(Some(w), 4, MAX_DURATION, u64::MAX),
+                0
+            ),
+            err(Error::Overflow)
+        );
+    });
 }
 
 #[test]
 fn place_order_without_funds_holds_reserves_and_spends_nothing() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = alice_worker();
-		grant_points(POOR, 10);
-		let before = (Balances::free_balance(POOR), points_of(POOR), Balances::free_balance(pot()));
-		// POOR can pay 10 with points but not the other 190 in tokens.
-		assert!(Orders::place_order(RuntimeOrigin::signed(POOR), one_gpu(Some(w)), 10).is_err());
-		assert_eq!(
-			(Balances::free_balance(POOR), points_of(POOR), Balances::free_balance(pot())),
-			before
-		);
-		assert_eq!(free_gpus(w), 2);
-		assert_eq!(NextOrderId::<Test>::get(), 0);
-		assert!(OrdersByWorker::<Test>::get(w).is_empty());
-		assert_eq!(AcceptDeadlines::<Test>::iter().count(), 0);
-		assert_eq!(escrow_balance(0), 0);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        grant_points(POOR, 10);
+        let before = (
+            Balances::free_balance(POOR),
+            points_of(POOR),
+            Balances::free_balance(pot()),
+        );
+        // POOR can pay 10 with points but not the other 190 in tokens.
+        assert!(Orders::place_order(RuntimeOrigin::signed(POOR), one_gpu(Some(w)), 10).is_err());
+        assert_eq!(
+            (
+                Balances::free_balance(POOR),
+                points_of(POOR),
+                Balances::free_balance(pot())
+            ),
+            before
+        );
+        assert_eq!(free_gpus(w), 2);
+        assert_eq!(NextOrderId::<Test>::get(), 0);
+        assert!(OrdersByWorker::<Test>::get(w).is_empty());
+        assert_eq!(AcceptDeadlines::<Test>::iter().count(), 0);
+        assert_eq!(escrow_balance(0), 0);
+    });
 }
 
 #[test]
 fn place_order_respects_the_per_worker_order_limit() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = register_active(ALICE, AGENT, RTX, MAX_GPUS_PER_WORKER, 100);
-		for i in 0..MAX_ORDERS_PER_WORKER {
-			// Different blocks, so that the deadline buckets do not fill first.
-			run_to_block(1 + i as u64);
-			place(USER, one_gpu(Some(w)), 0);
-		}
-		assert!(free_gpus(w) > 0);
-		assert_noop!(
-			Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w)), 0),
-			err(Error::WorkerOrderLimit)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = register_active(ALICE, AGENT, RTX, MAX_GPUS_PER_WORKER, 100);
+        for i in 0..MAX_ORDERS_PER_WORKER {
+            // Different blocks, so that the deadline buckets do not fill first.
+            run_to_block(1 + i as u64);
+            place(USER, one_gpu(Some(w)), 0);
+        }
+        assert!(free_gpus(w) > 0);
+        assert_noop!(
+            Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w)), 0),
+            err(Error::WorkerOrderLimit)
+        );
+    });
 }
 
 #[test]
 fn place_order_respects_the_deadline_bucket_bound() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w1 = register_active(ALICE, AGENT, RTX, 2, 100);
-		let w2 = register_active(BOB, AGENT2, RTX, 2, 100);
-		for target in [w1, w1, w2].into_iter().take(MAX_DEADLINES_PER_BLOCK as usize) {
-			place(USER, one_gpu(Some(target)), 0);
-		}
-		assert_noop!(
-			Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w2)), 0),
-			err(Error::DeadlineQueueFull)
-		);
-		// Accepting one frees its slot.
-		accept(AGENT, 0);
-		assert_ok!(Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w2)), 0));
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w1 = register_active(ALICE, AGENT, RTX, 2, 100);
+        let w2 = register_active(BOB, AGENT2, RTX, 2, 100);
+        for target in [w1, w1, w2]
+            .into_iter()
+            .take(MAX_DEADLINES_PER_BLOCK as usize)
+        {
+            place(USER, one_gpu(Some(target)), 0);
+        }
+        assert_noop!(
+            Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w2)), 0),
+            err(Error::DeadlineQueueFull)
+        );
+        // Accepting one frees its slot.
+        accept(AGENT, 0);
+        assert_ok!(Orders::place_order(
+            RuntimeOrigin::signed(USER),
+            one_gpu(Some(w2)),
+            0
+        ));
+    });
 }
 
 #[test]
 fn place_order_with_too_large_inputs_does_not_decode() {
-	ExtBuilder::default().build_and_execute(|| {
-		let good = one_gpu(None);
-		// Same encoding as `OrderSpec`, with unbounded vectors.
-		let raw = |image: Vec<u8>, ports: Vec<u16>| {
-			(
-				image,
-				good.gpu_model,
-				good.gpu_count,
-				good.duration,
-				good.max_price_per_gpu_hour,
-				good.target_worker,
-				good.user_public_key,
-				ports,
-			)
-				.encode()
-		};
-		let ok = raw(vec![1; MAX_IMAGE_LEN as usize], vec![1; MAX_PORTS as usize]);
-		assert!(crate::OrderSpec::<Test>::decode(&mut &ok[..]).is_ok());
-		let long_image = raw(vec![1; MAX_IMAGE_LEN as usize + 1], vec![]);
-		assert!(crate::OrderSpec::<Test>::decode(&mut &long_image[..]).is_err());
-		let many_ports = raw(vec![1], vec![1; MAX_PORTS as usize + 1]);
-		assert!(crate::OrderSpec::<Test>::decode(&mut &many_ports[..]).is_err());
+    ExtBuilder::default().build_and_execute(|| {
+        let good = one_gpu(None);
+        // Same encoding as `OrderSpec`, with unbounded vectors.
+        let raw = |image: Vec<u8>, ports: Vec<u16>| {
+            (
+                image,
+                good.gpu_model,
+                good.gpu_count,
+                good.duration,
+                good.max_price_per_gpu_hour,
+                good.target_worker,
+                good.user_public_key,
+                ports,
+            )
+                .encode()
+        };
+        let ok = raw(vec![1; MAX_IMAGE_LEN as usize], vec![1; MAX_PORTS as usize]);
+        assert!(crate::OrderSpec::<Test>::decode(&mut &ok[..]).is_ok());
+        let long_image = raw(vec![1; MAX_IMAGE_LEN as usize + 1], vec![]);
+        assert!(crate::OrderSpec::<Test>::decode(&mut &long_image[..]).is_err());
+        let many_ports = raw(vec![1], vec![1; MAX_PORTS as usize + 1]);
+        assert!(crate::OrderSpec::<Test>::decode(&mut &many_ports[..]).is_err());
 
-		// And as a whole call: the oversized argument makes the extrinsic undecodable.
-		let call = RuntimeCall::Orders(crate::Call::place_order { spec: good.clone(), max_points: 0 });
-		let mut bytes = call.encode();
-		let spec_start = 2; // pallet index, call index
-		bytes.splice(spec_start..spec_start + good.encode().len(), long_image.clone());
-		assert!(RuntimeCall::decode(&mut &bytes[..]).is_err());
-	});
+        // And as a whole call: the oversized argument makes the extrinsic undecodable.
+        let call = RuntimeCall::Orders(crate::Call::place_order {
+            spec: good.clone(),
+            max_points: 0,
+        });
+        let mut bytes = call.encode();
+        let spec_start = 2; // pallet index, call index
+        bytes.splice(
+            spec_start..spec_start + good.encode().len(),
+            long_image.clone(),
+        );
+        assert!(RuntimeCall::decode(&mut &bytes[..]).is_err());
+    });
 }
 
 #[test]
 fn place_order_replay_creates_a_second_order() {
-	// Placing is not idempotent by design: the same call twice is two orders (the transaction
-	// nonce prevents accidental replays of one signed extrinsic).
-	ExtBuilder::default().build_and_execute(|| {
-		let w = alice_worker();
-		let a = place(USER, one_gpu(Some(w)), 0);
-		let b = place(USER, one_gpu(Some(w)), 0);
-		assert_ne!(a, b);
-		assert_eq!(free_gpus(w), 0);
-		assert_noop!(
-			Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w)), 0),
-			err(Error::NotEnoughFreeGpus)
-		);
-	});
+    // Placing is not idempotent by design: the same call twice is two orders (the transaction
+    // nonce prevents accidental replays of one signed extrinsic).
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        let a = place(USER, one_gpu(Some(w)), 0);
+        let b = place(USER, one_gpu(Some(w)), 0);
+        assert_ne!(a, b);
+        assert_eq!(free_gpus(w), 0);
+        assert_noop!(
+            Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w)), 0),
+            err(Error::NotEnoughFreeGpus)
+        );
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -349,136 +407,145 @@ fn place_order_replay_creates_a_second_order() {
 
 #[test]
 fn accept_order_checks_caller_state_and_replay() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		register_active(BOB, AGENT2, RTX, 2, 100);
-		let id = place(USER, spec(None, 1, 20, 100), 0);
-		assert_eq!(order(id).worker, 0);
-		assert_noop!(
-			Orders::accept_order(RuntimeOrigin::signed(AGENT2), id, blob()),
-			err(Error::NotWorkerAgent)
-		);
-		assert_noop!(
-			Orders::accept_order(RuntimeOrigin::signed(USER), id, blob()),
-			err(Error::NotWorkerAgent)
-		);
-		assert_noop!(
-			Orders::accept_order(RuntimeOrigin::signed(AGENT), 77, blob()),
-			err(Error::UnknownOrder)
-		);
-		run_to_block(3);
-		accept(AGENT, id);
-		assert_eq!(
-			orders_events().last(),
-			Some(&Event::OrderAccepted { order_id: id, ends_at: 23 })
-		);
-		// Replay.
-		assert_noop!(
-			Orders::accept_order(RuntimeOrigin::signed(AGENT), id, blob()),
-			err(Error::InvalidOrderState)
-		);
-		// A cancelled order cannot be accepted either.
-		let id2 = place(USER, one_gpu(Some(0)), 0);
-		assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id2));
-		assert_noop!(
-			Orders::accept_order(RuntimeOrigin::signed(AGENT), id2, blob()),
-			err(Error::InvalidOrderState)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        register_active(BOB, AGENT2, RTX, 2, 100);
+        let id = place(USER, spec(None, 1, 20, 100), 0);
+        assert_eq!(order(id).worker, 0);
+        assert_noop!(
+            Orders::accept_order(RuntimeOrigin::signed(AGENT2), id, blob()),
+            err(Error::NotWorkerAgent)
+        );
+        assert_noop!(
+            Orders::accept_order(RuntimeOrigin::signed(USER), id, blob()),
+            err(Error::NotWorkerAgent)
+        );
+        assert_noop!(
+            Orders::accept_order(RuntimeOrigin::signed(AGENT), 77, blob()),
+            err(Error::UnknownOrder)
+        );
+        run_to_block(3);
+        accept(AGENT, id);
+        assert_eq!(
+            orders_events().last(),
+            Some(&Event::OrderAccepted {
+                order_id: id,
+                ends_at: 23
+            })
+        );
+        // Replay.
+        assert_noop!(
+            Orders::accept_order(RuntimeOrigin::signed(AGENT), id, blob()),
+            err(Error::InvalidOrderState)
+        );
+        // A cancelled order cannot be accepted either.
+        let id2 = place(USER, one_gpu(Some(0)), 0);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id2));
+        assert_noop!(
+            Orders::accept_order(RuntimeOrigin::signed(AGENT), id2, blob()),
+            err(Error::InvalidOrderState)
+        );
+    });
 }
 
 #[test]
 fn accept_order_with_too_large_blob_does_not_decode() {
-	ExtBuilder::default().build_and_execute(|| {
-		let full: Vec<u8> = vec![7; MAX_ACCESS_BLOB_LEN as usize];
-		let call = |access: Vec<u8>| {
-			let mut bytes = RuntimeCall::Orders(crate::Call::accept_order {
-				order_id: 0,
-				access: BoundedVec::new(),
-			})
-			.encode();
-			bytes.truncate(bytes.len() - 1); // drop the empty vector's length byte
-			bytes.extend(access.encode());
-			bytes
-		};
-		assert!(RuntimeCall::decode(&mut &call(full.clone())[..]).is_ok());
-		let mut long = full;
-		long.push(7);
-		assert!(RuntimeCall::decode(&mut &call(long)[..]).is_err());
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let full: Vec<u8> = vec![7; MAX_ACCESS_BLOB_LEN as usize];
+        let call = |access: Vec<u8>| {
+            let mut bytes = RuntimeCall::Orders(crate::Call::accept_order {
+                order_id: 0,
+                access: BoundedVec::new(),
+            })
+            .encode();
+            bytes.truncate(bytes.len() - 1); // drop the empty vector's length byte
+            bytes.extend(access.encode());
+            bytes
+        };
+        assert!(RuntimeCall::decode(&mut &call(full.clone())[..]).is_ok());
+        let mut long = full;
+        long.push(7);
+        assert!(RuntimeCall::decode(&mut &call(long)[..]).is_err());
+    });
 }
 
 #[test]
 fn accept_after_the_deadline_fails_even_before_the_hook_runs() {
-	// Corner case: the block's `on_initialize` has not run (we set the block number directly),
-	// so the order is still Pending; the deadline check itself must refuse it.
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		let id = place(USER, one_gpu(None), 0);
-		System::set_block_number(1 + ACCEPT_TIMEOUT);
-		assert_noop!(
-			Orders::accept_order(RuntimeOrigin::signed(AGENT), id, blob()),
-			err(Error::AcceptDeadlinePassed)
-		);
-		// Let the hook of that block run, as it would have, so that try_state holds.
-		Orders::on_initialize(1 + ACCEPT_TIMEOUT);
-		assert!(matches!(status(id), OrderStatus::Failed { .. }));
-	});
+    // Corner case: the block's `on_initialize` has not run (we set the block number directly),
+    // so the order is still Pending; the deadline check itself must refuse it.
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        System::set_block_number(1 + ACCEPT_TIMEOUT);
+        assert_noop!(
+            Orders::accept_order(RuntimeOrigin::signed(AGENT), id, blob()),
+            err(Error::AcceptDeadlinePassed)
+        );
+        // Let the hook of that block run, as it would have, so that try_state holds.
+        Orders::on_initialize(1 + ACCEPT_TIMEOUT);
+        assert!(matches!(status(id), OrderStatus::Failed { .. }));
+    });
 }
 
 #[test]
 fn reject_order_refunds_in_full_and_checks_caller_state_and_replay() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = alice_worker();
-		set_prefers_points(USER, false);
-		let before = Balances::free_balance(USER);
-		let id = place(USER, one_gpu(None), 0);
-		assert_noop!(
-			Orders::reject_order(RuntimeOrigin::signed(USER), id),
-			err(Error::NotWorkerAgent)
-		);
-		assert_ok!(Orders::reject_order(RuntimeOrigin::signed(AGENT), id));
-		assert_eq!(
-			status(id),
-			OrderStatus::Failed { at: 1, reason: FailureReason::Rejected }
-		);
-		assert_eq!(Balances::free_balance(USER), before);
-		assert_eq!(free_gpus(w), 2);
-		assert!(orders_events()
-			.contains(&Event::OrderRefunded { order_id: id, tokens: 200, points: 0 }));
-		// Replay.
-		assert_noop!(
-			Orders::reject_order(RuntimeOrigin::signed(AGENT), id),
-			err(Error::InvalidOrderState)
-		);
-		// A running order cannot be rejected.
-		let id2 = place(USER, one_gpu(None), 0);
-		accept(AGENT, id2);
-		assert_noop!(
-			Orders::reject_order(RuntimeOrigin::signed(AGENT), id2),
-			err(Error::InvalidOrderState)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        set_prefers_points(USER, false);
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), 0);
+        assert_noop!(
+            Orders::reject_order(RuntimeOrigin::signed(USER), id),
+            err(Error::NotWorkerAgent)
+        );
+        assert_ok!(Orders::reject_order(RuntimeOrigin::signed(AGENT), id));
+        assert_eq!(
+            status(id),
+            OrderStatus::Failed {
+                at: 1,
+                reason: FailureReason::Rejected
+            }
+        );
+        assert_eq!(Balances::free_balance(USER), before);
+        assert_eq!(free_gpus(w), 2);
+        assert!(orders_events().contains(&Event::OrderRefunded {
+            order_id: id,
+            tokens: 200,
+            points: 0
+        }));
+        // Replay.
+        assert_noop!(
+            Orders::reject_order(RuntimeOrigin::signed(AGENT), id),
+            err(Error::InvalidOrderState)
+        );
+        // A running order cannot be rejected.
+        let id2 = place(USER, one_gpu(None), 0);
+        accept(AGENT, id2);
+        assert_noop!(
+            Orders::reject_order(RuntimeOrigin::signed(AGENT), id2),
+            err(Error::InvalidOrderState)
+        );
+    });
 }
 
 #[test]
 fn reject_order_refunds_as_points_by_default() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		let before = Balances::free_balance(USER);
-		let pot_before = Balances::free_balance(pot());
-		let id = place(USER, one_gpu(None), 0);
-		assert_ok!(Orders::reject_order(RuntimeOrigin::signed(AGENT), id));
-		// The tokens went to the pot; the user holds points for them.
-		assert_eq!(Balances::free_balance(USER), before - 200);
-		assert_eq!(Balances::free_balance(pot()), pot_before + 200);
-		assert_eq!(points_of(USER), 200 * POINTS_PER_TOKEN);
-		assert!(orders_events().contains(&Event::OrderRefunded {
-			order_id: id,
-			tokens: 0,
-			points: 200 * POINTS_PER_TOKEN
-		}));
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let before = Balances::free_balance(USER);
+        let pot_before = Balances::free_balance(pot());
+        let id = place(USER, one_gpu(None), 0);
+        assert_ok!(Orders::reject_order(RuntimeOrigin::signed(AGENT), id));
+        // The tokens went to the pot; the user holds points for them.
+        assert_eq!(Balances::free_balance(USER), before - 200);
+        assert_eq!(Balances::free_balance(pot()), pot_before + 200);
+        assert_eq!(points_of(USER), 200 * POINTS_PER_TOKEN);
+        assert!(orders_events().contains(&Event::OrderRefunded {
+            order_id: id,
+            tokens: 0,
+            points: 200 * POINTS_PER_TOKEN
+        }));
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -487,67 +554,207 @@ fn reject_order_refunds_as_points_by_default() {
 
 #[test]
 fn report_usage_checks_caller_state_sequence_and_replay() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		register_active(BOB, AGENT2, RTX, 2, 100);
-		let id = place(USER, one_gpu(Some(0)), 0);
-		let usage = UsageReport { gpu_util_permille: 870, gpu_mem_used_mib: 20_000, uptime_secs: 60 };
-		// Pending: no reports yet.
-		assert_noop!(
-			Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 1, usage),
-			err(Error::InvalidOrderState)
-		);
-		accept(AGENT, id);
-		run_to_block(5);
-		assert_noop!(
-			Orders::report_usage(RuntimeOrigin::signed(AGENT2), id, 1, usage),
-			err(Error::NotWorkerAgent)
-		);
-		assert_noop!(
-			Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 0, usage),
-			err(Error::StaleReport)
-		);
-		assert_noop!(
-			Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 2, usage),
-			err(Error::StaleReport)
-		);
-		assert_ok!(Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 1, usage));
-		assert!(orders_events().contains(&Event::UsageReported { order_id: id, seq: 1, usage }));
-		assert!(orders_events().contains(&Event::ProviderPaid {
-			order_id: id,
-			provider: ALICE,
-			amount: 40
-		}));
-		// Replay of the same report.
-		assert_noop!(
-			Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 1, usage),
-			err(Error::StaleReport)
-		);
-		// A second report in the same block is accepted and pays nothing more.
-		assert_ok!(Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 2, usage));
-		assert_eq!(paid_to_provider(id), vec![40]);
-		// Completed orders take no reports.
-		run_to_block(21);
-		report(AGENT, id, 3);
-		assert_noop!(
-			Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 4, usage),
-			err(Error::InvalidOrderState)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        register_active(BOB, AGENT2, RTX, 2, 100);
+        let id = place(USER, one_gpu(Some(0)), 0);
+        let usage = UsageReport {
+            gpu_util_permille: 870,
+            gpu_mem_used_mib: 20_000,
+            uptime_secs: 60,
+        };
+        // Pending: no reports yet.
+        assert_noop!(
+            Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 1, usage),
+            err(Error::InvalidOrderState)
+        );
+        accept(AGENT, id);
+        run_to_block(5);
+        assert_noop!(
+            Orders::report_usage(RuntimeOrigin::signed(AGENT2), id, 1, usage),
+            err(Error::NotWorkerAgent)
+        );
+        assert_noop!(
+            Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 0, usage),
+            err(Error::StaleReport)
+        );
+        assert_noop!(
+            Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 2, usage),
+            err(Error::StaleReport)
+        );
+        assert_ok!(Orders::report_usage(
+            RuntimeOrigin::signed(AGENT),
+            id,
+            1,
+            usage
+        ));
+        assert!(orders_events().contains(&Event::UsageReported {
+            order_id: id,
+            seq: 1,
+            usage
+        }));
+        assert!(orders_events().contains(&Event::ProviderPaid {
+            order_id: id,
+            provider: ALICE,
+            amount: 40
+        }));
+        // Replay of the same report.
+        assert_noop!(
+            Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 1, usage),
+            err(Error::StaleReport)
+        );
+        // A second report in the same block is accepted and pays nothing more.
+        assert_ok!(Orders::report_usage(
+            RuntimeOrigin::signed(AGENT),
+            id,
+            2,
+            usage
+        ));
+        assert_eq!(paid_to_provider(id), vec![40]);
+        // Completed orders take no reports.
+        run_to_block(21);
+        report(AGENT, id, 3);
+        assert_noop!(
+            Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 4, usage),
+            err(Error::InvalidOrderState)
+        );
+    });
+}
+
+#[test]
+fn report_usage_rejects_utilisation_above_1000_permille() {
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        accept(AGENT, id);
+        run_to_block(5);
+        let too_high = UsageReport {
+            gpu_util_permille: 1001,
+            gpu_mem_used_mib: 1,
+            uptime_secs: 1,
+        };
+        assert_noop!(
+            Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 1, too_high),
+            err(Error::InvalidUsageReport)
+        );
+        let full = UsageReport {
+            gpu_util_permille: 1000,
+            ..too_high
+        };
+        assert_ok!(Orders::report_usage(
+            RuntimeOrigin::signed(AGENT),
+            id,
+            1,
+            full
+        ));
+    });
+}
+
+#[test]
+fn report_usage_call_has_a_fixed_size_encoding() {
+    // `report_usage` takes only fixed-size arguments: nothing can be too long, and trailing
+    // bytes make the call undecodable.
+    ExtBuilder::default().build_and_execute(|| {
+        let call = RuntimeCall::Orders(crate::Call::report_usage {
+            order_id: u64::MAX,
+            seq: u32::MAX,
+            usage: UsageReport {
+                gpu_util_permille: u16::MAX,
+                gpu_mem_used_mib: u32::MAX,
+                uptime_secs: u32::MAX,
+            },
+        });
+        let bytes = call.encode();
+        assert_eq!(bytes.len(), 2 + 8 + 4 + 2 + 4 + 4);
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(RuntimeCall::decode(&mut &bytes[..]).is_ok());
+        assert!(codec::DecodeAll::decode_all(&mut &longer[..])
+            .map(|c: RuntimeCall| c)
+            .is_err());
+    });
+}
+
+#[test]
+fn order_id_calls_refuse_unsigned_origins_and_unknown_orders() {
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        let none = RuntimeOrigin::none;
+        let bad = sp_runtime::DispatchError::BadOrigin;
+        assert_noop!(Orders::accept_order(none(), id, blob()), bad);
+        assert_noop!(Orders::reject_order(none(), id), bad);
+        assert_noop!(
+            Orders::report_usage(none(), id, 1, UsageReport::default()),
+            bad
+        );
+        assert_noop!(Orders::cancel_order(none(), id), bad);
+        assert_noop!(Orders::expire_order(none(), id), bad);
+        assert_noop!(Orders::drop_order(none(), id), bad);
+        assert_noop!(Orders::accept_order(RuntimeOrigin::root(), id, blob()), bad);
+        assert_noop!(Orders::cancel_order(RuntimeOrigin::root(), id), bad);
+
+        let unknown = u64::MAX;
+        let signed = RuntimeOrigin::signed;
+        assert_noop!(
+            Orders::accept_order(signed(AGENT), unknown, blob()),
+            err(Error::UnknownOrder)
+        );
+        assert_noop!(
+            Orders::reject_order(signed(AGENT), unknown),
+            err(Error::UnknownOrder)
+        );
+        assert_noop!(
+            Orders::report_usage(signed(AGENT), unknown, 1, UsageReport::default()),
+            err(Error::UnknownOrder)
+        );
+        assert_noop!(
+            Orders::cancel_order(signed(USER), unknown),
+            err(Error::UnknownOrder)
+        );
+        assert_noop!(
+            Orders::expire_order(signed(ANYONE), unknown),
+            err(Error::UnknownOrder)
+        );
+        assert_noop!(
+            Orders::drop_order(signed(ANYONE), unknown),
+            err(Error::UnknownOrder)
+        );
+    });
+}
+
+#[test]
+fn accept_order_on_a_worker_that_is_not_active_fails() {
+    // Defensive path: the registry's hook fails the orders of a worker that goes Offline, so an
+    // open order of an unavailable worker only exists if that hook failed. Simulate it.
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        let set_status = |s: WorkerStatus| {
+            pallet_worker_registry::Workers::<Test>::mutate_extant(w, |info| info.status = s)
+        };
+        set_status(WorkerStatus::Offline);
+        assert_noop!(
+            Orders::accept_order(RuntimeOrigin::signed(AGENT), id, blob()),
+            err(Error::WorkerNotActive)
+        );
+        set_status(WorkerStatus::Active);
+        accept(AGENT, id);
+    });
 }
 
 #[test]
 fn report_usage_after_the_grace_period_is_refused() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		let id = place(USER, one_gpu(None), 0);
-		accept(AGENT, id);
-		run_to_block(21 + GRACE + 1);
-		assert_noop!(
-			Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 1, UsageReport::default()),
-			err(Error::ReportDeadlinePassed)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        accept(AGENT, id);
+        run_to_block(21 + GRACE + 1);
+        assert_noop!(
+            Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 1, UsageReport::default()),
+            err(Error::ReportDeadlinePassed)
+        );
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -556,75 +763,78 @@ fn report_usage_after_the_grace_period_is_refused() {
 
 #[test]
 fn cancel_before_start_refunds_in_full() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = alice_worker();
-		let before = Balances::free_balance(USER);
-		let id = place(USER, one_gpu(None), 0);
-		run_to_block(3);
-		assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
-		assert_eq!(status(id), OrderStatus::Cancelled { at: 3 });
-		// Tokens even though the user prefers points: the user caused it.
-		assert_eq!(Balances::free_balance(USER), before);
-		assert_eq!(points_of(USER), 0);
-		assert_eq!(free_gpus(w), 2);
-		assert_eq!(escrow_balance(id), 0);
-		assert_eq!(AcceptDeadlines::<Test>::iter().count(), 0);
-		assert!(orders_events()
-			.contains(&Event::OrderRefunded { order_id: id, tokens: 200, points: 0 }));
-		// Replay.
-		assert_noop!(
-			Orders::cancel_order(RuntimeOrigin::signed(USER), id),
-			err(Error::InvalidOrderState)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), 0);
+        run_to_block(3);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        assert_eq!(status(id), OrderStatus::Cancelled { at: 3 });
+        // Tokens even though the user prefers points: the user caused it.
+        assert_eq!(Balances::free_balance(USER), before);
+        assert_eq!(points_of(USER), 0);
+        assert_eq!(free_gpus(w), 2);
+        assert_eq!(escrow_balance(id), 0);
+        assert_eq!(AcceptDeadlines::<Test>::iter().count(), 0);
+        assert!(orders_events().contains(&Event::OrderRefunded {
+            order_id: id,
+            tokens: 200,
+            points: 0
+        }));
+        // Replay.
+        assert_noop!(
+            Orders::cancel_order(RuntimeOrigin::signed(USER), id),
+            err(Error::InvalidOrderState)
+        );
+    });
 }
 
 #[test]
 fn cancel_while_running_pays_provider_for_elapsed_blocks() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = alice_worker();
-		let alice_before = Balances::free_balance(ALICE);
-		let before = Balances::free_balance(USER);
-		let id = place(USER, one_gpu(None), 0);
-		accept(AGENT, id);
-		run_to_block(6);
-		report(AGENT, id, 1); // 5 blocks: 50
-		run_to_block(9);
-		assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id)); // 3 more: 30
-		assert_eq!(paid_to_provider(id), vec![50, 30]);
-		assert_eq!(Balances::free_balance(ALICE), alice_before + 80);
-		assert_eq!(Balances::free_balance(USER), before - 80);
-		assert_eq!(status(id), OrderStatus::Cancelled { at: 9 });
-		assert_eq!(free_gpus(w), 2);
-		assert!(AccessBlobs::<Test>::get(id).is_none());
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        let alice_before = Balances::free_balance(ALICE);
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), 0);
+        accept(AGENT, id);
+        run_to_block(6);
+        report(AGENT, id, 1); // 5 blocks: 50
+        run_to_block(9);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id)); // 3 more: 30
+        assert_eq!(paid_to_provider(id), vec![50, 30]);
+        assert_eq!(Balances::free_balance(ALICE), alice_before + 80);
+        assert_eq!(Balances::free_balance(USER), before - 80);
+        assert_eq!(status(id), OrderStatus::Cancelled { at: 9 });
+        assert_eq!(free_gpus(w), 2);
+        assert!(AccessBlobs::<Test>::get(id).is_none());
+    });
 }
 
 #[test]
 fn cancel_order_checks_caller_and_state() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		let id = place(USER, one_gpu(None), 0);
-		assert_noop!(
-			Orders::cancel_order(RuntimeOrigin::signed(USER2), id),
-			err(Error::NotOrderOwner)
-		);
-		assert_noop!(
-			Orders::cancel_order(RuntimeOrigin::signed(AGENT), id),
-			err(Error::NotOrderOwner)
-		);
-		assert_noop!(
-			Orders::cancel_order(RuntimeOrigin::signed(USER), 42),
-			err(Error::UnknownOrder)
-		);
-		accept(AGENT, id);
-		run_to_block(21);
-		report(AGENT, id, 1);
-		assert_noop!(
-			Orders::cancel_order(RuntimeOrigin::signed(USER), id),
-			err(Error::InvalidOrderState)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        assert_noop!(
+            Orders::cancel_order(RuntimeOrigin::signed(USER2), id),
+            err(Error::NotOrderOwner)
+        );
+        assert_noop!(
+            Orders::cancel_order(RuntimeOrigin::signed(AGENT), id),
+            err(Error::NotOrderOwner)
+        );
+        assert_noop!(
+            Orders::cancel_order(RuntimeOrigin::signed(USER), 42),
+            err(Error::UnknownOrder)
+        );
+        accept(AGENT, id);
+        run_to_block(21);
+        report(AGENT, id, 1);
+        assert_noop!(
+            Orders::cancel_order(RuntimeOrigin::signed(USER), id),
+            err(Error::InvalidOrderState)
+        );
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -633,116 +843,128 @@ fn cancel_order_checks_caller_and_state() {
 
 #[test]
 fn accept_timeout_refunds_via_on_initialize() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = alice_worker();
-		set_prefers_points(USER, false);
-		let before = Balances::free_balance(USER);
-		let id = place(USER, one_gpu(None), 0);
-		run_to_block(ACCEPT_TIMEOUT); // the block before the deadline: still pending
-		assert!(matches!(status(id), OrderStatus::Pending { .. }));
-		run_to_block(1 + ACCEPT_TIMEOUT);
-		assert_eq!(
-			status(id),
-			OrderStatus::Failed { at: 1 + ACCEPT_TIMEOUT, reason: FailureReason::NotAccepted }
-		);
-		assert_eq!(Balances::free_balance(USER), before);
-		assert_eq!(free_gpus(w), 2);
-		assert_eq!(AcceptDeadlines::<Test>::iter().count(), 0);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        set_prefers_points(USER, false);
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), 0);
+        run_to_block(ACCEPT_TIMEOUT); // the block before the deadline: still pending
+        assert!(matches!(status(id), OrderStatus::Pending { .. }));
+        run_to_block(1 + ACCEPT_TIMEOUT);
+        assert_eq!(
+            status(id),
+            OrderStatus::Failed {
+                at: 1 + ACCEPT_TIMEOUT,
+                reason: FailureReason::NotAccepted
+            }
+        );
+        assert_eq!(Balances::free_balance(USER), before);
+        assert_eq!(free_gpus(w), 2);
+        assert_eq!(AcceptDeadlines::<Test>::iter().count(), 0);
+    });
 }
 
 #[test]
 fn accept_timeout_refunds_as_points_when_preferred() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		let before = Balances::free_balance(USER);
-		let id = place(USER, one_gpu(None), 0);
-		run_to_block(1 + ACCEPT_TIMEOUT);
-		assert!(matches!(status(id), OrderStatus::Failed { .. }));
-		assert_eq!(Balances::free_balance(USER), before - 200);
-		assert_eq!(points_of(USER), 200 * POINTS_PER_TOKEN);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), 0);
+        run_to_block(1 + ACCEPT_TIMEOUT);
+        assert!(matches!(status(id), OrderStatus::Failed { .. }));
+        assert_eq!(Balances::free_balance(USER), before - 200);
+        assert_eq!(points_of(USER), 200 * POINTS_PER_TOKEN);
+    });
 }
 
 #[test]
 fn on_initialize_reports_weight_per_expired_order() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		place(USER, one_gpu(None), 0);
-		place(USER, one_gpu(None), 0);
-		let deadline = 1 + ACCEPT_TIMEOUT;
-		System::set_block_number(deadline);
-		let used = Orders::on_initialize(deadline);
-		assert_eq!(used, <() as crate::WeightInfo>::on_initialize(2));
-		// An empty bucket costs the base weight only.
-		assert_eq!(
-			Orders::on_initialize(deadline + 1),
-			<() as crate::WeightInfo>::on_initialize(0)
-		);
-		System::set_block_number(deadline + 1);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        place(USER, one_gpu(None), 0);
+        place(USER, one_gpu(None), 0);
+        let deadline = 1 + ACCEPT_TIMEOUT;
+        System::set_block_number(deadline);
+        let used = Orders::on_initialize(deadline);
+        assert_eq!(used, <() as crate::WeightInfo>::on_initialize(2));
+        // An empty bucket costs the base weight only.
+        assert_eq!(
+            Orders::on_initialize(deadline + 1),
+            <() as crate::WeightInfo>::on_initialize(0)
+        );
+        System::set_block_number(deadline + 1);
+    });
 }
 
 #[test]
 fn expire_order_fails_a_running_order_without_final_report() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = alice_worker();
-		set_prefers_points(USER, false);
-		let alice_before = Balances::free_balance(ALICE);
-		let before = Balances::free_balance(USER);
-		let id = place(USER, one_gpu(None), 0);
-		accept(AGENT, id);
-		run_to_block(8);
-		report(AGENT, id, 1); // 70 paid
-		run_to_block(21 + GRACE);
-		assert_noop!(
-			Orders::expire_order(RuntimeOrigin::signed(ANYONE), id),
-			err(Error::NotExpired)
-		);
-		run_to_block(21 + GRACE + 1);
-		assert_ok!(Orders::expire_order(RuntimeOrigin::signed(ANYONE), id));
-		assert_eq!(
-			status(id),
-			OrderStatus::Failed { at: 21 + GRACE + 1, reason: FailureReason::NoFinalReport }
-		);
-		assert_eq!(Balances::free_balance(ALICE), alice_before + 70);
-		assert_eq!(Balances::free_balance(USER), before - 70);
-		assert_eq!(free_gpus(w), 2);
-		// Replay.
-		assert_noop!(
-			Orders::expire_order(RuntimeOrigin::signed(ANYONE), id),
-			err(Error::InvalidOrderState)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        set_prefers_points(USER, false);
+        let alice_before = Balances::free_balance(ALICE);
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), 0);
+        accept(AGENT, id);
+        run_to_block(8);
+        report(AGENT, id, 1); // 70 paid
+        run_to_block(21 + GRACE);
+        assert_noop!(
+            Orders::expire_order(RuntimeOrigin::signed(ANYONE), id),
+            err(Error::NotExpired)
+        );
+        run_to_block(21 + GRACE + 1);
+        assert_ok!(Orders::expire_order(RuntimeOrigin::signed(ANYONE), id));
+        assert_eq!(
+            status(id),
+            OrderStatus::Failed {
+                at: 21 + GRACE + 1,
+                reason: FailureReason::NoFinalReport
+            }
+        );
+        assert_eq!(Balances::free_balance(ALICE), alice_before + 70);
+        assert_eq!(Balances::free_balance(USER), before - 70);
+        assert_eq!(free_gpus(w), 2);
+        // Replay.
+        assert_noop!(
+            Orders::expire_order(RuntimeOrigin::signed(ANYONE), id),
+            err(Error::InvalidOrderState)
+        );
+    });
 }
 
 #[test]
 fn expire_order_of_a_pending_order_waits_for_the_deadline() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		let id = place(USER, one_gpu(None), 0);
-		assert_noop!(
-			Orders::expire_order(RuntimeOrigin::signed(ANYONE), id),
-			err(Error::NotExpired)
-		);
-		assert_noop!(
-			Orders::expire_order(RuntimeOrigin::signed(ANYONE), 9),
-			err(Error::UnknownOrder)
-		);
-		assert_noop!(Orders::expire_order(RuntimeOrigin::none(), id), sp_runtime::DispatchError::BadOrigin);
-		// Corner case: the deadline block's hook has not run yet; anyone may expire it.
-		System::set_block_number(1 + ACCEPT_TIMEOUT);
-		assert_ok!(Orders::expire_order(RuntimeOrigin::signed(ANYONE), id));
-		assert_eq!(
-			status(id),
-			OrderStatus::Failed { at: 1 + ACCEPT_TIMEOUT, reason: FailureReason::NotAccepted }
-		);
-		// The hook then finds nothing to do.
-		assert_eq!(
-			Orders::on_initialize(1 + ACCEPT_TIMEOUT),
-			<() as crate::WeightInfo>::on_initialize(0)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        assert_noop!(
+            Orders::expire_order(RuntimeOrigin::signed(ANYONE), id),
+            err(Error::NotExpired)
+        );
+        assert_noop!(
+            Orders::expire_order(RuntimeOrigin::signed(ANYONE), 9),
+            err(Error::UnknownOrder)
+        );
+        assert_noop!(
+            Orders::expire_order(RuntimeOrigin::none(), id),
+            sp_runtime::DispatchError::BadOrigin
+        );
+        // Corner case: the deadline block's hook has not run yet; anyone may expire it.
+        System::set_block_number(1 + ACCEPT_TIMEOUT);
+        assert_ok!(Orders::expire_order(RuntimeOrigin::signed(ANYONE), id));
+        assert_eq!(
+            status(id),
+            OrderStatus::Failed {
+                at: 1 + ACCEPT_TIMEOUT,
+                reason: FailureReason::NotAccepted
+            }
+        );
+        // The hook then finds nothing to do.
+        assert_eq!(
+            Orders::on_initialize(1 + ACCEPT_TIMEOUT),
+            <() as crate::WeightInfo>::on_initialize(0)
+        );
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -751,145 +973,177 @@ fn expire_order_of_a_pending_order_waits_for_the_deadline() {
 
 #[test]
 fn worker_offline_mid_order_refunds_the_unserved_part_in_points() {
-	ExtBuilder::default().build_and_execute(|| {
-		set_heartbeat_timeout(10);
-		let w = alice_worker();
-		let alice_before = Balances::free_balance(ALICE);
-		let before = Balances::free_balance(USER);
-		let pending = place(USER, one_gpu(None), 0);
-		let running = place(USER2, one_gpu(None), 0);
-		accept(AGENT, running);
-		run_to_block(5);
-		report(AGENT, running, 1); // 40 paid
-		// Run on without heartbeats: the sweep takes the worker offline at block 12.
-		run_to_block(12);
-		assert_eq!(worker_status(w), WorkerStatus::Offline);
-		assert_eq!(
-			status(running),
-			OrderStatus::Failed { at: 12, reason: FailureReason::WorkerUnavailable }
-		);
-		// The pending one had already failed at its accept deadline (block 6).
-		assert!(matches!(
-			status(pending),
-			OrderStatus::Failed { reason: FailureReason::NotAccepted, .. }
-		));
-		// Provider keeps the 40 paid up to the last report; USER2 gets 160 as points.
-		assert_eq!(Balances::free_balance(ALICE), alice_before + 40);
-		assert_eq!(points_of(USER2), 160 * POINTS_PER_TOKEN);
-		assert_eq!(points_of(USER), 200 * POINTS_PER_TOKEN);
-		assert_eq!(Balances::free_balance(USER), before - 200);
-		assert_eq!(free_gpus(w), 2);
-		assert!(OrdersByWorker::<Test>::get(w).is_empty());
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        set_heartbeat_timeout(10);
+        let w = alice_worker();
+        let alice_before = Balances::free_balance(ALICE);
+        let before = Balances::free_balance(USER);
+        let pending = place(USER, one_gpu(None), 0);
+        let running = place(USER2, one_gpu(None), 0);
+        accept(AGENT, running);
+        run_to_block(5);
+        report(AGENT, running, 1); // 40 paid
+                                   // Run on without heartbeats: the sweep takes the worker offline at block 12.
+        run_to_block(12);
+        assert_eq!(worker_status(w), WorkerStatus::Offline);
+        assert_eq!(
+            status(running),
+            OrderStatus::Failed {
+                at: 12,
+                reason: FailureReason::WorkerUnavailable
+            }
+        );
+        // The pending one had already failed at its accept deadline (block 6).
+        assert!(matches!(
+            status(pending),
+            OrderStatus::Failed {
+                reason: FailureReason::NotAccepted,
+                ..
+            }
+        ));
+        // Provider keeps the 40 paid up to the last report; USER2 gets 160 as points.
+        assert_eq!(Balances::free_balance(ALICE), alice_before + 40);
+        assert_eq!(points_of(USER2), 160 * POINTS_PER_TOKEN);
+        assert_eq!(points_of(USER), 200 * POINTS_PER_TOKEN);
+        assert_eq!(Balances::free_balance(USER), before - 200);
+        assert_eq!(free_gpus(w), 2);
+        assert!(OrdersByWorker::<Test>::get(w).is_empty());
+    });
 }
 
 #[test]
 fn worker_offline_mid_order_refunds_the_unserved_part_in_tokens() {
-	ExtBuilder::default().build_and_execute(|| {
-		set_heartbeat_timeout(10);
-		let w = alice_worker();
-		set_prefers_points(USER, false);
-		let before = Balances::free_balance(USER);
-		let id = place(USER, one_gpu(None), 0);
-		accept(AGENT, id);
-		run_to_block(4);
-		report(AGENT, id, 1); // 30 paid
-		// Worker goes offline by a permissionless report once overdue.
-		run_to_block(12);
-		assert_eq!(worker_status(w), WorkerStatus::Offline);
-		assert_eq!(Balances::free_balance(USER), before - 30);
-		assert_eq!(points_of(USER), 0);
-		assert!(orders_events()
-			.contains(&Event::OrderRefunded { order_id: id, tokens: 170, points: 0 }));
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        set_heartbeat_timeout(10);
+        let w = alice_worker();
+        set_prefers_points(USER, false);
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), 0);
+        accept(AGENT, id);
+        run_to_block(4);
+        report(AGENT, id, 1); // 30 paid
+                              // Worker goes offline by a permissionless report once overdue (before the sweep of
+                              // block 12 would find it).
+        run_to_block(11);
+        System::set_block_number(12);
+        assert_ok!(WorkerRegistry::report_offline(
+            RuntimeOrigin::signed(ANYONE),
+            w
+        ));
+        assert_eq!(worker_status(w), WorkerStatus::Offline);
+        assert_eq!(
+            status(id),
+            OrderStatus::Failed {
+                at: 12,
+                reason: FailureReason::WorkerUnavailable
+            }
+        );
+        assert_eq!(Balances::free_balance(USER), before - 30);
+        assert_eq!(points_of(USER), 0);
+        assert!(orders_events().contains(&Event::OrderRefunded {
+            order_id: id,
+            tokens: 170,
+            points: 0
+        }));
+    });
 }
 
 #[test]
 fn worker_back_online_takes_new_orders_but_old_ones_stay_failed() {
-	ExtBuilder::default().build_and_execute(|| {
-		set_heartbeat_timeout(10);
-		let w = alice_worker();
-		let id = place(USER, one_gpu(None), 0);
-		accept(AGENT, id);
-		run_to_block(12);
-		assert!(matches!(status(id), OrderStatus::Failed { .. }));
-		assert_ok!(WorkerRegistry::heartbeat(RuntimeOrigin::signed(AGENT), w, 2));
-		assert_eq!(worker_status(w), WorkerStatus::Active);
-		// The agent cannot resurrect the failed order.
-		assert_noop!(
-			Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 1, UsageReport::default()),
-			err(Error::InvalidOrderState)
-		);
-		let id2 = place(USER, one_gpu(None), 0);
-		assert_eq!(order(id2).worker, w);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        set_heartbeat_timeout(10);
+        let w = alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        accept(AGENT, id);
+        run_to_block(12);
+        assert!(matches!(status(id), OrderStatus::Failed { .. }));
+        assert_ok!(WorkerRegistry::heartbeat(
+            RuntimeOrigin::signed(AGENT),
+            w,
+            2
+        ));
+        assert_eq!(worker_status(w), WorkerStatus::Active);
+        // The agent cannot resurrect the failed order.
+        assert_noop!(
+            Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 1, UsageReport::default()),
+            err(Error::InvalidOrderState)
+        );
+        let id2 = place(USER, one_gpu(None), 0);
+        assert_eq!(order(id2).worker, w);
+    });
 }
 
 #[test]
 fn suspension_fails_every_open_order_of_the_worker() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = register_active(ALICE, AGENT, RTX, 4, 100);
-		let other = register_active(BOB, AGENT2, RTX, 2, 100);
-		set_prefers_points(USER, false);
-		let before = Balances::free_balance(USER);
-		let a = place(USER, one_gpu(Some(w)), 0);
-		let b = place(USER, one_gpu(Some(w)), 0);
-		let c = place(USER, one_gpu(Some(other)), 0);
-		accept(AGENT, b);
-		run_to_block(3);
-		report(AGENT, b, 1); // 20 paid
-		assert_ok!(WorkerRegistry::suspend_worker(RuntimeOrigin::root(), w));
-		for id in [a, b] {
-			assert_eq!(
-				status(id),
-				OrderStatus::Failed { at: 3, reason: FailureReason::WorkerUnavailable }
-			);
-		}
-		assert!(matches!(status(c), OrderStatus::Pending { .. }));
-		assert_eq!(Balances::free_balance(USER), before - 20 - 200);
-		assert_eq!(free_gpus(w), 4);
-		assert_eq!(worker_status(w), WorkerStatus::Suspended);
-		assert_noop!(
-			Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w)), 0),
-			err(Error::WorkerNotActive)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = register_active(ALICE, AGENT, RTX, 4, 100);
+        let other = register_active(BOB, AGENT2, RTX, 2, 100);
+        set_prefers_points(USER, false);
+        let before = Balances::free_balance(USER);
+        let a = place(USER, one_gpu(Some(w)), 0);
+        let b = place(USER, one_gpu(Some(w)), 0);
+        let c = place(USER, one_gpu(Some(other)), 0);
+        accept(AGENT, b);
+        run_to_block(3);
+        report(AGENT, b, 1); // 20 paid
+        assert_ok!(WorkerRegistry::suspend_worker(RuntimeOrigin::root(), w));
+        for id in [a, b] {
+            assert_eq!(
+                status(id),
+                OrderStatus::Failed {
+                    at: 3,
+                    reason: FailureReason::WorkerUnavailable
+                }
+            );
+        }
+        assert!(matches!(status(c), OrderStatus::Pending { .. }));
+        assert_eq!(Balances::free_balance(USER), before - 20 - 200);
+        assert_eq!(free_gpus(w), 4);
+        assert_eq!(worker_status(w), WorkerStatus::Suspended);
+        assert_noop!(
+            Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w)), 0),
+            err(Error::WorkerNotActive)
+        );
+    });
 }
 
 #[test]
 fn worker_unavailable_hook_reports_bounded_weight() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = register_active(ALICE, AGENT, RTX, 4, 100);
-		place(USER, one_gpu(Some(w)), 0);
-		place(USER, one_gpu(Some(w)), 0);
-		let used = <Orders as WorkerAvailabilityHooks>::on_worker_unavailable(w);
-		assert_eq!(used, <() as crate::WeightInfo>::on_worker_unavailable(2));
-		assert_eq!(
-			<Orders as WorkerAvailabilityHooks>::max_weight(),
-			<() as crate::WeightInfo>::on_worker_unavailable(MAX_ORDERS_PER_WORKER)
-		);
-		assert!(used.all_lte(<Orders as WorkerAvailabilityHooks>::max_weight()));
-		// Nothing left to fail.
-		assert_eq!(
-			<Orders as WorkerAvailabilityHooks>::on_worker_unavailable(w),
-			<() as crate::WeightInfo>::on_worker_unavailable(0)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = register_active(ALICE, AGENT, RTX, 4, 100);
+        place(USER, one_gpu(Some(w)), 0);
+        place(USER, one_gpu(Some(w)), 0);
+        let used = <Orders as WorkerAvailabilityHooks>::on_worker_unavailable(w);
+        assert_eq!(used, <() as crate::WeightInfo>::on_worker_unavailable(2));
+        assert_eq!(
+            <Orders as WorkerAvailabilityHooks>::max_weight(),
+            <() as crate::WeightInfo>::on_worker_unavailable(MAX_ORDERS_PER_WORKER)
+        );
+        assert!(used.all_lte(<Orders as WorkerAvailabilityHooks>::max_weight()));
+        // Nothing left to fail.
+        assert_eq!(
+            <Orders as WorkerAvailabilityHooks>::on_worker_unavailable(w),
+            <() as crate::WeightInfo>::on_worker_unavailable(0)
+        );
+    });
 }
 
 #[test]
 fn busy_worker_cannot_deregister_until_its_orders_end() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = alice_worker();
-		let id = place(USER, one_gpu(None), 0);
-		assert!(WorkerRegistry::deregister_worker(RuntimeOrigin::signed(ALICE), w).is_err());
-		assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
-		assert_ok!(WorkerRegistry::deregister_worker(RuntimeOrigin::signed(ALICE), w));
-		assert_noop!(
-			Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w)), 0),
-			err(Error::WorkerNotActive)
-		);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        assert!(WorkerRegistry::deregister_worker(RuntimeOrigin::signed(ALICE), w).is_err());
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        assert_ok!(WorkerRegistry::deregister_worker(
+            RuntimeOrigin::signed(ALICE),
+            w
+        ));
+        assert_noop!(
+            Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w)), 0),
+            err(Error::WorkerNotActive)
+        );
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -898,136 +1152,155 @@ fn busy_worker_cannot_deregister_until_its_orders_end() {
 
 #[test]
 fn discount_with_points_still_pays_the_provider_in_full() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		grant_points(USER, 50);
-		let alice_before = Balances::free_balance(ALICE);
-		let before = Balances::free_balance(USER);
-		let pot_before = Balances::free_balance(pot());
-		let id = place(USER, one_gpu(None), 80); // spends all 50 points
-		assert_eq!(order(id).discount, 50);
-		assert_eq!(points_of(USER), 0);
-		assert_eq!(Balances::free_balance(USER), before - 150);
-		assert_eq!(Balances::free_balance(pot()), pot_before - 50);
-		assert_eq!(escrow_balance(id), 200);
-		accept(AGENT, id);
-		run_to_block(21);
-		report(AGENT, id, 1);
-		assert_eq!(Balances::free_balance(ALICE), alice_before + 200);
-		assert_eq!(Balances::free_balance(USER), before - 150);
-		assert_eq!(Balances::free_balance(pot()), pot_before - 50);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        grant_points(USER, 50);
+        let alice_before = Balances::free_balance(ALICE);
+        let before = Balances::free_balance(USER);
+        let pot_before = Balances::free_balance(pot());
+        let id = place(USER, one_gpu(None), 80); // spends all 50 points
+        assert_eq!(order(id).discount, 50);
+        assert_eq!(points_of(USER), 0);
+        assert_eq!(Balances::free_balance(USER), before - 150);
+        assert_eq!(Balances::free_balance(pot()), pot_before - 50);
+        // The user escrows only the discounted price; the pot sponsors the rest.
+        assert_eq!((escrow_held(USER), escrow_held(pot())), (150, 50));
+        assert_eq!(escrow_balance(id), 200);
+        accept(AGENT, id);
+        run_to_block(11);
+        report(AGENT, id, 1);
+        // Half served: 100 paid, pro rata 75 from the user and 25 from the pot.
+        assert_eq!(paid_to_provider(id), vec![100]);
+        assert_eq!((escrow_held(USER), escrow_held(pot())), (75, 25));
+        run_to_block(21);
+        report(AGENT, id, 2);
+        assert_eq!(Balances::free_balance(ALICE), alice_before + 200);
+        assert_eq!(Balances::free_balance(USER), before - 150);
+        assert_eq!(Balances::free_balance(pot()), pot_before - 50);
+        assert_eq!((escrow_held(USER), escrow_held(pot())), (0, 0));
+    });
 }
 
 #[test]
 fn max_points_caps_the_discount_and_cost_caps_it_too() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		grant_points(USER, 500);
-		let id = place(USER, one_gpu(None), 30);
-		assert_eq!(order(id).discount, 30);
-		assert_eq!(points_of(USER), 470);
-		// A discount never exceeds the cost: a fully sponsored order.
-		let before = Balances::free_balance(USER);
-		let id2 = place(USER, one_gpu(None), u64::MAX);
-		assert_eq!(order(id2).discount, 200);
-		assert_eq!(points_of(USER), 270);
-		assert_eq!(Balances::free_balance(USER), before);
-		accept(AGENT, id2);
-		run_to_block(21);
-		report(AGENT, id2, 1);
-		assert_eq!(paid_to_provider(id2), vec![200]);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        grant_points(USER, 500);
+        let id = place(USER, one_gpu(None), 30);
+        assert_eq!(order(id).discount, 30);
+        assert_eq!(points_of(USER), 470);
+        // A discount never exceeds the cost: a fully sponsored order.
+        let before = Balances::free_balance(USER);
+        let id2 = place(USER, one_gpu(None), u64::MAX);
+        assert_eq!(order(id2).discount, 200);
+        assert_eq!(points_of(USER), 270);
+        assert_eq!(Balances::free_balance(USER), before);
+        accept(AGENT, id2);
+        run_to_block(21);
+        report(AGENT, id2, 1);
+        assert_eq!(paid_to_provider(id2), vec![200]);
+    });
 }
 
 #[test]
 fn cancel_restores_the_unused_discount_points() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		grant_points(USER, 100);
-		let before = Balances::free_balance(USER);
-		let pot_before = Balances::free_balance(pot());
-		let id = place(USER, one_gpu(None), 100); // 100 tokens + 100 sponsored
-		accept(AGENT, id);
-		run_to_block(11);
-		// 10 blocks of 20 served: 100 paid, 50 from the user and 50 from the pot.
-		assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
-		assert_eq!(paid_to_provider(id), vec![100]);
-		assert_eq!(Balances::free_balance(USER), before - 50);
-		assert_eq!(points_of(USER), 50);
-		assert_eq!(Balances::free_balance(pot()), pot_before - 50);
-		assert!(orders_events()
-			.contains(&Event::OrderRefunded { order_id: id, tokens: 50, points: 50 }));
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        grant_points(USER, 100);
+        let before = Balances::free_balance(USER);
+        let pot_before = Balances::free_balance(pot());
+        let id = place(USER, one_gpu(None), 100); // 100 tokens + 100 sponsored
+        accept(AGENT, id);
+        run_to_block(11);
+        // 10 blocks of 20 served: 100 paid, 50 from the user and 50 from the pot.
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        assert_eq!(paid_to_provider(id), vec![100]);
+        assert_eq!(Balances::free_balance(USER), before - 50);
+        assert_eq!(points_of(USER), 50);
+        assert_eq!(Balances::free_balance(pot()), pot_before - 50);
+        assert!(orders_events().contains(&Event::OrderRefunded {
+            order_id: id,
+            tokens: 50,
+            points: 50
+        }));
+    });
 }
 
 #[test]
 fn cancel_before_start_restores_all_discount_points() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		grant_points(USER, 60);
-		let before = Balances::free_balance(USER);
-		let pot_before = Balances::free_balance(pot());
-		let id = place(USER, one_gpu(None), 60);
-		assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
-		assert_eq!(points_of(USER), 60);
-		assert_eq!(Balances::free_balance(USER), before);
-		assert_eq!(Balances::free_balance(pot()), pot_before);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        grant_points(USER, 60);
+        let before = Balances::free_balance(USER);
+        let pot_before = Balances::free_balance(pot());
+        let id = place(USER, one_gpu(None), 60);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        assert_eq!(points_of(USER), 60);
+        assert_eq!(Balances::free_balance(USER), before);
+        assert_eq!(Balances::free_balance(pot()), pot_before);
+    });
 }
 
 #[test]
 fn failure_with_a_discount_refunds_points_for_both_parts() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		grant_points(USER, 100);
-		let before = Balances::free_balance(USER);
-		let pot_before = Balances::free_balance(pot());
-		let id = place(USER, one_gpu(None), 100);
-		assert_ok!(Orders::reject_order(RuntimeOrigin::signed(AGENT), id));
-		// The user's 100 tokens went to the pot as points, the sponsored 100 came back as points.
-		assert_eq!(Balances::free_balance(USER), before - 100);
-		assert_eq!(points_of(USER), 100 * POINTS_PER_TOKEN + 100);
-		assert_eq!(Balances::free_balance(pot()), pot_before + 100);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        grant_points(USER, 100);
+        let before = Balances::free_balance(USER);
+        let pot_before = Balances::free_balance(pot());
+        let id = place(USER, one_gpu(None), 100);
+        assert_ok!(Orders::reject_order(RuntimeOrigin::signed(AGENT), id));
+        // The user's 100 tokens went to the pot as points, the sponsored 100 came back as points.
+        assert_eq!(Balances::free_balance(USER), before - 100);
+        assert_eq!(points_of(USER), 100 * POINTS_PER_TOKEN + 100);
+        assert_eq!(Balances::free_balance(pot()), pot_before + 100);
+    });
 }
 
 #[test]
 fn failure_with_a_discount_refunds_tokens_and_points_when_tokens_preferred() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		set_prefers_points(USER, false);
-		grant_points(USER, 100);
-		let before = Balances::free_balance(USER);
-		let pot_before = Balances::free_balance(pot());
-		let id = place(USER, one_gpu(None), 100);
-		assert_ok!(Orders::reject_order(RuntimeOrigin::signed(AGENT), id));
-		assert_eq!(Balances::free_balance(USER), before);
-		assert_eq!(points_of(USER), 100);
-		assert_eq!(Balances::free_balance(pot()), pot_before);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        set_prefers_points(USER, false);
+        grant_points(USER, 100);
+        let before = Balances::free_balance(USER);
+        let pot_before = Balances::free_balance(pot());
+        let id = place(USER, one_gpu(None), 100);
+        assert_ok!(Orders::reject_order(RuntimeOrigin::signed(AGENT), id));
+        assert_eq!(Balances::free_balance(USER), before);
+        assert_eq!(points_of(USER), 100);
+        assert_eq!(Balances::free_balance(pot()), pot_before);
+    });
 }
 
 #[test]
 fn promotion_pot_exhausted_rejects_the_order_and_touches_nothing() {
-	ExtBuilder::default().build_and_execute(|| {
-		let w = alice_worker();
-		grant_points(USER, 150);
-		drain_pot_to(100); // the pot can sponsor at most 99 more (it must stay alive)
-		let before = (Balances::free_balance(USER), points_of(USER), Balances::free_balance(pot()));
-		assert_noop!(
-			Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(None), 150),
-			err(Error::PromotionPotExhausted)
-		);
-		assert_eq!(
-			(Balances::free_balance(USER), points_of(USER), Balances::free_balance(pot())),
-			before
-		);
-		assert_eq!(free_gpus(w), 2);
-		// A smaller discount fits.
-		let id = place(USER, one_gpu(None), 90);
-		assert_eq!(order(id).discount, 90);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        grant_points(USER, 150);
+        drain_pot_to(100); // the pot can sponsor at most 99 more (it must stay alive)
+        let before = (
+            Balances::free_balance(USER),
+            points_of(USER),
+            Balances::free_balance(pot()),
+        );
+        assert_noop!(
+            Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(None), 150),
+            err(Error::PromotionPotExhausted)
+        );
+        assert_eq!(
+            (
+                Balances::free_balance(USER),
+                points_of(USER),
+                Balances::free_balance(pot())
+            ),
+            before
+        );
+        assert_eq!(free_gpus(w), 2);
+        // A smaller discount fits.
+        let id = place(USER, one_gpu(None), 90);
+        assert_eq!(order(id).discount, 90);
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1036,32 +1309,35 @@ fn promotion_pot_exhausted_rejects_the_order_and_touches_nothing() {
 
 #[test]
 fn drop_order_removes_terminal_orders_after_retention() {
-	ExtBuilder::default().build_and_execute(|| {
-		alice_worker();
-		let id = place(USER, one_gpu(None), 0);
-		assert_noop!(
-			Orders::drop_order(RuntimeOrigin::signed(ANYONE), id),
-			err(Error::InvalidOrderState)
-		);
-		run_to_block(2);
-		assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
-		run_to_block(2 + RETENTION - 1);
-		assert_noop!(
-			Orders::drop_order(RuntimeOrigin::signed(ANYONE), id),
-			err(Error::TooEarly)
-		);
-		run_to_block(2 + RETENTION);
-		let info = Orders::drop_order(RuntimeOrigin::signed(ANYONE), id).expect("droppable");
-		assert_eq!(info.pays_fee, frame_support::dispatch::Pays::No);
-		assert!(Orders::orders(id).is_none());
-		assert!(orders_events().contains(&Event::OrderDropped { order_id: id }));
-		// Replay.
-		assert_noop!(
-			Orders::drop_order(RuntimeOrigin::signed(ANYONE), id),
-			err(Error::UnknownOrder)
-		);
-		assert_noop!(Orders::drop_order(RuntimeOrigin::none(), id), sp_runtime::DispatchError::BadOrigin);
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        assert_noop!(
+            Orders::drop_order(RuntimeOrigin::signed(ANYONE), id),
+            err(Error::InvalidOrderState)
+        );
+        run_to_block(2);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        run_to_block(2 + RETENTION - 1);
+        assert_noop!(
+            Orders::drop_order(RuntimeOrigin::signed(ANYONE), id),
+            err(Error::TooEarly)
+        );
+        run_to_block(2 + RETENTION);
+        let info = Orders::drop_order(RuntimeOrigin::signed(ANYONE), id).expect("droppable");
+        assert_eq!(info.pays_fee, frame_support::dispatch::Pays::No);
+        assert!(crate::Orders::<Test>::get(id).is_none());
+        assert!(orders_events().contains(&Event::OrderDropped { order_id: id }));
+        // Replay.
+        assert_noop!(
+            Orders::drop_order(RuntimeOrigin::signed(ANYONE), id),
+            err(Error::UnknownOrder)
+        );
+        assert_noop!(
+            Orders::drop_order(RuntimeOrigin::none(), id),
+            sp_runtime::DispatchError::BadOrigin
+        );
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1070,12 +1346,12 @@ fn drop_order_removes_terminal_orders_after_retention() {
 
 #[test]
 fn order_cost_rounds_up_and_checks_overflow() {
-	ExtBuilder::default().build_and_execute(|| {
-		assert_eq!(Orders::order_cost(100, 1, 20), Ok(200));
-		assert_eq!(Orders::order_cost(7, 1, 3), Ok(3)); // 2.1 -> 3
-		assert_eq!(Orders::order_cost(10, 2, 5), Ok(10)); // exact
-		assert_eq!(Orders::order_cost(1, 1, 1), Ok(1)); // 0.1 -> 1
-		assert_eq!(Orders::order_cost(u64::MAX, 1, 10), Ok(u64::MAX));
-		assert_eq!(Orders::order_cost(u64::MAX, 2, 10), Err(Error::<Test>::Overflow));
-	});
+    ExtBuilder::default().build_and_execute(|| {
+        assert_eq!(cost(100, 1, 20), Ok(200));
+        assert_eq!(cost(7, 1, 3), Ok(3)); // 2.1 -> 3
+        assert_eq!(cost(10, 2, 5), Ok(10)); // exact
+        assert_eq!(cost(1, 1, 1), Ok(1)); // 0.1 -> 1
+        assert_eq!(cost(u64::MAX, 1, 10), Ok(u64::MAX));
+        assert_eq!(cost(u64::MAX, 2, 10), Err(err(Error::Overflow)));
+    });
 }
