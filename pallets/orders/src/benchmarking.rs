@@ -93,7 +93,7 @@ fn accept<T: Config>(agent: &T::AccountId, id: OrderId) {
 }
 
 fn status<T: Config>(id: OrderId) -> OrderStatus<BlockNumberFor<T>> {
-    Orders::<T>::get(id).expect("order exists").status
+    crate::Orders::<T>::get(id).expect("order exists").status
 }
 
 #[benchmarks]
@@ -124,7 +124,7 @@ mod benchmarks {
             BalanceOf::<T>::max_value(),
         );
 
-        let order = Orders::<T>::get(id).expect("placed");
+        let order = crate::Orders::<T>::get(id).expect("placed");
         assert!(!order.discount.is_zero());
         assert_eq!(order.status, OrderStatus::Pending { accept_by });
     }
@@ -219,7 +219,7 @@ mod benchmarks {
         #[extrinsic_call]
         _(RawOrigin::Signed(caller), id);
 
-        assert!(Orders::<T>::get(id).is_none());
+        assert!(crate::Orders::<T>::get(id).is_none());
     }
 
     /// `n` orders reach their accept deadline in the same block (one worker each).

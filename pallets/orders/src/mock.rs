@@ -484,4 +484,35 @@ pub fn drain_pot_to(amount: Balance) {
     ));
 }
 
-// POINTS HELPERS PLACEHOLDER
+/// Creates benchmark state in the mock runtime through the real registry and balances.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct MockBenchmarkHelper;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper<AccountId, Balance> for MockBenchmarkHelper {
+    fn active_worker(
+        provider: &AccountId,
+        agent: &AccountId,
+        model: GpuModel,
+        gpus: u32,
+        price: Balance,
+    ) -> WorkerId {
+        Self::fund(provider, FEE + DEPOSIT + 10 * ED);
+        let id = register_worker(*provider, *agent, model, gpus, price);
+        assert_ok!(WorkerRegistry::verify_worker(RuntimeOrigin::root(), id));
+        id
+    }
+
+    fn fund(who: &AccountId, amount: Balance) {
+        assert_ok!(<Balances as Mutate<AccountId>>::mint_into(who, amount));
+    }
+
+    fn give_points(who: &AccountId, amount: Balance) {
+        grant_points(*who, amount);
+        Self::fund(&pot(), amount);
+    }
+
+    fn set_prefers_points(who: &AccountId, prefers_points: bool) {
+        set_prefers_points(*who, prefers_points);
+    }
+}
