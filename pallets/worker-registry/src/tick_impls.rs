@@ -7,53 +7,55 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use kaisar_primitives::WorkerAvailabilityHooks;
 
 impl<T: Config> Pallet<T> {
-	/// Look at the next (at most) `MaxSweepPerBlock` workers after [`SweepCursor`], wrapping
-	/// to the start of [`Workers`] once (never past the cursor, so no worker is looked at twice
-	/// in a block), and take every overdue `Active` one `Offline`.
-	///
-	/// Returns the weight used: the benchmarked worst case for the number of workers looked
-	/// at, plus what the availability hook reported (capped at its `max_weight`) per worker
-	/// taken offline.
-	pub(crate) fn sweep(now: BlockNumberFor<T>) -> Weight {
-		let max = T::MaxSweepPerBlock::get() as usize;
-		let ids = Self::next_sweep_batch(max);
-		match ids.last() {
-			Some(last) => SweepCursor::<T>::put(last),
-			None => SweepCursor::<T>::kill(),
-		}
+    /// Look at the next (at most) `MaxSweepPerBlock` workers after [`SweepCursor`], wrapping
+    /// to the start of [`Workers`] once (never past the cursor, so no worker is looked at twice
+    /// in a block), and take every overdue `Active` one `Offline`.
+    ///
+    /// Returns the weight used: the benchmarked worst case for the number of workers looked
+    /// at, plus what the availability hook reported (capped at its `max_weight`) per worker
+    /// taken offline.
+    pub(crate) fn sweep(now: BlockNumberFor<T>) -> Weight {
+        let max = T::MaxSweepPerBlock::get() as usize;
+        let ids = Self::next_sweep_batch(max);
+        match ids.last() {
+            Some(last) => SweepCursor::<T>::put(last),
+            None => SweepCursor::<T>::kill(),
+        }
 
-		let hook_max = T::AvailabilityHooks::max_weight();
-		let mut hooks_weight = Weight::zero();
-		for id in ids.iter() {
-			let Some(worker) = Workers::<T>::get(id) else { continue };
-			if worker.status == WorkerStatus::Active && Self::is_overdue(&worker, now) {
-				let used = Self::take_offline(*id, worker, None);
-				hooks_weight = hooks_weight.saturating_add(used.min(hook_max));
-			}
-		}
-		T::WeightInfo::sweep(ids.len() as u32).saturating_add(hooks_weight)
-	}
+        let hook_max = T::AvailabilityHooks::max_weight();
+        let mut hooks_weight = Weight::zero();
+        for id in ids.iter() {
+            let Some(worker) = Workers::<T>::get(id) else {
+                continue;
+            };
+            if worker.status == WorkerStatus::Active && Self::is_overdue(&worker, now) {
+                let used = Self::take_offline(*id, worker, None);
+                hooks_weight = hooks_weight.saturating_add(used.min(hook_max));
+            }
+        }
+        T::WeightInfo::sweep(ids.len() as u32).saturating_add(hooks_weight)
+    }
 
-	/// The ids the sweep looks at this block: up to `max` keys of [`Workers`] after the
-	/// cursor, then, if the end of the map came first, keys from its start up to and
-	/// including the cursor's position.
-	fn next_sweep_batch(max: usize) -> Vec<WorkerId> {
-		let mut ids = Vec::with_capacity(max);
-		match SweepCursor::<T>::get() {
-			Some(cursor) => {
-				ids.extend(Workers::<T>::iter_keys_from_key(cursor).take(max));
-				if ids.len() < max {
-					let cursor_key = Workers::<T>::hashed_key_for(cursor);
-					let remaining = max - ids.len();
-					ids.extend(
-						Workers::<T>::iter_keys()
-							.take_while(|id| Workers::<T>::hashed_key_for(id) <= cursor_key)
-							.take(remaining),
-					);
-				}
-			},
-			None => ids.extend(Workers::<T>::iter_keys().take(max)),
-		}
-		ids
-	}
+    /// The ids the sweep looks at this block: up to `max` keys of [`Workers`] after the
+    /// cursor, then, if the end of the map came first, keys from its start up to and
+    /// including the cursor's position.
+    fn next_sweep_batch(max: usize) -> Vec<WorkerId> {
+        let mut ids = Vec::with_capacity(max);
+        match SweepCursor::<T>::get() {
+            Some(cursor) => {
+                ids.extend(Workers::<T>::iter_keys_from_key(cursor).take(max));
+                if ids.len() < max {
+                    let cursor_key = Workers::<T>::hashed_key_for(cursor);
+                    let remaining = max - ids.len();
+                    ids.extend(
+                        Workers::<T>::iter_keys()
+                            .take_while(|id| Workers::<T>::hashed_key_for(id) <= cursor_key)
+                            .take(remaining),
+                    );
+                }
+            }
+            None => ids.extend(Workers::<T>::iter_keys().take(max)),
+        }
+        ids
+    }
 }
