@@ -270,7 +270,7 @@ fn skipping_half_of_the_rows_escapes_no_more_than_predicted() {
 
 #[test]
 fn skipping_ten_percent_against_128_openings_is_always_caught() {
-    // N = 256, B = 26 (f ~ 0.1), s = 128: bound 0.9^128 = 1.4e-6, exact ~ 1e-14.
+    // N = 256, B = 26 (f ~ 0.1), s = 128: bound (1-26/256)^128 = 1.05e-6, exact 3.6e-9.
     let p = Params {
         m: 64,
         n: 16,
