@@ -1,0 +1,973 @@
+//! Property test: random sequences of actions on the mock runtime (real balances, registry,
+//! escrow, points and orders pallets), with the money invariants checked after every step.
+//!
+//! Each case starts from the mock genesis and runs `STEPS` random actions from several
+//! accounts: register / verify / suspend / heartbeat / report offline / update price /
+//! deregister / withdraw workers, place (with and without points, targeted or matched) /
+//! accept / reject / report usage / cancel / expire / drop orders, refund preferences and block
+//! advances (which run every pallet's `on_initialize`: the registry's heartbeat sweep takes
+//! silent workers offline and fails their orders, the orders pallet expires accept deadlines).
+//! Calls go through `RuntimeCall::dispatch`, so each is a storage transaction as on chain.
+//!
+//! After each step:
+//! - total issuance = genesis issuance - burnt registration fees (tracked);
+//! - the sum over all accounts of `free + reserved` = total issuance;
+//! - held under the escrow reason (all accounts) = what open orders still owe
+//!   (`total_cost - paid_so_far`), and held under the deposit reason = deposits of the workers;
+//! - every pallet's `try_state` passes (registry, escrow, points, orders);
+//! - no open order sits on a worker that is not Active;
+//! - a failed call changed nothing at all (every storage key and value is as before) and failed
+//!   with a typed error;
+//! - a successful call moved exactly the expected amounts (placing escrows the price minus the
+//!   discount and spends the discount's points; a report pays the provider what `paid_so_far`
+//!   grew by).
+//!
+//! `PROPTEST_CASES` (default 256) and `PROPTEST_STEPS` (default 40) set the size of the run,
+//! `PROPTEST_RNG_SEED` fixes the seed, `PROPTEST_ERRORS=1` prints how often each call failed
+//! with which error. Run with `--nocapture` to see what the run exercised.
+
+use crate::{mock::*, OrderStatus, UsageReport};
+use codec::Encode;
+use frame_support::{
+    traits::{
+        fungible::{Inspect, InspectHold},
+        OnInitialize,
+    },
+    BoundedVec,
+};
+use kaisar_primitives::{GpuModel, WorkerStatus};
+use proptest::{
+    prelude::*,
+    test_runner::{Config as ProptestConfig, TestRunner},
+};
+use sp_core::H256;
+use sp_runtime::{traits::Dispatchable, DispatchError};
+use std::{collections::BTreeMap, sync::Mutex, time::Instant};
+
+/// Accounts that act as providers and users: rich ones, a poor one and one without any funds.
+const PEOPLE: [AccountId; 7] = [ALICE, BOB, CHARLIE, USER, USER2, POOR, 14];
+/// Agent keys (one is also a provider, so an account can be both).
+const AGENTS: [AccountId; 10] = [AGENT, AGENT2, AGENT3, 104, 105, 106, 107, 108, 109, ALICE];
+/// The two GPU models in play.
+const MODELS: [GpuModel; 2] = [GpuModel::Rtx4090, GpuModel::H100Sxm];
+/// Heartbeat timeout of the run: short, so that workers go offline.
+const HEARTBEAT_TIMEOUT: u64 = 8;
+
+/// One random action. Raw `u8` indices are mapped to existing ids (or one past the end) when
+/// the action runs, so most actions address something that exists.
+#[derive(Clone, Debug)]
+enum Action {
+    Register {
+        provider: u8,
+        agent: u8,
+        model: u8,
+        gpus: u32,
+        price: u64,
+        dup_gpu: bool,
+    },
+    Verify {
+        worker: u8,
+        signed: bool,
+    },
+    Suspend {
+        worker: u8,
+    },
+    Heartbeat {
+        worker: u8,
+        wrong_agent: Option<u8>,
+    },
+    ReportOffline {
+        worker: u8,
+    },
+    UpdatePrice {
+        worker: u8,
+        caller: Option<u8>,
+        price: u64,
+    },
+    Deregister {
+        worker: u8,
+        caller: Option<u8>,
+    },
+    Withdraw {
+        worker: u8,
+        caller: Option<u8>,
+    },
+    Place {
+        user: u8,
+        target: Option<u8>,
+        model: u8,
+        gpus: u32,
+        duration: u64,
+        max_price: u64,
+        max_points: u64,
+    },
+    Accept {
+        order: u8,
+        wrong_agent: Option<u8>,
+        blob_len: u8,
+    },
+    Reject {
+        order: u8,
+        wrong_agent: Option<u8>,
+    },
+    Report {
+        order: u8,
+        wrong_agent: Option<u8>,
+        seq_offset: i8,
+        util: u16,
+    },
+    Cancel {
+        order: u8,
+        caller: Option<u8>,
+    },
+    Expire {
+        order: u8,
+    },
+    Drop {
+        order: u8,
+    },
+    SetPreference {
+        user: u8,
+        points: bool,
+    },
+    /// Advance `blocks` blocks; in each, the agents of the workers whose bit (`id % 8`) is set
+    /// in `heartbeats` send a heartbeat first.
+    Advance {
+        blocks: u64,
+        heartbeats: u8,
+    },
+}
+
+impl Action {
+    fn name(&self) -> &'static str {
+        match self {
+            Action::Register { .. } => "register",
+            Action::Verify { .. } => "verify",
+            Action::Suspend { .. } => "suspend",
+            Action::Heartbeat { .. } => "heartbeat",
+            Action::ReportOffline { .. } => "report_offline",
+            Action::UpdatePrice { .. } => "update_price",
+            Action::Deregister { .. } => "deregister",
+            Action::Withdraw { .. } => "withdraw",
+            Action::Place { max_points: 0, .. } => "place",
+            Action::Place { .. } => "place_with_points",
+            Action::Accept { .. } => "accept",
+            Action::Reject { .. } => "reject",
+            Action::Report { .. } => "report_usage",
+            Action::Cancel { .. } => "cancel",
+            Action::Expire { .. } => "expire",
+            Action::Drop { .. } => "drop",
+            Action::SetPreference { .. } => "set_preference",
+            Action::Advance { .. } => "advance",
+        }
+    }
+}
+
+/// Mostly the right party (`None`), sometimes a random other one.
+fn maybe_wrong() -> impl Strategy<Value = Option<u8>> {
+    prop_oneof![6 => Just(None), 1 => any::<u8>().prop_map(Some)]
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        2 => (
+            any::<u8>(),
+            any::<u8>(),
+            0u8..2,
+            prop_oneof![1 => Just(0u32), 10 => 1u32..=4, 1 => Just(9u32)],
+            prop_oneof![1 => Just(0u64), 10 => 1u64..=120],
+            prop::bool::weighted(0.05),
+        )
+            .prop_map(|(provider, agent, model, gpus, price, dup_gpu)| Action::Register {
+                provider, agent, model, gpus, price, dup_gpu
+            }),
+        3 => (any::<u8>(), prop::bool::weighted(0.1))
+            .prop_map(|(worker, signed)| Action::Verify { worker, signed }),
+        1 => any::<u8>().prop_map(|worker| Action::Suspend { worker }),
+        2 => (any::<u8>(), prop_oneof![9 => Just(None), 1 => any::<u8>().prop_map(Some)])
+            .prop_map(|(worker, wrong_agent)| Action::Heartbeat { worker, wrong_agent }),
+        1 => any::<u8>().prop_map(|worker| Action::ReportOffline { worker }),
+        1 => (any::<u8>(), maybe_wrong(), 0u64..=120)
+            .prop_map(|(worker, caller, price)| Action::UpdatePrice { worker, caller, price }),
+        1 => (any::<u8>(), maybe_wrong())
+            .prop_map(|(worker, caller)| Action::Deregister { worker, caller }),
+        1 => (any::<u8>(), maybe_wrong())
+            .prop_map(|(worker, caller)| Action::Withdraw { worker, caller }),
+        14 => (
+            any::<u8>(),
+            prop_oneof![1 => Just(None), 1 => any::<u8>().prop_map(Some)],
+            prop_oneof![9 => Just(0u8), 1 => Just(1u8)],
+            prop_oneof![1 => Just(0u32), 12 => Just(1u32), 8 => 2u32..=3, 1 => Just(5u32)],
+            prop_oneof![1 => Just(1u64), 12 => 2u64..=10, 8 => 11u64..=30, 1 => Just(101u64)],
+            prop_oneof![1 => 0u64..=20, 6 => 50u64..=150, 1 => Just(u64::MAX)],
+            prop_oneof![3 => Just(0u64), 1 => 1u64..=300, 1 => Just(u64::MAX)],
+        )
+            .prop_map(|(user, target, model, gpus, duration, max_price, max_points)| {
+                Action::Place { user, target, model, gpus, duration, max_price, max_points }
+            }),
+        8 => (any::<u8>(), maybe_wrong(), prop_oneof![9 => 0u8..=32, 1 => Just(33u8)])
+            .prop_map(|(order, wrong_agent, blob_len)| Action::Accept {
+                order, wrong_agent, blob_len
+            }),
+        1 => (any::<u8>(), maybe_wrong())
+            .prop_map(|(order, wrong_agent)| Action::Reject { order, wrong_agent }),
+        9 => (
+            any::<u8>(),
+            maybe_wrong(),
+            prop_oneof![8 => Just(0i8), 1 => -1i8..=1],
+            prop_oneof![9 => 0u16..=1000, 1 => Just(1001u16)],
+        )
+            .prop_map(|(order, wrong_agent, seq_offset, util)| Action::Report {
+                order, wrong_agent, seq_offset, util
+            }),
+        2 => (any::<u8>(), maybe_wrong())
+            .prop_map(|(order, caller)| Action::Cancel { order, caller }),
+        1 => any::<u8>().prop_map(|order| Action::Expire { order }),
+        1 => any::<u8>().prop_map(|order| Action::Drop { order }),
+        1 => (any::<u8>(), any::<bool>())
+            .prop_map(|(user, points)| Action::SetPreference { user, points }),
+        9 => (
+            prop_oneof![4 => 1u64..=3, 2 => 4u64..=8, 1 => 9u64..=16],
+            prop_oneof![4 => Just(0xffu8), 1 => any::<u8>()],
+        )
+            .prop_map(|(blocks, heartbeats)| Action::Advance { blocks, heartbeats }),
+    ]
+}
+
+/// Pick from `items` by a raw index.
+fn pick<T: Copy>(items: &[T], raw: u8) -> T {
+    items[raw as usize % items.len()]
+}
+
+/// An id among `0..next`, or `next` itself (unknown) now and then.
+fn id_of(raw: u8, next: u64) -> u64 {
+    raw as u64 % (next + 1)
+}
+
+/// Outcome counters over the whole run, to show (and check) what the run exercised.
+#[derive(Default)]
+struct Stats {
+    /// action name -> (ok, failed)
+    calls: BTreeMap<&'static str, (u64, u64)>,
+    /// order event name -> count
+    events: BTreeMap<String, u64>,
+    /// "action: error" -> count
+    errors: BTreeMap<String, u64>,
+    steps: u64,
+}
+
+static STATS: Mutex<Option<Stats>> = Mutex::new(None);
+
+fn record_call(name: &'static str, ok: bool) {
+    let mut stats = STATS.lock().unwrap();
+    let stats = stats.get_or_insert_with(Default::default);
+    let entry = stats.calls.entry(name).or_default();
+    if ok {
+        entry.0 += 1
+    } else {
+        entry.1 += 1
+    }
+    stats.steps += 1;
+}
+
+fn record_error(name: &'static str, error: &DispatchError) {
+    let error = match error {
+        DispatchError::Module(m) => format!("{name}: {}", m.message.unwrap_or("?")),
+        other => format!("{name}: {other:?}"),
+    };
+    let mut stats = STATS.lock().unwrap();
+    *stats
+        .get_or_insert_with(Default::default)
+        .errors
+        .entry(error)
+        .or_default() += 1;
+}
+
+fn record_events() {
+    let mut names = Vec::new();
+    for record in System::events() {
+        let name = match record.event {
+            RuntimeEvent::Orders(crate::Event::OrderFailed { reason, .. }) => {
+                format!("OrderFailed::{reason:?}")
+            }
+            RuntimeEvent::Orders(crate::Event::OrderRefunded { tokens, points, .. }) => {
+                format!(
+                    "OrderRefunded{}{}",
+                    if tokens > 0 { "+tokens" } else { "" },
+                    if points > 0 { "+points" } else { "" }
+                )
+            }
+            RuntimeEvent::Orders(crate::Event::OrderPlaced { discount, .. }) if discount > 0 => {
+                "OrderPlaced(discount)".into()
+            }
+            RuntimeEvent::Orders(e) => {
+                let debug = format!("{e:?}");
+                let name = debug.trim_start_matches("Event::");
+                name.split([' ', '{', '('])
+                    .next()
+                    .unwrap_or_default()
+                    .into()
+            }
+            RuntimeEvent::WorkerRegistry(pallet_worker_registry::Event::WorkerWentOffline {
+                ..
+            }) => "WorkerWentOffline".into(),
+            _ => continue,
+        };
+        names.push(name);
+    }
+    System::reset_events();
+    let mut stats = STATS.lock().unwrap();
+    let stats = stats.get_or_insert_with(Default::default);
+    for name in names {
+        *stats.events.entry(name).or_default() += 1;
+    }
+}
+
+/// State the checker carries through one case.
+struct Model {
+    /// Genesis total issuance.
+    initial_issuance: Balance,
+    /// Registration fees burnt so far.
+    burnt: Balance,
+    /// Seed for fresh GPU UUIDs.
+    next_gpu: u64,
+}
+
+fn escrow_reason() -> RuntimeHoldReason {
+    RuntimeHoldReason::Escrow(pallet_escrow::HoldReason::OrderEscrow)
+}
+
+fn deposit_reason() -> RuntimeHoldReason {
+    RuntimeHoldReason::WorkerRegistry(pallet_worker_registry::HoldReason::WorkerDeposit)
+}
+
+/// Dispatch `call` as `origin` like an extrinsic (a storage transaction). A failure must
+/// change nothing and be a typed error.
+fn dispatch(name: &'static str, call: RuntimeCall, origin: RuntimeOrigin) -> bool {
+    let state_before = state_dump();
+    let result = call.dispatch(origin);
+    record_call(name, result.is_ok());
+    match result {
+        Ok(_) => true,
+        Err(e) => {
+            record_error(name, &e.error);
+            assert!(
+                !matches!(
+                    e.error,
+                    DispatchError::Other(_)
+                        | DispatchError::Corruption
+                        | DispatchError::Unavailable
+                        | DispatchError::CannotLookup
+                ),
+                "{name}: untyped error {:?}",
+                e.error
+            );
+            assert!(
+                state_dump() == state_before,
+                "{name}: a failed call changed state ({:?})",
+                e.error
+            );
+            false
+        }
+    }
+}
+
+/// Every key and value in storage, in key order (cheaper than the storage root in debug
+/// builds, and as exact: two dumps are equal exactly when the states are).
+fn state_dump() -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut key = Vec::new();
+    while let Some(next) = sp_io::storage::next_key(&key) {
+        let value = sp_io::storage::get(&next)
+            .map(|v| v.to_vec())
+            .unwrap_or_default();
+        out.push((next.clone(), value));
+        key = next;
+    }
+    out
+}
+
+fn registry_call(call: pallet_worker_registry::Call<Test>) -> RuntimeCall {
+    RuntimeCall::WorkerRegistry(call)
+}
+
+fn orders_call(call: crate::Call<Test>) -> RuntimeCall {
+    RuntimeCall::Orders(call)
+}
+
+fn worker_info(id: u64) -> Option<pallet_worker_registry::WorkerInfoOf<Test>> {
+    pallet_worker_registry::Workers::<Test>::get(id)
+}
+
+fn order_of(id: u64) -> Option<crate::Order<Test>> {
+    crate::Orders::<Test>::get(id)
+}
+
+/// A worker id from a raw index: mostly one for which `prefer` holds (if any), else any id up
+/// to one past the last.
+fn pick_worker(
+    raw: u8,
+    prefer: impl Fn(&pallet_worker_registry::WorkerInfoOf<Test>) -> bool,
+) -> u64 {
+    let next = pallet_worker_registry::NextWorkerId::<Test>::get();
+    if raw % 4 != 0 {
+        let mut preferred: Vec<u64> = pallet_worker_registry::Workers::<Test>::iter()
+            .filter(|(_, w)| prefer(w))
+            .map(|(id, _)| id)
+            .collect();
+        if !preferred.is_empty() {
+            preferred.sort();
+            return preferred[(raw / 4) as usize % preferred.len()];
+        }
+    }
+    id_of(raw, next)
+}
+
+/// An order id from a raw index: mostly one whose status `prefer` accepts (if any), else any
+/// id up to one past the last.
+fn pick_order(raw: u8, prefer: impl Fn(&OrderStatus<u64>) -> bool) -> u64 {
+    let next = crate::NextOrderId::<Test>::get();
+    if raw % 4 != 0 {
+        let mut preferred: Vec<u64> = crate::Orders::<Test>::iter()
+            .filter(|(_, o)| prefer(&o.status))
+            .map(|(id, _)| id)
+            .collect();
+        if !preferred.is_empty() {
+            preferred.sort();
+            return preferred[(raw / 4) as usize % preferred.len()];
+        }
+    }
+    id_of(raw, next)
+}
+
+fn is_pending(status: &OrderStatus<u64>) -> bool {
+    matches!(status, OrderStatus::Pending { .. })
+}
+
+fn is_running(status: &OrderStatus<u64>) -> bool {
+    matches!(status, OrderStatus::Running { .. })
+}
+
+/// The agent of `order`'s worker, or a random agent key for `Some(wrong)`.
+fn agent_for(order: u64, wrong: Option<u8>) -> AccountId {
+    match wrong {
+        Some(raw) => pick(&AGENTS, raw),
+        None => order_of(order)
+            .and_then(|o| worker_info(o.worker))
+            .map(|w| w.spec.agent)
+            .unwrap_or(AGENT),
+    }
+}
+
+fn run_action(model: &mut Model, action: &Action) {
+    let next_worker = pallet_worker_registry::NextWorkerId::<Test>::get();
+    let next_order = crate::NextOrderId::<Test>::get();
+    let name = action.name();
+    match *action {
+        Action::Register {
+            provider,
+            agent,
+            model: m,
+            gpus,
+            price,
+            dup_gpu,
+        } => {
+            let provider = pick(&PEOPLE, provider);
+            let gpu_model = pick(&MODELS, m);
+            let devices: Vec<_> = (0..gpus)
+                .map(|i| {
+                    // A duplicate reuses the first GPU of the previous registration.
+                    let seed = if dup_gpu && i == 0 && model.next_gpu > 0 {
+                        model.next_gpu - 1
+                    } else {
+                        model.next_gpu + i as u64
+                    };
+                    pallet_worker_registry::GpuDevice {
+                        model: gpu_model,
+                        vram_mib: 24_576,
+                        uuid_hash: H256::from_low_u64_be(seed + 1),
+                    }
+                })
+                .collect();
+            let spec = pallet_worker_registry::WorkerSpec {
+                host_class: kaisar_primitives::HostClass::Pc,
+                gpus: BoundedVec::truncate_from(devices),
+                cpu_cores: 8,
+                ram_mib: 32_768,
+                disk_gib: 500,
+                region: BoundedVec::truncate_from(b"eu".to_vec()),
+                price_per_gpu_hour: price,
+                endpoint: BoundedVec::truncate_from(b"https://a".to_vec()),
+                agent: pick(&AGENTS, agent),
+            };
+            let issuance = Balances::total_issuance();
+            let ok = dispatch(
+                name,
+                registry_call(pallet_worker_registry::Call::register_worker { spec }),
+                RuntimeOrigin::signed(provider),
+            );
+            if ok {
+                model.next_gpu += gpus as u64;
+                model.burnt += FEE;
+                assert_eq!(Balances::total_issuance(), issuance - FEE, "fee not burnt");
+            }
+        }
+        Action::Verify { worker, signed } => {
+            let origin = if signed {
+                RuntimeOrigin::signed(ALICE)
+            } else {
+                RuntimeOrigin::root()
+            };
+            let worker_id = pick_worker(worker, |w| {
+                matches!(
+                    w.status,
+                    WorkerStatus::PendingVerification | WorkerStatus::Suspended
+                )
+            });
+            dispatch(
+                name,
+                registry_call(pallet_worker_registry::Call::verify_worker { worker_id }),
+                origin,
+            );
+        }
+        Action::Suspend { worker } => {
+            let worker_id = id_of(worker, next_worker);
+            if dispatch(
+                name,
+                registry_call(pallet_worker_registry::Call::suspend_worker { worker_id }),
+                RuntimeOrigin::root(),
+            ) {
+                assert!(crate::OrdersByWorker::<Test>::get(worker_id).is_empty());
+            }
+        }
+        Action::Heartbeat {
+            worker,
+            wrong_agent,
+        } => {
+            let worker_id = pick_worker(worker, |w| w.status == WorkerStatus::Offline);
+            let agent = match wrong_agent {
+                Some(raw) => pick(&AGENTS, raw),
+                None => worker_info(worker_id)
+                    .map(|w| w.spec.agent)
+                    .unwrap_or(AGENT),
+            };
+            dispatch(
+                name,
+                registry_call(pallet_worker_registry::Call::heartbeat {
+                    worker_id,
+                    free_gpus_reported: 0,
+                }),
+                RuntimeOrigin::signed(agent),
+            );
+        }
+        Action::ReportOffline { worker } => {
+            let now = System::block_number();
+            let worker_id = pick_worker(worker, |w| {
+                w.status == WorkerStatus::Active
+                    && pallet_worker_registry::Pallet::<Test>::is_overdue(w, now)
+            });
+            if dispatch(
+                name,
+                registry_call(pallet_worker_registry::Call::report_offline { worker_id }),
+                RuntimeOrigin::signed(ANYONE),
+            ) {
+                assert!(crate::OrdersByWorker::<Test>::get(worker_id).is_empty());
+            }
+        }
+        Action::UpdatePrice {
+            worker,
+            caller,
+            price,
+        } => {
+            let worker_id = id_of(worker, next_worker);
+            let caller = match caller {
+                Some(raw) => pick(&PEOPLE, raw),
+                None => worker_info(worker_id).map(|w| w.provider).unwrap_or(ALICE),
+            };
+            dispatch(
+                name,
+                registry_call(pallet_worker_registry::Call::update_worker {
+                    worker_id,
+                    price_per_gpu_hour: Some(price),
+                    endpoint: None,
+                }),
+                RuntimeOrigin::signed(caller),
+            );
+        }
+        Action::Deregister { worker, caller } | Action::Withdraw { worker, caller } => {
+            let deregister = matches!(action, Action::Deregister { .. });
+            let worker_id = pick_worker(worker, |w| {
+                (w.status == WorkerStatus::Deregistering) != deregister
+            });
+            let caller = match caller {
+                Some(raw) => pick(&PEOPLE, raw),
+                None => worker_info(worker_id).map(|w| w.provider).unwrap_or(ALICE),
+            };
+            let call = if deregister {
+                pallet_worker_registry::Call::deregister_worker { worker_id }
+            } else {
+                pallet_worker_registry::Call::withdraw_deposit { worker_id }
+            };
+            dispatch(name, registry_call(call), RuntimeOrigin::signed(caller));
+        }
+        Action::Place {
+            user,
+            target,
+            model: m,
+            gpus,
+            duration,
+            max_price,
+            max_points,
+        } => {
+            let user = pick(&PEOPLE, user);
+            let target_worker =
+                target.map(|raw| pick_worker(raw, |w| w.status == WorkerStatus::Active));
+            // `model` 0: the target's model (the first model without a target), 1: the other.
+            let target_model = target_worker
+                .and_then(worker_info)
+                .and_then(|w| w.spec.gpus.first().map(|g| g.model))
+                .unwrap_or(MODELS[0]);
+            let gpu_model = if m == 0 {
+                target_model
+            } else {
+                *MODELS.iter().find(|x| **x != target_model).unwrap()
+            };
+            let spec = crate::OrderSpec::<Test> {
+                image: BoundedVec::truncate_from(b"pytorch".to_vec()),
+                gpu_model,
+                gpu_count: gpus,
+                duration,
+                max_price_per_gpu_hour: max_price,
+                target_worker,
+                user_public_key: [3; 32],
+                ports: BoundedVec::truncate_from(vec![22]),
+            };
+            let (held, points, pot_free) = (
+                escrow_held(user),
+                points_of(user),
+                Balances::balance(&pot()),
+            );
+            if dispatch(
+                name,
+                orders_call(crate::Call::place_order { spec, max_points }),
+                RuntimeOrigin::signed(user),
+            ) {
+                let o = order_of(next_order).expect("placed order stored");
+                assert_eq!(o.user, user);
+                assert!(o.discount <= max_points && o.discount <= points);
+                assert_eq!(escrow_held(user), held + o.total_cost - o.discount);
+                assert_eq!(points_of(user), points - o.discount);
+                assert_eq!(Balances::balance(&pot()), pot_free - o.discount);
+                assert_eq!(
+                    worker_info(o.worker).map(|w| w.status),
+                    Some(WorkerStatus::Active)
+                );
+            }
+        }
+        Action::Accept {
+            order,
+            wrong_agent,
+            blob_len,
+        } => {
+            let order_id = pick_order(order, is_pending);
+            // An over-long blob cannot even be decoded: the call is refused before dispatch.
+            let raw_blob = vec![0xee; blob_len as usize];
+            let access = match BoundedVec::try_from(raw_blob) {
+                Ok(access) => access,
+                Err(raw) => {
+                    let mut bytes = orders_call(crate::Call::accept_order {
+                        order_id,
+                        access: BoundedVec::new(),
+                    })
+                    .encode();
+                    bytes.truncate(bytes.len() - 1);
+                    bytes.extend(raw.encode());
+                    assert!(<RuntimeCall as codec::Decode>::decode(&mut &bytes[..]).is_err());
+                    record_call("accept_oversized_blob_undecodable", true);
+                    return;
+                }
+            };
+            dispatch(
+                name,
+                orders_call(crate::Call::accept_order { order_id, access }),
+                RuntimeOrigin::signed(agent_for(order_id, wrong_agent)),
+            );
+        }
+        Action::Reject { order, wrong_agent } => {
+            let order_id = pick_order(order, is_pending);
+            dispatch(
+                name,
+                orders_call(crate::Call::reject_order { order_id }),
+                RuntimeOrigin::signed(agent_for(order_id, wrong_agent)),
+            );
+        }
+        Action::Report {
+            order,
+            wrong_agent,
+            seq_offset,
+            util,
+        } => {
+            let order_id = pick_order(order, is_running);
+            let before = order_of(order_id);
+            let seq = match before.as_ref().map(|o| o.status) {
+                Some(OrderStatus::Running {
+                    last_report_seq, ..
+                }) => (last_report_seq as i64 + 1 + seq_offset as i64).max(0) as u32,
+                _ => 1,
+            };
+            let provider_free = before.as_ref().map(|o| Balances::balance(&o.provider));
+            let usage = UsageReport {
+                gpu_util_permille: util,
+                gpu_mem_used_mib: 1,
+                uptime_secs: 1,
+            };
+            if dispatch(
+                name,
+                orders_call(crate::Call::report_usage {
+                    order_id,
+                    seq,
+                    usage,
+                }),
+                RuntimeOrigin::signed(agent_for(order_id, wrong_agent)),
+            ) {
+                let (before, after) = (before.unwrap(), order_of(order_id).unwrap());
+                let paid = after.paid_so_far - before.paid_so_far;
+                assert_eq!(
+                    Balances::balance(&after.provider),
+                    provider_free.unwrap() + paid
+                );
+            }
+        }
+        Action::Cancel { order, caller } => {
+            let order_id = pick_order(order, OrderStatus::is_open);
+            let caller = match caller {
+                Some(raw) => pick(&PEOPLE, raw),
+                None => order_of(order_id).map(|o| o.user).unwrap_or(USER),
+            };
+            dispatch(
+                name,
+                orders_call(crate::Call::cancel_order { order_id }),
+                RuntimeOrigin::signed(caller),
+            );
+        }
+        Action::Expire { order } => {
+            let now = System::block_number();
+            let order_id = pick_order(order, |s| match s {
+                OrderStatus::Running { ends_at, .. } => now > ends_at + GRACE,
+                _ => false,
+            });
+            dispatch(
+                name,
+                orders_call(crate::Call::expire_order { order_id }),
+                RuntimeOrigin::signed(ANYONE),
+            );
+        }
+        Action::Drop { order } => {
+            let order_id = pick_order(order, |s| s.ended_at().is_some());
+            dispatch(
+                name,
+                orders_call(crate::Call::drop_order { order_id }),
+                RuntimeOrigin::signed(ANYONE),
+            );
+        }
+        Action::SetPreference { user, points } => {
+            set_prefers_points(pick(&PEOPLE, user), points);
+            record_call(name, true);
+        }
+        Action::Advance { blocks, heartbeats } => {
+            for _ in 0..blocks {
+                let next = System::block_number() + 1;
+                System::set_block_number(next);
+                AllPalletsWithSystem::on_initialize(next);
+                // The agents' background heartbeats (after the block's hooks, as extrinsics).
+                let alive: Vec<_> = pallet_worker_registry::Workers::<Test>::iter()
+                    .filter(|(id, _)| heartbeats & (1 << (id % 8)) != 0)
+                    .map(|(id, w)| (id, w.spec.agent))
+                    .collect();
+                for (worker_id, agent) in alive {
+                    let _ = registry_call(pallet_worker_registry::Call::heartbeat {
+                        worker_id,
+                        free_gpus_reported: 0,
+                    })
+                    .dispatch(RuntimeOrigin::signed(agent));
+                }
+            }
+            record_call(name, true);
+        }
+    }
+    record_events();
+}
+
+/// The invariants checked after every step.
+fn check_invariants(model: &Model) {
+    let issuance = Balances::total_issuance();
+    assert_eq!(
+        issuance,
+        model.initial_issuance - model.burnt,
+        "issuance changed"
+    );
+
+    let (mut total, mut escrow_held_total, mut deposits_held) = (0u128, 0u128, 0u128);
+    for (who, info) in frame_system::Account::<Test>::iter() {
+        total += (info.data.free + info.data.reserved) as u128;
+        escrow_held_total += Balances::balance_on_hold(&escrow_reason(), &who) as u128;
+        deposits_held += Balances::balance_on_hold(&deposit_reason(), &who) as u128;
+    }
+    assert_eq!(
+        total, issuance as u128,
+        "accounts do not add up to the issuance"
+    );
+
+    let mut owed = 0u128;
+    for (_, o) in crate::Orders::<Test>::iter() {
+        if o.status.is_open() {
+            owed += (o.total_cost - o.paid_so_far) as u128;
+            let worker = worker_info(o.worker).expect("open order's worker exists");
+            assert_eq!(
+                worker.status,
+                WorkerStatus::Active,
+                "open order on an unavailable worker"
+            );
+        }
+    }
+    assert_eq!(
+        escrow_held_total, owed,
+        "escrow holds differ from what open orders owe"
+    );
+
+    let deposits: u128 = pallet_worker_registry::Workers::<Test>::iter()
+        .map(|(_, w)| w.deposit as u128)
+        .sum();
+    assert_eq!(
+        deposits_held, deposits,
+        "deposit holds differ from the workers' deposits"
+    );
+
+    all_try_state();
+}
+
+fn run_case(actions: &[Action]) {
+    ExtBuilder::default().build().execute_with(|| {
+        set_heartbeat_timeout(HEARTBEAT_TIMEOUT);
+        // Some points to spend from the start (more come from refunds).
+        grant_points(USER, 400);
+        grant_points(USER2, 150);
+        grant_points(POOR, 100);
+        let mut model = Model {
+            initial_issuance: Balances::total_issuance(),
+            burnt: 0,
+            next_gpu: 0,
+        };
+        // Three verified workers to start with (more are registered by the actions).
+        for (provider, agent, m, gpus, price) in [
+            (0u8, 0u8, 0u8, 4u32, 100u64),
+            (1, 1, 0, 2, 60),
+            (2, 2, 1, 2, 90),
+        ] {
+            run_action(
+                &mut model,
+                &Action::Register {
+                    provider,
+                    agent,
+                    model: m,
+                    gpus,
+                    price,
+                    dup_gpu: false,
+                },
+            );
+        }
+        for worker in 0..3 {
+            run_action(
+                &mut model,
+                &Action::Verify {
+                    worker,
+                    signed: false,
+                },
+            );
+        }
+        check_invariants(&model);
+        for action in actions {
+            run_action(&mut model, action);
+            check_invariants(&model);
+        }
+    });
+}
+
+fn env_or(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+fn random_action_sequences_keep_the_money_invariants() {
+    let cases = env_or("PROPTEST_CASES", 256);
+    let steps = env_or("PROPTEST_STEPS", 40) as usize;
+    let config = ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let started = Instant::now();
+    let mut runner = TestRunner::new(config);
+    // The runner catches a panicking case, shrinks it and reports the smallest failing one.
+    let result = runner.run(&prop::collection::vec(action(), steps), |actions| {
+        run_case(&actions);
+        Ok(())
+    });
+    let elapsed = started.elapsed();
+    let stats = STATS.lock().unwrap().take().unwrap_or_default();
+    eprintln!(
+        "{cases} cases x {steps} steps in {elapsed:.1?} ({} actions run, the 6 setup actions \
+         of each case and any shrinking included)",
+        stats.steps
+    );
+    eprintln!("calls (ok, failed): {:?}", stats.calls);
+    eprintln!("events: {:?}", stats.events);
+    if std::env::var("PROPTEST_ERRORS").is_ok() {
+        eprintln!("errors: {:#?}", stats.errors);
+    }
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+
+    // The run must have exercised the interesting paths, not just failed calls. Only paths
+    // that a default run takes dozens of times are required (a required path that a run
+    // happens to miss would make the test flaky); the others are printed above.
+    if cases >= 128 && steps >= 30 {
+        for call in [
+            "register",
+            "verify",
+            "place",
+            "place_with_points",
+            "accept",
+            "reject",
+            "report_usage",
+            "cancel",
+            "drop",
+            "deregister",
+            "suspend",
+        ] {
+            let (ok, _) = stats.calls.get(call).copied().unwrap_or_default();
+            assert!(ok > 0, "no successful {call} in the whole run");
+        }
+        for event in [
+            "OrderCompleted",
+            "OrderCancelled",
+            "OrderPlaced(discount)",
+            "OrderFailed::NotAccepted",
+            "OrderFailed::Rejected",
+            "OrderFailed::WorkerUnavailable",
+            "OrderRefunded+tokens",
+            "OrderRefunded+points",
+            "ProviderPaid",
+            "WorkerWentOffline",
+        ] {
+            assert!(
+                stats.events.get(event).copied().unwrap_or(0) > 0,
+                "no {event} in the run"
+            );
+        }
+    }
+}
