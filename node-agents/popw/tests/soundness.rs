@@ -10,7 +10,9 @@
 //! * so a worker whose rows are all wrong (random rows, another seed, a replayed result) is
 //!   caught with probability `>= 1 - 2^-61`.
 //!
-//! Run with `--nocapture` to print the measured rates.
+//! Run with `--nocapture` to print the measured rates. The run counts are multiplied by the
+//! environment variable `POPW_SOUNDNESS_SCALE` (default 1, i.e. 300 to 2000 runs per case, about
+//! 2 s in release mode); e.g. `POPW_SOUNDNESS_SCALE=20` for tighter estimates.
 
 mod common;
 
@@ -207,6 +209,16 @@ fn core_campaign(
         .collect()
 }
 
+/// `base` runs, times `POPW_SOUNDNESS_SCALE` (default 1).
+fn runs(base: usize) -> usize {
+    let scale = std::env::var("POPW_SOUNDNESS_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    base * scale
+}
+
 /// `C(N-B, s) / C(N, s)`.
 fn exact_escape(n: usize, bad: usize, s: usize) -> f64 {
     (0..s)
@@ -255,17 +267,17 @@ fn check_skip_rate(bad: usize, openings: usize, runs: usize, seed: u64) {
 
 #[test]
 fn skipping_a_tenth_of_the_rows_escapes_no_more_than_predicted() {
-    check_skip_rate(6, 8, 1000, 11); // f = 0.094, s = 8: ~0.43 escape
+    check_skip_rate(6, 8, runs(1000), 11); // f = 0.094, s = 8: ~0.43 escape
 }
 
 #[test]
 fn skipping_a_quarter_of_the_rows_escapes_no_more_than_predicted() {
-    check_skip_rate(16, 8, 1000, 12); // s = 8: ~0.085 escape
+    check_skip_rate(16, 8, runs(1000), 12); // s = 8: ~0.085 escape
 }
 
 #[test]
 fn skipping_half_of_the_rows_escapes_no_more_than_predicted() {
-    check_skip_rate(32, 4, 1000, 13); // s = 4: ~0.057 escape
+    check_skip_rate(32, 4, runs(1000), 13); // s = 4: ~0.057 escape
 }
 
 #[test]
@@ -277,14 +289,15 @@ fn skipping_ten_percent_against_128_openings_is_always_caught() {
         k: 32,
         chunks: 4,
     };
-    let results = core_campaign(Strategy::SkipRows { bad: 26 }, p, 128, 300, 14);
+    let n_runs = runs(300);
+    let results = core_campaign(Strategy::SkipRows { bad: 26 }, p, 128, n_runs, 14);
     let caught = results.iter().filter(|f| f.is_some()).count();
     eprintln!(
-        "skip f=0.102 (B=26/256) s=128: caught {caught}/300; exact escape {:.2e}; bound {:.2e}",
+        "skip f=0.102 (B=26/256) s=128: caught {caught}/{n_runs}; exact escape {:.2e}; bound {:.2e}",
         exact_escape(256, 26, 128),
         0.898f64.powi(128)
     );
-    assert_eq!(caught, 300);
+    assert_eq!(caught, n_runs);
     // And through the whole signed protocol.
     let verdicts = campaign(Strategy::SkipRows { bad: 26 }, p, 128, 5, 14);
     assert!(verdicts.iter().all(|v| matches!(
@@ -299,7 +312,7 @@ fn skipping_ten_percent_against_128_openings_is_always_caught() {
 #[test]
 fn one_tampered_row_is_caught_exactly_when_it_is_opened() {
     let p = n64();
-    let (runs, s) = (2000, 8);
+    let (runs, s) = (runs(2000), 8);
     let results = core_campaign(Strategy::TamperOneRow, p, s, runs, 15);
     let caught = results.iter().filter(|f| f.is_some()).count();
     let expected = s as f64 / p.rows() as f64; // P(caught) = s/N = 0.125
@@ -309,7 +322,8 @@ fn one_tampered_row_is_caught_exactly_when_it_is_opened() {
 }
 
 fn always_caught_on_the_first_row(strategy: Strategy, expected: RowFault, seed: u64) {
-    let results = core_campaign(strategy, n64(), 16, 500, seed);
+    let core_runs = runs(500);
+    let results = core_campaign(strategy, n64(), 16, core_runs, seed);
     assert!(results.iter().all(|f| *f == Some(expected)), "{strategy:?}");
     let runs = 10;
     let verdicts = campaign(strategy, n64(), 16, runs, seed);
@@ -320,7 +334,7 @@ fn always_caught_on_the_first_row(strategy: Strategy, expected: RowFault, seed: 
         );
     }
     eprintln!(
-        "{strategy:?}: caught 500/500 (core) and {runs}/{runs} (signed protocol) ({expected:?})"
+        "{strategy:?}: caught {core_runs}/{core_runs} (core) and {runs}/{runs} (signed protocol) ({expected:?})"
     );
 }
 
@@ -342,7 +356,8 @@ fn reusing_an_earlier_challenges_result_is_always_caught() {
     let mut r = rng(23);
     // The first challenge is answered honestly and passes.
     assert!(run_exchange(&checker, &mut w, p, &mut r, Timing::default()).passed());
-    for _ in 0..10 {
+    let n_runs = runs(50);
+    for _ in 0..n_runs {
         let v = run_exchange(&checker, &mut w, p, &mut r, Timing::default());
         assert!(
             matches!(
@@ -356,6 +371,9 @@ fn reusing_an_earlier_challenges_result_is_always_caught() {
             "{v:?}"
         );
     }
+    eprintln!(
+        "ReuseFirst: first challenge passed, the {n_runs} later ones all caught (signed protocol)"
+    );
 }
 
 #[test]
@@ -367,8 +385,10 @@ fn a_row_changed_after_the_commit_fails_its_merkle_path() {
 fn an_honest_worker_passes_every_one_of_many_runs() {
     let p = n64();
     // SkipRows with no bad row is the honest computation.
-    let results = core_campaign(Strategy::SkipRows { bad: 0 }, p, 16, 1000, 25);
+    let n_runs = runs(1000);
+    let results = core_campaign(Strategy::SkipRows { bad: 0 }, p, 16, n_runs, 25);
     assert!(results.iter().all(|f| f.is_none()));
+    eprintln!("honest worker: passed {n_runs}/{n_runs} (core) and 20/20 (signed protocol)");
     let checker = checker(&p, 16);
     let mut w = worker(CpuBackend::new());
     let mut r = rng(25);
