@@ -16,6 +16,8 @@
 //! BLAKE3 was chosen over SHA-256 because it is ~3x fewer integer operations per byte, which
 //! matters on the GPU where every output byte is hashed (see `docs/popw.md`).
 
+use rayon::prelude::*;
+
 /// A 32-byte hash.
 pub type Hash = [u8; 32];
 
@@ -187,10 +189,15 @@ impl Commitment {
                 got: leaves.len(),
             });
         }
-        for (t, chunk) in leaves.chunks(m).enumerate() {
-            if root(chunk) != Some(chunk_roots[t]) {
-                return Err(CommitmentError::ChunkRootMismatch(t));
-            }
+        // In parallel: for an H100 challenge this is 18M leaves, ~1.3 s on one core, and it
+        // happens before the commit is sent, i.e. inside the measured work time.
+        if let Some(t) = leaves
+            .par_chunks(m)
+            .enumerate()
+            .find_first(|(t, chunk)| root(chunk) != Some(chunk_roots[*t]))
+            .map(|(t, _)| t)
+        {
+            return Err(CommitmentError::ChunkRootMismatch(t));
         }
         let top = root(&chunk_roots).ok_or(CommitmentError::WrongLeafCount { expected, got: 0 })?;
         Ok(Self {
