@@ -53,15 +53,10 @@ impl<T: Config> Pallet<T> {
             Self::order_cost(worker.price_per_gpu_hour, spec.gpu_count, spec.duration)?;
         ensure!(!total_cost.is_zero(), Error::<T>::ZeroCost);
 
-        // Points to spend: 1 point = 1 token unit of discount.
-        let points_to_spend = max_points.min(T::Points::points_of(&user)).min(total_cost);
+        // Points to offer: the points pallet converts them to a discount in tokens at its rate
+        // (and checks that the pot can sponsor it); a discount above the cost is given back.
+        let points_to_spend = max_points.min(T::Points::points_of(&user));
         let pot = T::Points::pot_account();
-        if !points_to_spend.is_zero() {
-            ensure!(
-                Self::pot_can_sponsor(&pot, points_to_spend),
-                Error::<T>::PromotionPotExhausted
-            );
-        }
 
         let order_id = NextOrderId::<T>::get();
         let next_order_id = order_id.checked_add(1).ok_or(Error::<T>::Overflow)?;
@@ -86,15 +81,22 @@ impl<T: Config> Pallet<T> {
             Zero::zero()
         } else {
             let discount = T::Points::spend(&user, points_to_spend)?;
-            // Defensive: the points pallet converts at 1:1; anything else must still be
-            // sponsorable and no larger than the order.
-            ensure!(discount <= total_cost, Error::<T>::Overflow);
+            if discount > total_cost {
+                // The points were worth more than the order: give the excess back.
+                T::Points::restore(&user, discount.saturating_sub(total_cost));
+                total_cost
+            } else {
+                discount
+            }
+        };
+        if !discount.is_zero() {
+            // The points pallet checked this for the whole discount already; the escrow's hold
+            // on the pot would fail too. Checked here for a typed error whatever the pallet.
             ensure!(
                 Self::pot_can_sponsor(&pot, discount),
                 Error::<T>::PromotionPotExhausted
             );
-            discount
-        };
+        }
         let payer_amount = total_cost.saturating_sub(discount);
         let sponsor = if discount.is_zero() {
             None

@@ -373,8 +373,11 @@ pub mod pallet {
         /// - `spec`: what to run and where; `spec.target_worker = None` picks the cheapest Active
         ///   worker with the model, enough free GPUs and a price at most
         ///   `spec.max_price_per_gpu_hour`.
-        /// - `max_points`: the most points to spend as a discount (1 point = 1 token unit); the
-        ///   pallet spends `min(max_points, points held, total cost)`.
+        /// - `max_points`: the most points to spend as a discount. `min(max_points, points held)`
+        ///   are offered to the points pallet, which converts them to a discount in tokens at its
+        ///   rate; a discount above the order's cost is capped at the cost and the excess given
+        ///   back as points. The promotion pot sponsors the discount (it must be able to sponsor
+        ///   what all the offered points are worth), so the provider is still paid in full.
         ///
         /// Atomic: on any error nothing is held, reserved or spent.
         #[pallet::call_index(0)]

@@ -1,16 +1,17 @@
 //! Test runtime: frame-system, pallet-balances (the real currency), the real
 //! pallet-worker-registry, pallet-escrow and pallet-points, and pallet-orders.
+//! The points rate is 2 points per token ([`POINTS_PER_TOKEN`]) unless a test changes it.
 
 use crate::{self as pallet_orders, NextOrderId, Order, OrderSpec, OrderStatus, UsageReport};
 use frame_support::{
     assert_ok, derive_impl, parameter_types,
     traits::{fungible::Mutate, ConstU32, ConstU64, OnInitialize},
-    BoundedVec,
+    BoundedVec, PalletId,
 };
 use frame_system::EnsureRoot;
 use kaisar_primitives::{GpuModel, OrderId, WorkerId, WorkerStatus};
 use sp_core::H256;
-use sp_runtime::BuildStorage;
+use sp_runtime::{BuildStorage, FixedU128};
 
 pub type AccountId = u64;
 pub type Balance = u64;
@@ -38,6 +39,8 @@ mod runtime {
     pub type WorkerRegistry = pallet_worker_registry;
     #[runtime::pallet_index(3)]
     pub type Escrow = pallet_escrow;
+    #[runtime::pallet_index(4)]
+    pub type Points = pallet_points;
     #[runtime::pallet_index(5)]
     pub type Orders = pallet_orders;
 }
@@ -144,67 +147,54 @@ impl pallet_escrow::Config for Test {
     type WeightInfo = ();
 }
 
-// TEMPORARY until pallet-points lands: a minimal points ledger in storage (so that storage
-// layers and transactions roll it back like a real pallet's storage).
+parameter_types! {
+    /// Id of the promotion pot.
+    pub const PotId: PalletId = PalletId(*b"ksr/pot_");
+    /// Points per token refunded as points; a discount is worth `points / PointsPerToken`.
+    /// [`POINTS_PER_TOKEN`] unless a test sets another rate.
+    pub static PointsRate: FixedU128 = FixedU128::from_u32(POINTS_PER_TOKEN as u32);
+}
+
+/// The default points rate of the tests: 2 points per token.
 pub const POINTS_PER_TOKEN: Balance = 2;
+
+impl pallet_points::Config for Test {
+    type Currency = Balances;
+    type PotId = PotId;
+    type PointsPerToken = PointsRate;
+    type WeightInfo = ();
+}
+
 /// The promotion pot.
-pub const POT: AccountId = 999;
-
-#[frame_support::storage_alias]
-type PointsLedger = StorageMap<
-    MockPoints,
-    frame_support::Twox64Concat,
-    AccountId,
-    Balance,
-    frame_support::storage::types::ValueQuery,
->;
-#[frame_support::storage_alias]
-type PrefersTokens = StorageMap<MockPoints, frame_support::Twox64Concat, AccountId, ()>;
-
-pub struct Points;
-impl Points {
-    pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-        Ok(())
-    }
-}
-impl kaisar_primitives::Points<AccountId, Balance> for Points {
-    fn pot_account() -> AccountId {
-        POT
-    }
-    fn prefers_points(who: &AccountId) -> bool {
-        !PrefersTokens::contains_key(who)
-    }
-    fn points_of(who: &AccountId) -> Balance {
-        PointsLedger::get(who)
-    }
-    fn spend(who: &AccountId, points: Balance) -> Result<Balance, sp_runtime::DispatchError> {
-        PointsLedger::try_mutate(who, |have| {
-            *have = have.checked_sub(points).ok_or("few points")?;
-            Ok(points)
-        })
-    }
-    fn restore(who: &AccountId, tokens: Balance) {
-        PointsLedger::mutate(who, |have| *have += tokens)
-    }
-    fn credit_refund(who: &AccountId, tokens: Balance) -> Balance {
-        PointsLedger::mutate(who, |have| *have += tokens * POINTS_PER_TOKEN);
-        tokens * POINTS_PER_TOKEN
-    }
-}
 pub fn pot() -> AccountId {
-    POT
+    pallet_points::Pallet::<Test>::pot()
 }
+
+/// Points `who` holds.
 pub fn points_of(who: AccountId) -> Balance {
-    <Points as kaisar_primitives::Points<AccountId, Balance>>::points_of(&who)
+    pallet_points::PointsOf::<Test>::get(who)
 }
+
+/// Give `who` `amount` points (written to the points pallet's storage, keeping its total
+/// consistent: the pallet itself only credits points for refunds).
 pub fn grant_points(who: AccountId, amount: Balance) {
-    PointsLedger::mutate(who, |have| *have += amount)
+    pallet_points::PointsOf::<Test>::mutate(who, |have| *have += amount);
+    pallet_points::TotalPoints::<Test>::mutate(|total| *total += amount);
 }
+
+/// Set `who`'s refund preference through the points pallet's call.
 pub fn set_prefers_points(who: AccountId, points: bool) {
-    if points {
-        PrefersTokens::remove(who)
+    use pallet_points::RefundPreference;
+    let preference = if points {
+        RefundPreference::Points
     } else {
-        PrefersTokens::insert(who, ())
+        RefundPreference::Tokens
+    };
+    if pallet_points::Pallet::<Test>::refund_preference(&who) != preference {
+        assert_ok!(Points::set_refund_preference(
+            RuntimeOrigin::signed(who),
+            preference
+        ));
     }
 }
 
@@ -271,6 +261,7 @@ impl ExtBuilder {
     /// A fresh externality with the default parameters.
     pub fn build(self) -> sp_io::TestExternalities {
         HeartbeatTimeout::set(1_000);
+        PointsRate::set(FixedU128::from_u32(POINTS_PER_TOKEN as u32));
         FeeDestination::set(None);
         new_test_ext()
     }

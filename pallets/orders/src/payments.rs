@@ -127,10 +127,7 @@ impl<T: Config> Pallet<T> {
             if !split.from_payer.is_zero() {
                 points = T::Points::credit_refund(user, split.from_payer);
             }
-            if !split.from_sponsor.is_zero() {
-                T::Points::restore(user, split.from_sponsor);
-                points = points.saturating_add(split.from_sponsor);
-            }
+            points = points.saturating_add(Self::restore_points(user, split.from_sponsor));
         }
         // Everything was paid to the pot, so the escrow is empty and already removed; should
         // anything be left, it is refunded in tokens rather than stuck.
@@ -148,6 +145,18 @@ impl<T: Config> Pallet<T> {
         T::Escrow::close(order_id)
     }
 
+    /// Give `user` points back for `tokens` of an unused discount (the sponsor's part of a
+    /// refund, back in the pot); returns the points given back, as the points pallet counts
+    /// them at its rate.
+    fn restore_points(user: &T::AccountId, tokens: BalanceOf<T>) -> BalanceOf<T> {
+        if tokens.is_zero() {
+            return Zero::zero();
+        }
+        let before = T::Points::points_of(user);
+        T::Points::restore(user, tokens);
+        T::Points::points_of(user).saturating_sub(before)
+    }
+
     /// Give the sponsor part of a token refund back to the user as points and emit
     /// `OrderRefunded` (unless nothing at all was refunded).
     fn settle_token_refund(
@@ -156,10 +165,7 @@ impl<T: Config> Pallet<T> {
         split: EscrowSplit<BalanceOf<T>>,
         mut points: BalanceOf<T>,
     ) {
-        if !split.from_sponsor.is_zero() {
-            T::Points::restore(user, split.from_sponsor);
-            points = points.saturating_add(split.from_sponsor);
-        }
+        points = points.saturating_add(Self::restore_points(user, split.from_sponsor));
         if !split.from_payer.is_zero() || !points.is_zero() {
             Self::deposit_event(Event::<T>::OrderRefunded {
                 order_id,

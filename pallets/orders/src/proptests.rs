@@ -4,10 +4,11 @@
 //! Each case starts from the mock genesis and runs `STEPS` random actions from several
 //! accounts: register / verify / suspend / heartbeat / report offline / update price /
 //! deregister / withdraw workers, place (with and without points, targeted or matched) /
-//! accept / reject / report usage / cancel / expire / drop orders, refund preferences and block
-//! advances (which run every pallet's `on_initialize`: the registry's heartbeat sweep takes
+//! accept / reject / report usage / cancel / expire / drop orders, refund preferences, pot
+//! top-ups and block advances (which run every pallet's `on_initialize`: the registry's heartbeat sweep takes
 //! silent workers offline and fails their orders, the orders pallet expires accept deadlines).
 //! Calls go through `RuntimeCall::dispatch`, so each is a storage transaction as on chain.
+//! Each case runs at a points rate of 1, 2 or 3/2 points per token.
 //!
 //! After each step:
 //! - total issuance = genesis issuance - burnt registration fees (tracked);
@@ -130,6 +131,10 @@ enum Action {
         user: u8,
         points: bool,
     },
+    FundPot {
+        funder: u8,
+        amount: u64,
+    },
     /// Advance `blocks` blocks; in each, the agents of the workers whose bit (`id % 8`) is set
     /// in `heartbeats` send a heartbeat first.
     Advance {
@@ -158,6 +163,7 @@ impl Action {
             Action::Expire { .. } => "expire",
             Action::Drop { .. } => "drop",
             Action::SetPreference { .. } => "set_preference",
+            Action::FundPot { .. } => "fund_pot",
             Action::Advance { .. } => "advance",
         }
     }
@@ -226,6 +232,8 @@ fn action() -> impl Strategy<Value = Action> {
         1 => any::<u8>().prop_map(|order| Action::Drop { order }),
         1 => (any::<u8>(), any::<bool>())
             .prop_map(|(user, points)| Action::SetPreference { user, points }),
+        1 => (any::<u8>(), prop_oneof![1 => Just(0u64), 8 => 1u64..=500, 1 => Just(u64::MAX)])
+            .prop_map(|(funder, amount)| Action::FundPot { funder, amount }),
         9 => (
             prop_oneof![4 => 1u64..=3, 2 => 4u64..=8, 1 => 9u64..=16],
             prop_oneof![4 => Just(0xffu8), 1 => any::<u8>()],
@@ -654,9 +662,27 @@ fn run_action(model: &mut Model, action: &Action) {
             ) {
                 let o = order_of(next_order).expect("placed order stored");
                 assert_eq!(o.user, user);
-                assert!(o.discount <= max_points && o.discount <= points);
+                // The discount is what the offered points are worth at the pallet's rate, capped
+                // at the cost; the points of a capped excess come back.
+                type PointsPallet = pallet_points::Pallet<Test>;
+                let offered = max_points.min(points);
+                let worth = PointsPallet::discount_for(offered).unwrap();
+                assert_eq!(o.discount, worth.min(o.total_cost));
+                let spent = if worth == 0 {
+                    0
+                } else {
+                    PointsPallet::points_for_discount(worth)
+                        .unwrap()
+                        .min(offered)
+                };
+                let back = if worth > o.total_cost {
+                    PointsPallet::points_for_discount(worth - o.total_cost).unwrap()
+                } else {
+                    0
+                };
+                assert_eq!(points_of(user), points - spent + back);
+                assert!(points_of(user) <= points);
                 assert_eq!(escrow_held(user), held + o.total_cost - o.discount);
-                assert_eq!(points_of(user), points - o.discount);
                 assert_eq!(Balances::balance(&pot()), pot_free - o.discount);
                 assert_eq!(
                     worker_info(o.worker).map(|w| w.status),
@@ -771,8 +797,29 @@ fn run_action(model: &mut Model, action: &Action) {
             );
         }
         Action::SetPreference { user, points } => {
-            set_prefers_points(pick(&PEOPLE, user), points);
-            record_call(name, true);
+            let preference = if points {
+                pallet_points::RefundPreference::Points
+            } else {
+                pallet_points::RefundPreference::Tokens
+            };
+            dispatch(
+                name,
+                RuntimeCall::Points(pallet_points::Call::set_refund_preference { preference }),
+                RuntimeOrigin::signed(pick(&PEOPLE, user)),
+            );
+        }
+        Action::FundPot { funder, amount } => {
+            let funder = pick(&PEOPLE, funder);
+            let (funder_before, pot_before) =
+                (Balances::balance(&funder), Balances::balance(&pot()));
+            if dispatch(
+                name,
+                RuntimeCall::Points(pallet_points::Call::fund_pot { amount }),
+                RuntimeOrigin::signed(funder),
+            ) {
+                assert_eq!(Balances::balance(&funder), funder_before - amount);
+                assert_eq!(Balances::balance(&pot()), pot_before + amount);
+            }
         }
         Action::Advance { blocks, heartbeats } => {
             for _ in 0..blocks {
@@ -846,9 +893,19 @@ fn check_invariants(model: &Model) {
     all_try_state();
 }
 
-fn run_case(actions: &[Action]) {
+/// The points rates a case may run with (points per token): 1, 2 and 3/2.
+fn rate(index: u8) -> sp_runtime::FixedU128 {
+    match index % 3 {
+        0 => sp_runtime::FixedU128::from_u32(1),
+        1 => sp_runtime::FixedU128::from_u32(2),
+        _ => sp_runtime::FixedU128::from_rational(3, 2),
+    }
+}
+
+fn run_case(rate_index: u8, actions: &[Action]) {
     ExtBuilder::default().build().execute_with(|| {
         set_heartbeat_timeout(HEARTBEAT_TIMEOUT);
+        PointsRate::set(rate(rate_index));
         // Some points to spend from the start (more come from refunds).
         grant_points(USER, 400);
         grant_points(USER2, 150);
@@ -912,8 +969,9 @@ fn random_action_sequences_keep_the_money_invariants() {
     let started = Instant::now();
     let mut runner = TestRunner::new(config);
     // The runner catches a panicking case, shrinks it and reports the smallest failing one.
-    let result = runner.run(&prop::collection::vec(action(), steps), |actions| {
-        run_case(&actions);
+    let case = (0u8..3, prop::collection::vec(action(), steps));
+    let result = runner.run(&case, |(rate_index, actions)| {
+        run_case(rate_index, &actions);
         Ok(())
     });
     let elapsed = started.elapsed();

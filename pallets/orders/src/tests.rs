@@ -1150,15 +1150,18 @@ fn busy_worker_cannot_deregister_until_its_orders_end() {
 // Points: discounts, the pot
 // ---------------------------------------------------------------------------------------------
 
+// The mock's rate is POINTS_PER_TOKEN = 2: a refund of t tokens as points credits 2t points,
+// and p points are worth a discount of floor(p / 2) tokens.
+
 #[test]
 fn discount_with_points_still_pays_the_provider_in_full() {
     ExtBuilder::default().build_and_execute(|| {
         alice_worker();
-        grant_points(USER, 50);
+        grant_points(USER, 100);
         let alice_before = Balances::free_balance(ALICE);
         let before = Balances::free_balance(USER);
         let pot_before = Balances::free_balance(pot());
-        let id = place(USER, one_gpu(None), 80); // spends all 50 points
+        let id = place(USER, one_gpu(None), 160); // offers all 100 points: 50 tokens
         assert_eq!(order(id).discount, 50);
         assert_eq!(points_of(USER), 0);
         assert_eq!(Balances::free_balance(USER), before - 150);
@@ -1182,23 +1185,87 @@ fn discount_with_points_still_pays_the_provider_in_full() {
 }
 
 #[test]
-fn max_points_caps_the_discount_and_cost_caps_it_too() {
+fn max_points_caps_the_points_offered() {
     ExtBuilder::default().build_and_execute(|| {
         alice_worker();
         grant_points(USER, 500);
         let id = place(USER, one_gpu(None), 30);
-        assert_eq!(order(id).discount, 30);
+        assert_eq!(order(id).discount, 15);
         assert_eq!(points_of(USER), 470);
-        // A discount never exceeds the cost: a fully sponsored order.
+    });
+}
+
+#[test]
+fn points_worth_more_than_the_order_are_given_back() {
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        grant_points(USER, 470);
         let before = Balances::free_balance(USER);
-        let id2 = place(USER, one_gpu(None), u64::MAX);
-        assert_eq!(order(id2).discount, 200);
-        assert_eq!(points_of(USER), 270);
+        // 470 points are worth 235 tokens; the order costs 200: fully sponsored, and the 35
+        // tokens of excess come back as 70 points.
+        let id = place(USER, one_gpu(None), u64::MAX);
+        assert_eq!(order(id).discount, 200);
+        assert_eq!(points_of(USER), 70);
         assert_eq!(Balances::free_balance(USER), before);
-        accept(AGENT, id2);
+        assert_eq!((escrow_held(USER), escrow_held(pot())), (0, 200));
+        accept(AGENT, id);
         run_to_block(21);
-        report(AGENT, id2, 1);
-        assert_eq!(paid_to_provider(id2), vec![200]);
+        report(AGENT, id, 1);
+        assert_eq!(paid_to_provider(id), vec![200]);
+        assert_eq!(escrow_held(pot()), 0);
+    });
+}
+
+#[test]
+fn points_worth_less_than_a_token_give_no_discount() {
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        grant_points(USER, 1);
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), 1);
+        assert_eq!(order(id).discount, 0);
+        assert_eq!(points_of(USER), 1);
+        assert_eq!(Balances::free_balance(USER), before - 200);
+        assert_eq!(escrow_held(pot()), 0);
+    });
+}
+
+#[test]
+fn odd_points_leave_the_unspendable_point_with_the_user() {
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        grant_points(USER, 41);
+        let id = place(USER, one_gpu(None), 41);
+        // 41 points: a 20-token discount costing 40 points; 1 point stays.
+        assert_eq!(order(id).discount, 20);
+        assert_eq!(points_of(USER), 1);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        assert_eq!(points_of(USER), 41);
+    });
+}
+
+#[test]
+fn a_fractional_points_rate_is_applied_by_the_points_pallet() {
+    ExtBuilder::default().build_and_execute(|| {
+        // 3 points per 2 tokens.
+        PointsRate::set(sp_runtime::FixedU128::from_rational(3, 2));
+        alice_worker();
+        grant_points(USER, 100);
+        let before = Balances::free_balance(USER);
+        // 100 points: a floor(100 / 1.5) = 66-token discount costing ceil(66 * 1.5) = 99.
+        let id = place(USER, one_gpu(None), 100);
+        assert_eq!(order(id).discount, 66);
+        assert_eq!(points_of(USER), 1);
+        assert_ok!(Orders::reject_order(RuntimeOrigin::signed(AGENT), id));
+        // Refund as points: the user's 134 tokens are credited floor(134 * 1.5) = 201 points,
+        // the sponsored 66 come back as ceil(66 * 1.5) = 99.
+        assert_eq!(points_of(USER), 1 + 201 + 99);
+        assert_eq!(Balances::free_balance(USER), before - 134);
+        assert!(orders_events().contains(&Event::OrderRefunded {
+            order_id: id,
+            tokens: 0,
+            points: 300
+        }));
     });
 }
 
@@ -1206,22 +1273,24 @@ fn max_points_caps_the_discount_and_cost_caps_it_too() {
 fn cancel_restores_the_unused_discount_points() {
     ExtBuilder::default().build_and_execute(|| {
         alice_worker();
-        grant_points(USER, 100);
+        grant_points(USER, 200);
         let before = Balances::free_balance(USER);
         let pot_before = Balances::free_balance(pot());
-        let id = place(USER, one_gpu(None), 100); // 100 tokens + 100 sponsored
+        let id = place(USER, one_gpu(None), 200); // 100 tokens + 100 sponsored
+        assert_eq!(order(id).discount, 100);
         accept(AGENT, id);
         run_to_block(11);
         // 10 blocks of 20 served: 100 paid, 50 from the user and 50 from the pot.
         assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
         assert_eq!(paid_to_provider(id), vec![100]);
         assert_eq!(Balances::free_balance(USER), before - 50);
-        assert_eq!(points_of(USER), 50);
+        // The unused 50 tokens of discount come back as the 100 points they cost.
+        assert_eq!(points_of(USER), 100);
         assert_eq!(Balances::free_balance(pot()), pot_before - 50);
         assert!(orders_events().contains(&Event::OrderRefunded {
             order_id: id,
             tokens: 50,
-            points: 50
+            points: 100
         }));
     });
 }
@@ -1234,6 +1303,7 @@ fn cancel_before_start_restores_all_discount_points() {
         let before = Balances::free_balance(USER);
         let pot_before = Balances::free_balance(pot());
         let id = place(USER, one_gpu(None), 60);
+        assert_eq!(order(id).discount, 30);
         assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
         assert_eq!(points_of(USER), 60);
         assert_eq!(Balances::free_balance(USER), before);
@@ -1245,15 +1315,21 @@ fn cancel_before_start_restores_all_discount_points() {
 fn failure_with_a_discount_refunds_points_for_both_parts() {
     ExtBuilder::default().build_and_execute(|| {
         alice_worker();
-        grant_points(USER, 100);
+        grant_points(USER, 200);
         let before = Balances::free_balance(USER);
         let pot_before = Balances::free_balance(pot());
-        let id = place(USER, one_gpu(None), 100);
+        let id = place(USER, one_gpu(None), 200); // 100 tokens + 100 sponsored
         assert_ok!(Orders::reject_order(RuntimeOrigin::signed(AGENT), id));
-        // The user's 100 tokens went to the pot as points, the sponsored 100 came back as points.
+        // The user's 100 tokens went to the pot as 200 points, the sponsored 100 came back as
+        // the 200 points they cost.
         assert_eq!(Balances::free_balance(USER), before - 100);
-        assert_eq!(points_of(USER), 100 * POINTS_PER_TOKEN + 100);
+        assert_eq!(points_of(USER), 100 * POINTS_PER_TOKEN + 200);
         assert_eq!(Balances::free_balance(pot()), pot_before + 100);
+        assert!(orders_events().contains(&Event::OrderRefunded {
+            order_id: id,
+            tokens: 0,
+            points: 400
+        }));
     });
 }
 
@@ -1277,16 +1353,17 @@ fn failure_with_a_discount_refunds_tokens_and_points_when_tokens_preferred() {
 fn promotion_pot_exhausted_rejects_the_order_and_touches_nothing() {
     ExtBuilder::default().build_and_execute(|| {
         let w = alice_worker();
-        grant_points(USER, 150);
+        grant_points(USER, 300);
         drain_pot_to(100); // the pot can sponsor at most 99 more (it must stay alive)
         let before = (
             Balances::free_balance(USER),
             points_of(USER),
             Balances::free_balance(pot()),
         );
+        // 300 points are worth 150 tokens: more than the pot can sponsor.
         assert_noop!(
-            Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(None), 150),
-            err(Error::PromotionPotExhausted)
+            Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(None), 300),
+            pallet_points::Error::<Test>::PotExhausted
         );
         assert_eq!(
             (
@@ -1298,7 +1375,7 @@ fn promotion_pot_exhausted_rejects_the_order_and_touches_nothing() {
         );
         assert_eq!(free_gpus(w), 2);
         // A smaller discount fits.
-        let id = place(USER, one_gpu(None), 90);
+        let id = place(USER, one_gpu(None), 180);
         assert_eq!(order(id).discount, 90);
     });
 }
