@@ -16,10 +16,10 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use crate::{
-    genesis_config_presets, AccountId, AuraId, Balance, Block, ConsensusHook, Executive, Nonce,
-    ParachainInfo, ParachainSystem, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys,
-    System, TransactionPayment, BLOCK_PROCESSING_VELOCITY, RELAY_PARENT_OFFSET, SLOT_DURATION,
-    VERSION,
+    genesis_config_presets, AccountId, AuraId, Balance, Block, ConsensusHook, Executive,
+    InherentDataExt, Nonce, ParachainInfo, ParachainSystem, Runtime, RuntimeCall,
+    RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, BLOCK_PROCESSING_VELOCITY,
+    RELAY_PARENT_OFFSET, SLOT_DURATION, VERSION,
 };
 
 impl_runtime_apis! {

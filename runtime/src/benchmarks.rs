@@ -13,6 +13,10 @@ frame_benchmarking::define_benchmarks!(
     [pallet_timestamp, Timestamp]
     [pallet_sudo, Sudo]
     [cumulus_pallet_parachain_system, ParachainSystem]
+    [pallet_worker_registry, WorkerRegistry]
+    [pallet_escrow, Escrow]
+    [pallet_points, Points]
+    [pallet_orders, Orders]
 );
 
 impl frame_system_benchmarking::Config for Runtime {

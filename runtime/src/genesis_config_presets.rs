@@ -2,7 +2,13 @@
 //!
 //! Both fund the well-known dev accounts (Alice, Bob, Charlie, Dave, Eve, Ferdie) with
 //! [`DEV_ACCOUNT_BALANCE`] each, make Alice the sudo key, set the para id to [`PARA_ID`], and
-//! set up the marketplace's demo configuration (see [`kaisar_genesis_accounts`]).
+//! set up the marketplace's demo configuration:
+//! - the treasury exists (it receives fees) and the promotion pot holds
+//!   [`DEMO_POT_BALANCE`] (see [`kaisar_genesis_accounts`]);
+//! - Eve, the demo user, holds [`DEMO_POINTS`] points to spend as a discount.
+//!
+//! Workers are not created at genesis: a provider registers one with
+//! `workerRegistry.registerWorker` and the sudo key verifies it (`sudo(workerRegistry.verifyWorker)`).
 //!
 //! `kaisar-chain-spec` turns a preset into a chain spec; `GenesisBuilder::get_preset` serves
 //! them to `polkadot-omni-node` / `chain-spec-builder` too.
@@ -14,9 +20,10 @@ use serde_json::Value;
 use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
 use sp_keyring::Sr25519Keyring;
 
+pub use crate::configs::kaisar::{kaisar_genesis_accounts, DEMO_POT_BALANCE};
 use crate::{
-    configs::kaisar::kaisar_genesis_accounts, AccountId, AuraConfig, AuraId, Balance,
-    BalancesConfig, ParachainInfoConfig, RuntimeGenesisConfig, SudoConfig, UNITS,
+    AccountId, AuraConfig, AuraId, Balance, BalancesConfig, ParachainInfoConfig, PointsConfig,
+    RuntimeGenesisConfig, SudoConfig, UNITS,
 };
 
 /// The parachain id of the development chains.
@@ -24,6 +31,15 @@ pub const PARA_ID: u32 = 2000;
 
 /// What each well-known dev account starts with: one million tokens.
 pub const DEV_ACCOUNT_BALANCE: Balance = 1_000_000 * UNITS;
+
+/// Points Eve (the demo user) holds at genesis: worth 100 tokens of discount at one point per
+/// token unit.
+pub const DEMO_POINTS: Balance = 100 * UNITS;
+
+/// The demo user who holds [`DEMO_POINTS`] at genesis: Eve.
+pub fn demo_points_holder() -> AccountId {
+    Sr25519Keyring::Eve.to_account_id()
+}
 
 /// The well-known dev accounts that get funded: Alice, Bob, Charlie, Dave, Eve, Ferdie.
 pub fn dev_accounts() -> Vec<AccountId> {
@@ -38,15 +54,22 @@ pub fn dev_accounts() -> Vec<AccountId> {
 }
 
 fn genesis(authorities: Vec<AuraId>, root: AccountId, para_id: ParaId) -> Value {
-    let mut balances: Vec<(AccountId, Balance)> =
-        dev_accounts().into_iter().map(|who| (who, DEV_ACCOUNT_BALANCE)).collect();
+    let mut balances: Vec<(AccountId, Balance)> = dev_accounts()
+        .into_iter()
+        .map(|who| (who, DEV_ACCOUNT_BALANCE))
+        .collect();
     balances.extend(kaisar_genesis_accounts());
 
     build_struct_json_patch!(RuntimeGenesisConfig {
         balances: BalancesConfig { balances },
-        parachain_info: ParachainInfoConfig { parachain_id: para_id },
+        parachain_info: ParachainInfoConfig {
+            parachain_id: para_id
+        },
         aura: AuraConfig { authorities },
         sudo: SudoConfig { key: Some(root) },
+        points: PointsConfig {
+            points: vec![(demo_points_holder(), DEMO_POINTS)]
+        },
     })
 }
 
@@ -60,7 +83,10 @@ fn development() -> Value {
 
 fn local_testnet() -> Value {
     genesis(
-        vec![Sr25519Keyring::Alice.public().into(), Sr25519Keyring::Bob.public().into()],
+        vec![
+            Sr25519Keyring::Alice.public().into(),
+            Sr25519Keyring::Bob.public().into(),
+        ],
         Sr25519Keyring::Alice.to_account_id(),
         PARA_ID.into(),
     )
@@ -80,7 +106,10 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 
 /// The names of the presets: `development` and `local_testnet`.
 pub fn preset_names() -> Vec<PresetId> {
-    vec![PresetId::from(DEV_RUNTIME_PRESET), PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET)]
+    vec![
+        PresetId::from(DEV_RUNTIME_PRESET),
+        PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET),
+    ]
 }
 
 /// The full genesis config of preset `id`: its JSON patch merged over the default
@@ -107,12 +136,16 @@ pub fn preset_genesis_config(id: &str) -> Result<RuntimeGenesisConfig, alloc::st
     }
 
     let patch = get_preset(&id.to_string()).ok_or_else(|| {
-        format!("no genesis preset `{id}` (the runtime has: {})", preset_names().join(", "))
+        format!(
+            "no genesis preset `{id}` (the runtime has: {})",
+            preset_names().join(", ")
+        )
     })?;
     let patch: Value =
         serde_json::from_slice(&patch).map_err(|e| format!("preset `{id}` is not JSON: {e}"))?;
     let mut config = serde_json::to_value(RuntimeGenesisConfig::default())
         .map_err(|e| format!("the default genesis config does not serialise: {e}"))?;
     merge(&mut config, patch);
-    serde_json::from_value(config).map_err(|e| format!("preset `{id}` does not fit the runtime: {e}"))
+    serde_json::from_value(config)
+        .map_err(|e| format!("preset `{id}` does not fit the runtime: {e}"))
 }

@@ -25,6 +25,8 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
 extern crate alloc;
 
+use alloc::vec::Vec;
+
 mod apis;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarks;
@@ -36,8 +38,6 @@ use sp_runtime::{
     traits::{BlakeTwo256, IdentifyAccount, Verify},
     MultiAddress, MultiSignature,
 };
-#[cfg(feature = "std")]
-use sp_version::NativeVersion;
 use sp_version::RuntimeVersion;
 
 pub use apis::RUNTIME_API_VERSIONS;
@@ -154,12 +154,6 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     system_version: 1,
 };
 
-/// The version of the natively compiled runtime.
-#[cfg(feature = "std")]
-pub fn native_version() -> NativeVersion {
-    NativeVersion { runtime_version: VERSION, can_author_with: Default::default() }
-}
-
 /// Target block time: one block every 6 seconds.
 pub const MILLISECS_PER_BLOCK: u64 = 6000;
 
@@ -246,6 +240,16 @@ mod runtime {
     pub type Aura = pallet_aura;
     #[runtime::pallet_index(24)]
     pub type AuraExt = cumulus_pallet_aura_ext;
+
+    // The Kaisar marketplace (configured in `configs::kaisar`).
+    #[runtime::pallet_index(50)]
+    pub type WorkerRegistry = pallet_worker_registry;
+    #[runtime::pallet_index(51)]
+    pub type Escrow = pallet_escrow;
+    #[runtime::pallet_index(52)]
+    pub type Points = pallet_points;
+    #[runtime::pallet_index(53)]
+    pub type Orders = pallet_orders;
 }
 
 cumulus_pallet_parachain_system::register_validate_block! {

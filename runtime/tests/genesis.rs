@@ -2,10 +2,12 @@
 //! marketplace's demo configuration.
 
 use kaisar_runtime::{
+    configs::kaisar::points_pot_account,
     genesis_config_presets::{
-        dev_accounts, preset_genesis_config, preset_names, DEV_ACCOUNT_BALANCE, PARA_ID,
+        demo_points_holder, dev_accounts, preset_genesis_config, preset_names, DEMO_POINTS,
+        DEMO_POT_BALANCE, DEV_ACCOUNT_BALANCE, PARA_ID,
     },
-    Aura, Balances, BuildStorage, ParachainInfo, Runtime, Sudo, System,
+    Balances, BuildStorage, ParachainInfo, Runtime, System,
 };
 use sp_keyring::Sr25519Keyring;
 
@@ -19,8 +21,13 @@ fn preset_ext(preset: &str) -> sp_io::TestExternalities {
 
 #[test]
 fn both_presets_are_listed_and_unknown_ones_are_rejected() {
-    assert_eq!(preset_names(), vec!["development".to_string(), "local_testnet".to_string()]);
-    let err = preset_genesis_config("mainnet").err().expect("no mainnet preset");
+    assert_eq!(
+        preset_names(),
+        vec!["development".to_string(), "local_testnet".to_string()]
+    );
+    let err = preset_genesis_config("mainnet")
+        .err()
+        .expect("no mainnet preset");
     assert!(err.contains("development"), "{err}");
 }
 
@@ -53,8 +60,11 @@ fn development_preset_total_issuance_is_the_sum_of_genesis_balances() {
 #[test]
 fn development_preset_makes_alice_sudo_and_sole_aura_authority() {
     preset_ext("development").execute_with(|| {
-        assert_eq!(Sudo::key(), Some(Sr25519Keyring::Alice.to_account_id()));
-        let authorities = Aura::authorities().into_inner();
+        assert_eq!(
+            pallet_sudo::Key::<Runtime>::get(),
+            Some(Sr25519Keyring::Alice.to_account_id())
+        );
+        let authorities = pallet_aura::Authorities::<Runtime>::get().into_inner();
         assert_eq!(authorities, vec![Sr25519Keyring::Alice.public().into()]);
         assert_eq!(u32::from(ParachainInfo::parachain_id()), PARA_ID);
     });
@@ -63,12 +73,18 @@ fn development_preset_makes_alice_sudo_and_sole_aura_authority() {
 #[test]
 fn local_testnet_preset_has_alice_and_bob_as_aura_authorities() {
     preset_ext("local_testnet").execute_with(|| {
-        let authorities = Aura::authorities().into_inner();
+        let authorities = pallet_aura::Authorities::<Runtime>::get().into_inner();
         assert_eq!(
             authorities,
-            vec![Sr25519Keyring::Alice.public().into(), Sr25519Keyring::Bob.public().into()]
+            vec![
+                Sr25519Keyring::Alice.public().into(),
+                Sr25519Keyring::Bob.public().into()
+            ]
         );
-        assert_eq!(Sudo::key(), Some(Sr25519Keyring::Alice.to_account_id()));
+        assert_eq!(
+            pallet_sudo::Key::<Runtime>::get(),
+            Some(Sr25519Keyring::Alice.to_account_id())
+        );
         for who in dev_accounts() {
             assert_eq!(Balances::free_balance(&who), DEV_ACCOUNT_BALANCE);
         }
@@ -82,4 +98,41 @@ fn treasury_exists_at_genesis_so_fees_can_be_paid_into_it() {
         assert!(Balances::free_balance(&treasury) >= kaisar_runtime::EXISTENTIAL_DEPOSIT);
         assert!(System::account_exists(&treasury));
     });
+}
+
+#[test]
+fn both_presets_fund_the_promotion_pot_and_give_the_demo_user_points() {
+    for preset in ["development", "local_testnet"] {
+        preset_ext(preset).execute_with(|| {
+            let pot = points_pot_account();
+            assert_eq!(Balances::free_balance(&pot), DEMO_POT_BALANCE, "{preset}");
+            assert_eq!(pot, pallet_points::Pallet::<Runtime>::pot());
+            assert_eq!(demo_points_holder(), Sr25519Keyring::Eve.to_account_id());
+            assert_eq!(
+                pallet_points::PointsOf::<Runtime>::get(demo_points_holder()),
+                DEMO_POINTS
+            );
+            assert_eq!(pallet_points::TotalPoints::<Runtime>::get(), DEMO_POINTS);
+            // Nothing else of the marketplace exists yet: workers register on the running chain.
+            assert_eq!(
+                pallet_worker_registry::Workers::<Runtime>::iter().count(),
+                0
+            );
+            assert_eq!(pallet_orders::Orders::<Runtime>::iter().count(), 0);
+        });
+    }
+}
+
+#[test]
+fn genesis_state_satisfies_every_pallets_invariants() {
+    use frame_support::traits::{TryState, TryStateSelect};
+    for preset in ["development", "local_testnet"] {
+        preset_ext(preset).execute_with(|| {
+            <kaisar_runtime::AllPalletsWithSystem as TryState<u32>>::try_state(
+                0,
+                TryStateSelect::All,
+            )
+            .unwrap_or_else(|e| panic!("{preset}: {e:?}"));
+        });
+    }
 }

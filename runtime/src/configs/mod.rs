@@ -29,9 +29,10 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use crate::{
-    AccountId, Aura, Balance, Balances, Block, BlockNumber, ConsensusHook, Hash, Nonce,
+    AccountId, Aura, Balance, Balances, Block, BlockNumber, ConsensusHook, Hash, Nonce, PalletInfo,
     ParachainInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-    System, EXISTENTIAL_DEPOSIT, MICROUNITS, RELAY_PARENT_OFFSET, SLOT_DURATION, VERSION,
+    RuntimeOrigin, RuntimeTask, System, EXISTENTIAL_DEPOSIT, MICROUNITS, RELAY_PARENT_OFFSET,
+    SLOT_DURATION, VERSION,
 };
 
 /// ~5% of the block weight is assumed to be used by `on_initialize` hooks; this bounds the
@@ -150,7 +151,8 @@ impl cumulus_pallet_parachain_system::Config for Runtime {
     type ReservedXcmpWeight = ReservedXcmpWeight;
     // Monotonic (not strictly increasing) so that dev nodes and Chopsticks, which may build
     // several parachain blocks on one mocked relay parent, are accepted.
-    type CheckAssociatedRelayNumber = cumulus_pallet_parachain_system::RelayNumberMonotonicallyIncreases;
+    type CheckAssociatedRelayNumber =
+        cumulus_pallet_parachain_system::RelayNumberMonotonicallyIncreases;
     type WeightInfo = ();
     type ConsensusHook = ConsensusHook;
     type RelayParentOffset = ConstU32<RELAY_PARENT_OFFSET>;
