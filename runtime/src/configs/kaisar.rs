@@ -49,9 +49,11 @@ parameter_types! {
     /// A deregistered worker's deposit unlocks after one day (time to settle disputes about
     /// its last orders).
     pub const UnbondingPeriod: BlockNumber = DAYS;
-    /// The heartbeat sweep looks at 32 workers per block: every worker at least every
-    /// `ceil(workers / 32)` blocks (about 3 minutes with 1 000 workers).
-    pub const MaxSweepPerBlock: u32 = 32;
+    /// The heartbeat sweep looks at 16 workers per block: every worker at least every
+    /// `ceil(workers / 16)` blocks (about 6 minutes with 1 000 workers). In the worst block
+    /// all 16 go offline with `MaxOrdersPerWorker` orders each to fail; `tests/limits.rs`
+    /// checks that this (with a full bucket of accept deadlines) takes under half a block.
+    pub const MaxSweepPerBlock: u32 = 16;
     /// Most GPUs in one worker; see [`MAX_GPUS_PER_WORKER`].
     pub const MaxGpusPerWorker: u32 = MAX_GPUS_PER_WORKER;
     /// Longest region tag (`eu-west`, `ap-southeast-1`, ...), in bytes.
@@ -145,8 +147,11 @@ parameter_types! {
     pub const MaxPorts: u32 = 16;
     /// Most GPUs one order asks for: a whole worker.
     pub const MaxGpusPerOrder: u32 = MAX_GPUS_PER_WORKER;
-    /// Most open (pending or running) orders of one worker: one per GPU, twice over.
-    pub const MaxOrdersPerWorker: u32 = 2 * MAX_GPUS_PER_WORKER;
+    /// Most open (pending or running) orders of one worker. Every open order holds at least
+    /// one of the worker's GPUs, so a worker never has more open orders than GPUs: one per GPU.
+    /// (The orders benchmarks rely on this: their worst case is one worker with
+    /// `MaxOrdersPerWorker` GPUs.)
+    pub const MaxOrdersPerWorker: u32 = MAX_GPUS_PER_WORKER;
     /// Most orders whose accept deadline falls in one block, i.e. most orders placed per
     /// block.
     pub const MaxDeadlinesPerBlock: u32 = 64;
@@ -228,7 +233,8 @@ pub mod benchmark_helper {
                 .collect::<Vec<_>>();
             let spec = WorkerSpec {
                 host_class: HostClass::Server,
-                gpus: BoundedVec::truncate_from(gpus),
+                gpus: BoundedVec::try_from(gpus)
+                    .expect("the orders benchmarks ask for at most MaxGpusPerWorker GPUs"),
                 cpu_cores: 64,
                 ram_mib: 512 * 1024,
                 disk_gib: 4_000,

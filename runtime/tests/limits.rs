@@ -1,0 +1,102 @@
+//! The Kaisar pallets' bounds fit the runtime's blocks: the worst case of every hook and call,
+//! by the pallets' weight functions (`SubstrateWeight<Runtime>`) at the configured bounds, is
+//! within what a block allows. Re-check when weights are regenerated or bounds change.
+
+use frame_support::{dispatch::DispatchClass, weights::Weight};
+use kaisar_primitives::WorkerAvailabilityHooks;
+use kaisar_runtime::{
+    configs::{kaisar::*, RuntimeBlockWeights},
+    Orders, Runtime,
+};
+use pallet_orders::WeightInfo as _;
+use pallet_worker_registry::WeightInfo as _;
+
+type RegistryWeights = <Runtime as pallet_worker_registry::Config>::WeightInfo;
+type OrdersWeights = <Runtime as pallet_orders::Config>::WeightInfo;
+
+fn pretty(w: Weight) -> String {
+    format!(
+        "{:.1} ms, {} KiB proof",
+        w.ref_time() as f64 / 1e9,
+        w.proof_size() / 1024
+    )
+}
+
+/// What the mandatory hooks may take in the worst block: every swept worker goes offline and
+/// each fails `MaxOrdersPerWorker` orders, and a full bucket of accept deadlines expires.
+fn worst_case_hooks() -> Weight {
+    let sweep = RegistryWeights::sweep(MaxSweepPerBlock::get())
+        + <Orders as WorkerAvailabilityHooks>::max_weight()
+            .saturating_mul(MaxSweepPerBlock::get().into());
+    let deadlines = OrdersWeights::on_initialize(MaxDeadlinesPerBlock::get());
+    sweep + deadlines
+}
+
+#[test]
+fn worst_case_on_initialize_leaves_most_of_the_block_for_transactions() {
+    let limits = RuntimeBlockWeights::get();
+    let hooks = worst_case_hooks();
+    println!(
+        "worst-case hooks: {}; block: {}",
+        pretty(hooks),
+        pretty(limits.max_block)
+    );
+    // Mandatory work past the block limit would stall the chain; keep it under half.
+    assert!(
+        hooks.all_lte(limits.max_block / 2),
+        "hooks {} exceed half the block {}",
+        pretty(hooks),
+        pretty(limits.max_block)
+    );
+}
+
+#[test]
+fn every_call_at_its_bounds_fits_a_normal_transaction() {
+    let limits = RuntimeBlockWeights::get();
+    let max = limits
+        .get(DispatchClass::Normal)
+        .max_extrinsic
+        .expect("a normal-class limit");
+    let hook = <Orders as WorkerAvailabilityHooks>::max_weight();
+    let calls = [
+        (
+            "register_worker",
+            RegistryWeights::register_worker(MaxGpusPerWorker::get()),
+        ),
+        ("verify_worker", RegistryWeights::verify_worker()),
+        ("suspend_worker", RegistryWeights::suspend_worker() + hook),
+        ("heartbeat", RegistryWeights::heartbeat()),
+        ("report_offline", RegistryWeights::report_offline() + hook),
+        ("update_worker", RegistryWeights::update_worker()),
+        ("deregister_worker", RegistryWeights::deregister_worker()),
+        (
+            "withdraw_deposit",
+            RegistryWeights::withdraw_deposit(MaxGpusPerWorker::get()),
+        ),
+        ("place_order", OrdersWeights::place_order()),
+        ("accept_order", OrdersWeights::accept_order()),
+        ("reject_order", OrdersWeights::reject_order()),
+        ("report_usage", OrdersWeights::report_usage()),
+        ("cancel_order", OrdersWeights::cancel_order()),
+        ("expire_order", OrdersWeights::expire_order()),
+        ("drop_order", OrdersWeights::drop_order()),
+    ];
+    for (name, weight) in calls {
+        println!("{name}: {}", pretty(weight));
+        assert!(
+            weight.all_lte(max),
+            "{name} ({}) exceeds {}",
+            pretty(weight),
+            pretty(max)
+        );
+    }
+}
+
+#[test]
+fn a_worker_never_needs_more_order_slots_than_it_has_gpus() {
+    // Every open order holds at least one GPU.
+    assert_eq!(MaxOrdersPerWorker::get(), MaxGpusPerWorker::get());
+    assert!(MaxGpusPerOrder::get() <= MaxGpusPerWorker::get());
+    assert!(MinDuration::get() <= MaxDuration::get());
+    assert!(HeartbeatTimeout::get() > 0 && AcceptTimeout::get() > 0);
+}
