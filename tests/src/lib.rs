@@ -1,0 +1,424 @@
+//! # kaisar-e2e: end-to-end test harness
+//!
+//! The tests in `tests/` send real signed transactions to a running Kaisar chain and check
+//! events, storage and balances. Where the chain comes from:
+//!
+//! - `KAISAR_WS=ws://...` in the environment: that chain (what `scripts/e2e` does);
+//! - otherwise each test binary starts one chain for all its tests with
+//!   `scripts/chain $KAISAR_E2E_ENGINE --port <free port>` (engine `chopsticks` by default, or
+//!   `omni`) and stops it when the binary exits. Building the chain spec needs the runtime's
+//!   Wasm, so the first run builds it (slow); `KAISAR_E2E_START_TIMEOUT` (seconds, default
+//!   1800) bounds the wait.
+//!
+//! Tests take [`serial`] so that one test's blocks (`dev_newBlock` on Chopsticks) never move
+//! another test's deadlines, and they use fresh agent keys and GPU ids per run so that they can
+//! run again against the same long-lived chain.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, ChildStdin, Command, Stdio},
+    sync::{mpsc, Mutex, OnceLock},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use kaisar_chain_client::{
+    kaisar,
+    signer::{account_of, parse_signer},
+    types::*,
+    AccountId32, Balance, Client, Signer, TxOutcome, H256, UNITS,
+};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the workspace")
+        .into()
+}
+
+/// A chain started by this test binary (kept alive until the process exits: closing our end
+/// of its stdin makes the wrapper stop it).
+struct StartedChain {
+    _child: Child,
+    _stdin: ChildStdin,
+}
+
+static STARTED: Mutex<Option<StartedChain>> = Mutex::new(None);
+static URL: OnceLock<Result<String, String>> = OnceLock::new();
+
+/// The chain's WebSocket URL: `$KAISAR_WS`, or a chain this binary starts once.
+pub fn chain_url() -> String {
+    URL.get_or_init(start_chain)
+        .clone()
+        .unwrap_or_else(|e| panic!("no chain to test against: {e}"))
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+fn start_chain() -> Result<String, String> {
+    if let Ok(url) = std::env::var("KAISAR_WS") {
+        if !url.is_empty() {
+            return Ok(url);
+        }
+    }
+    let engine = std::env::var("KAISAR_E2E_ENGINE").unwrap_or_else(|_| "chopsticks".into());
+    let port = free_port()?;
+    let timeout = std::env::var("KAISAR_E2E_START_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1800u64);
+    eprintln!("e2e: starting scripts/chain {engine} --port {port}");
+    // The wrapper runs the chain in the background and stops it (SIGTERM: scripts/chain then
+    // stops the engine) once its stdin closes, i.e. when this process exits however it exits.
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(r#"scripts/chain "$@" </dev/null & c=$!; cat >/dev/null; kill -TERM $c 2>/dev/null; wait $c"#)
+        .arg("sh")
+        .args([engine.as_str(), "--port", &port.to_string()])
+        .current_dir(workspace_root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run scripts/chain: {e}"))?;
+    let stdin = child.stdin.take().expect("piped");
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(url) = line.strip_prefix("KAISAR_WS=") {
+                let _ = tx.send(url.to_string());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(timeout))
+        .map_err(|_| format!("scripts/chain {engine} did not serve blocks within {timeout} s"))?;
+    *STARTED.lock().unwrap() = Some(StartedChain {
+        _child: child,
+        _stdin: stdin,
+    });
+    eprintln!("e2e: chain at {url}");
+    Ok(url)
+}
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Take the lock that makes the tests of a binary run one at a time.
+pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().await
+}
+
+/// Connect to the test chain.
+pub async fn connect() -> Client {
+    let url = chain_url();
+    Client::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
+}
+
+/// A tag unique to this process, so that keys and GPU ids differ between runs on one chain.
+pub fn run_tag() -> &'static str {
+    static TAG: OnceLock<String> = OnceLock::new();
+    TAG.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        format!("{:x}{:x}", nanos, std::process::id())
+    })
+}
+
+/// A signer by dev name or secret URI (panics on a bad one).
+pub fn key(uri: &str) -> Signer {
+    parse_signer(uri).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A key derived for this run, e.g. `fresh_key("//Bob//agent")` = `//Bob//agent//<run tag>`.
+pub fn fresh_key(base: &str) -> Signer {
+    key(&format!("{base}//{}", run_tag()))
+}
+
+/// A 32-byte value unique to this run and `label` (GPU uuid hashes, user public keys).
+pub fn unique_h256(label: &str) -> H256 {
+    let mut bytes = [0u8; 32];
+    for (i, b) in format!("{}:{label}", run_tag()).bytes().enumerate() {
+        bytes[i % 32] = bytes[i % 32].wrapping_mul(31).wrapping_add(b);
+    }
+    H256(bytes)
+}
+
+/// The fee the signer of `outcome` paid (`TransactionPayment::TransactionFeePaid`).
+pub fn fee_paid(outcome: &TxOutcome) -> Balance {
+    outcome
+        .find::<kaisar::transaction_payment::events::TransactionFeePaid>()
+        .expect("decodable fee event")
+        .iter()
+        .map(|e| e.actual_fee + e.tip)
+        .sum()
+}
+
+/// Submit and expect success, with a readable panic otherwise.
+pub async fn ok<C: kaisar_chain_client::subxt::transactions::Payload>(
+    client: &Client,
+    what: &str,
+    call: &C,
+    signer: &Signer,
+) -> TxOutcome {
+    client
+        .submit(call, signer)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+/// Submit and expect the module error `pallet::error`.
+pub async fn fails_with<C: kaisar_chain_client::subxt::transactions::Payload>(
+    client: &Client,
+    what: &str,
+    call: &C,
+    signer: &Signer,
+    pallet: &str,
+    error: &str,
+) {
+    match client.submit(call, signer).await {
+        Ok(outcome) => panic!(
+            "{what}: succeeded (events {:?}), expected {pallet}::{error}",
+            outcome.event_names()
+        ),
+        Err(e) if e.is_module_error(pallet, error) => {}
+        Err(e) => panic!("{what}: failed with `{e}`, expected {pallet}::{error}"),
+    }
+}
+
+/// Transfer `amount` from `from` to `to` (to give agent keys something to pay fees with).
+pub async fn fund(client: &Client, from: &Signer, to: &AccountId32, amount: Balance) {
+    let call = kaisar::tx()
+        .balances()
+        .transfer_keep_alive(to.clone().into(), amount);
+    ok(client, "funding", &call, from).await;
+}
+
+/// A worker registration spec: `gpus` GPUs of `model` with ids unique to this run and `label`.
+pub fn worker_spec(
+    label: &str,
+    agent: &AccountId32,
+    model: GpuModel,
+    gpus: u32,
+    price_per_gpu_hour: Balance,
+) -> WorkerSpec {
+    WorkerSpec {
+        host_class: HostClass::Server,
+        gpus: BoundedVec(
+            (0..gpus)
+                .map(|i| GpuDevice {
+                    model: model.clone(),
+                    vram_mib: 24_576,
+                    uuid_hash: unique_h256(&format!("{label}/gpu{i}")),
+                })
+                .collect(),
+        ),
+        cpu_cores: 32,
+        ram_mib: 128 * 1024,
+        disk_gib: 1_000,
+        region: BoundedVec(b"eu-west".to_vec()),
+        price_per_gpu_hour,
+        endpoint: BoundedVec(format!("https://{label}.workers.example:8443").into_bytes()),
+        agent: agent.clone(),
+    }
+}
+
+/// A registered, verified (by sudo) and heartbeating worker of `provider` with a fresh agent key
+/// (`<provider>//agent//<run tag>`, funded with 10 tokens from the provider for fees).
+pub struct TestWorker {
+    /// Its id.
+    pub id: u64,
+    /// Its provider's key.
+    pub provider: Signer,
+    /// Its agent's key.
+    pub agent: Signer,
+}
+
+/// Register, verify and heartbeat a worker (see [`TestWorker`]).
+pub async fn active_worker(
+    client: &Client,
+    provider_uri: &str,
+    label: &str,
+    model: GpuModel,
+    gpus: u32,
+    price_per_gpu_hour: Balance,
+) -> TestWorker {
+    let provider = key(provider_uri);
+    let agent = fresh_key(&format!("{provider_uri}//agent-{label}"));
+    fund(client, &provider, &account_of(&agent), 10 * UNITS).await;
+    let spec = worker_spec(label, &account_of(&agent), model, gpus, price_per_gpu_hour);
+    let registered = ok(
+        client,
+        "register_worker",
+        &kaisar::tx().worker_registry().register_worker(spec),
+        &provider,
+    )
+    .await;
+    let id = registered
+        .expect_event::<kaisar::worker_registry::events::WorkerRegistered>()
+        .unwrap()
+        .worker_id;
+    verify(client, id).await;
+    ok(
+        client,
+        "heartbeat",
+        &kaisar::tx().worker_registry().heartbeat(id, gpus),
+        &agent,
+    )
+    .await;
+    TestWorker {
+        id,
+        provider,
+        agent,
+    }
+}
+
+/// Verify a worker through sudo (Alice).
+pub async fn verify(client: &Client, worker_id: u64) -> TxOutcome {
+    let call = kaisar::tx().sudo().sudo(kaisar::Call::WorkerRegistry(
+        kaisar::worker_registry::Call::verify_worker { worker_id },
+    ));
+    let outcome = ok(client, "sudo verify_worker", &call, &key("alice")).await;
+    let sudid = outcome
+        .expect_event::<kaisar::sudo::events::Sudid>()
+        .unwrap();
+    if let Err(e) = &sudid.sudo_result {
+        panic!("verify_worker under sudo failed: {e:?}");
+    }
+    outcome
+}
+
+/// An order spec for `gpus` GPUs of `model` on `worker` for `duration` blocks.
+pub fn order_spec(
+    worker: u64,
+    model: GpuModel,
+    gpus: u32,
+    duration: u32,
+    max_price: Balance,
+) -> OrderSpec {
+    OrderSpec {
+        image: BoundedVec(b"docker.io/pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime".to_vec()),
+        gpu_model: model,
+        gpu_count: gpus,
+        duration,
+        max_price_per_gpu_hour: max_price,
+        target_worker: Some(worker),
+        user_public_key: unique_h256(&format!("user-key-{worker}")).0,
+        ports: BoundedVec(vec![22, 8888]),
+    }
+}
+
+/// Checks that must hold on the whole chain after every test:
+/// - every account's `reserved` equals the sum of its holds;
+/// - what is held under `Escrow::OrderEscrow` (all accounts) equals what the open escrows hold,
+///   and each escrow holds exactly its order's `total_cost - paid_so_far`;
+/// - open orders have an escrow, terminal ones do not;
+/// - what is held under `WorkerRegistry::WorkerDeposit` equals the workers' recorded deposits.
+pub async fn assert_chain_consistent(client: &Client) {
+    let at = client.at_best().await.unwrap();
+    let storage = at.storage();
+
+    // Accounts and their holds.
+    let mut escrow_held_total: Balance = 0;
+    let mut deposit_held_total: Balance = 0;
+    let mut accounts = storage
+        .iter(kaisar::storage().system().account(), ())
+        .await
+        .expect("iterate accounts");
+    while let Some(entry) = accounts.next().await {
+        let entry = entry.expect("account entry");
+        let who: AccountId32 = entry.key().unwrap().decode().unwrap().0;
+        let info = entry.value().decode().unwrap();
+        let holds = client.holds(&who).await.unwrap();
+        let held: Balance = holds.iter().map(|(_, a)| a).sum();
+        assert_eq!(
+            info.data.reserved, held,
+            "{who}: reserved differs from the sum of holds {holds:?}"
+        );
+        for (reason, amount) in holds {
+            if reason == order_escrow_hold() {
+                escrow_held_total += amount;
+            } else if reason == worker_deposit_hold() {
+                deposit_held_total += amount;
+            }
+        }
+    }
+
+    // Escrows against orders.
+    let mut escrowed_total: Balance = 0;
+    let mut escrows = storage
+        .iter(kaisar::storage().escrow().escrows(), ())
+        .await
+        .unwrap();
+    let mut escrow_ids = Vec::new();
+    while let Some(entry) = escrows.next().await {
+        let entry = entry.unwrap();
+        let id: u64 = entry.key().unwrap().decode().unwrap().0;
+        let escrow = entry.value().decode().unwrap();
+        let total = escrow.payer_held + escrow.sponsor.as_ref().map_or(0, |(_, h)| *h);
+        escrowed_total += total;
+        escrow_ids.push((id, total));
+    }
+    assert_eq!(
+        escrow_held_total, escrowed_total,
+        "OrderEscrow holds differ from the escrows' total"
+    );
+
+    let mut orders = storage
+        .iter(kaisar::storage().orders().orders(), ())
+        .await
+        .unwrap();
+    let mut open_remaining: Balance = 0;
+    while let Some(entry) = orders.next().await {
+        let entry = entry.unwrap();
+        let id: u64 = entry.key().unwrap().decode().unwrap().0;
+        let order = entry.value().decode().unwrap();
+        let escrowed = escrow_ids.iter().find(|(e, _)| *e == id).map(|(_, t)| *t);
+        let open = matches!(
+            order.status,
+            OrderStatus::Pending { .. } | OrderStatus::Running { .. }
+        );
+        if open {
+            let remaining = order.total_cost - order.paid_so_far;
+            open_remaining += remaining;
+            assert_eq!(
+                escrowed,
+                Some(remaining),
+                "order {id}: escrow differs from total_cost - paid_so_far"
+            );
+        } else {
+            assert_eq!(escrowed, None, "terminal order {id} still has an escrow");
+        }
+    }
+    assert_eq!(
+        escrowed_total, open_remaining,
+        "escrows hold more than the open orders' remaining cost"
+    );
+
+    // Worker deposits.
+    let mut workers = storage
+        .iter(kaisar::storage().worker_registry().workers(), ())
+        .await
+        .unwrap();
+    let mut deposits: Balance = 0;
+    while let Some(entry) = workers.next().await {
+        deposits += entry.unwrap().value().decode().unwrap().deposit;
+    }
+    assert_eq!(
+        deposit_held_total, deposits,
+        "WorkerDeposit holds differ from the workers' deposits"
+    );
+}
+
+/// Re-exported for the tests.
+pub use kaisar_chain_client as chain;
+/// Re-exported for the tests.
+pub use kaisar_chain_client::ChainError as Error;

@@ -1,0 +1,681 @@
+//! The marketplace end to end: real signed transactions against a running chain (see the crate
+//! docs of `kaisar-e2e` for where the chain comes from).
+//!
+//! Every amount is checked exactly: the chain's prices are `ceil(price * gpus * duration /
+//! BlocksPerHour)` per order and the provider is owed `floor(total * served / duration)` after
+//! `served` blocks, so the tests compute what each payment must be from the block numbers the
+//! transactions landed in, not from assumed block timing.
+
+use kaisar_chain_client::{
+    kaisar::{self, orders::events as order_events},
+    signer::account_of,
+    types::*,
+    AccountId32, Balance, Client, UNITS,
+};
+use kaisar_e2e::*;
+
+/// `ceil(price * gpus * duration / blocks_per_hour)`, as pallet-orders prices an order.
+fn order_cost(price: Balance, gpus: u32, duration: u32, blocks_per_hour: u32) -> Balance {
+    (price * gpus as u128 * duration as u128).div_ceil(blocks_per_hour as u128)
+}
+
+/// What the provider is owed after `served` blocks of an order.
+fn owed(total: Balance, served: u32, duration: u32) -> Balance {
+    if served >= duration {
+        total
+    } else {
+        total * served as u128 / duration as u128
+    }
+}
+
+async fn blocks_per_hour(client: &Client) -> u32 {
+    client
+        .constant(kaisar::constants().orders().blocks_per_hour())
+        .await
+        .unwrap()
+}
+
+async fn min_duration(client: &Client) -> u32 {
+    client
+        .constant(kaisar::constants().orders().min_duration())
+        .await
+        .unwrap()
+}
+
+async fn free(client: &Client, who: &AccountId32) -> Balance {
+    client.account(who).await.unwrap().free
+}
+
+async fn escrow_held(client: &Client, who: &AccountId32) -> Balance {
+    client.held(who, &order_escrow_hold()).await.unwrap()
+}
+
+async fn order(client: &Client, id: u64) -> Order {
+    client
+        .order(id)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("order {id} not found"))
+}
+
+/// Register → verify → heartbeat → place → accept → two periodic reports (paid per period) →
+/// final report (completed, provider paid in full, nothing left in escrow).
+#[tokio::test]
+async fn order_runs_to_completion_and_pays_the_provider_per_period() {
+    let _serial = serial().await;
+    let client = connect().await;
+    let bph = blocks_per_hour(&client).await;
+    let duration = min_duration(&client).await.max(12);
+    let price = 6 * UNITS;
+
+    // Provider Bob registers a 2-GPU worker run by agent //Bob//agent-lifecycle//<run>.
+    let worker = active_worker(&client, "//Bob", "lifecycle", GpuModel::Rtx4090, 2, price).await;
+    let info = client
+        .worker(worker.id)
+        .await
+        .unwrap()
+        .expect("worker stored");
+    assert_eq!(info.status, WorkerStatus::Active);
+    assert_eq!(info.provider, account_of(&worker.provider));
+    assert_eq!(info.spec.agent, account_of(&worker.agent));
+    assert_eq!(
+        client
+            .worker_of_agent(&account_of(&worker.agent))
+            .await
+            .unwrap(),
+        Some(worker.id)
+    );
+
+    // Charlie orders one GPU on it.
+    let charlie = key("charlie");
+    let charlie_id = account_of(&charlie);
+    let bob_id = account_of(&worker.provider);
+    let free0 = free(&client, &charlie_id).await;
+    let held0 = escrow_held(&client, &charlie_id).await;
+    let spec = order_spec(worker.id, GpuModel::Rtx4090, 1, duration, price);
+    let user_key = spec.user_public_key;
+    let placed = ok(
+        &client,
+        "place_order",
+        &kaisar::tx().orders().place_order(spec, 0),
+        &charlie,
+    )
+    .await;
+    let ev = placed.expect_event::<order_events::OrderPlaced>().unwrap();
+    let total = order_cost(price, 1, duration, bph);
+    assert_eq!(
+        (ev.user.clone(), ev.worker, ev.total_cost, ev.discount),
+        (charlie_id.clone(), worker.id, total, 0)
+    );
+    let id = ev.order_id;
+    assert_eq!(
+        free(&client, &charlie_id).await,
+        free0 - total - fee_paid(&placed)
+    );
+    assert_eq!(escrow_held(&client, &charlie_id).await, held0 + total);
+    let o = order(&client, id).await;
+    assert!(
+        matches!(o.status, OrderStatus::Pending { .. }),
+        "{:?}",
+        o.status
+    );
+    assert_eq!(o.user_public_key, user_key);
+    assert_eq!(
+        client
+            .worker(worker.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .reserved_gpus,
+        1
+    );
+    let escrow = client.escrow(id).await.unwrap().expect("escrow opened");
+    assert_eq!(
+        (
+            escrow.payer.clone(),
+            escrow.payer_held,
+            escrow.sponsor.clone()
+        ),
+        (charlie_id.clone(), total, None)
+    );
+
+    // Only the worker's agent may accept.
+    fails_with(
+        &client,
+        "accept by the user",
+        &kaisar::tx()
+            .orders()
+            .accept_order(id, BoundedVec(b"x".to_vec())),
+        &charlie,
+        "Orders",
+        "NotWorkerAgent",
+    )
+    .await;
+
+    // The agent accepts with the access details sealed to the user's key.
+    let blob = b"sealed-to-user: ssh root@203.0.113.7 -p 2222".to_vec();
+    let bob_free0 = free(&client, &bob_id).await;
+    let accepted = ok(
+        &client,
+        "accept_order",
+        &kaisar::tx()
+            .orders()
+            .accept_order(id, BoundedVec(blob.clone())),
+        &worker.agent,
+    )
+    .await;
+    let started = accepted.block_number;
+    let ends_at = accepted
+        .expect_event::<order_events::OrderAccepted>()
+        .unwrap()
+        .ends_at;
+    assert_eq!(ends_at, started + duration);
+    assert_eq!(client.access_blob(id).await.unwrap(), Some(blob));
+
+    // Two periodic reports, each paying exactly the blocks served since the last payment.
+    let mut paid: Balance = 0;
+    for (seq, wait) in [(1u32, 3u32), (2, 2)] {
+        client.advance_blocks(wait).await.unwrap();
+        let usage = UsageReport {
+            gpu_util_permille: 870,
+            gpu_mem_used_mib: 20_000,
+            uptime_secs: 60 * seq,
+        };
+        let report = ok(
+            &client,
+            "report_usage",
+            &kaisar::tx().orders().report_usage(id, seq, usage.clone()),
+            &worker.agent,
+        )
+        .await;
+        let due = owed(total, report.block_number - started, duration) - paid;
+        assert!(
+            due > 0,
+            "report {seq} at #{} paid nothing",
+            report.block_number
+        );
+        let pay = report.expect_event::<order_events::ProviderPaid>().unwrap();
+        assert_eq!(
+            (pay.order_id, pay.provider.clone(), pay.amount),
+            (id, bob_id.clone(), due)
+        );
+        let reported = report
+            .expect_event::<order_events::UsageReported>()
+            .unwrap();
+        assert_eq!((reported.seq, reported.usage), (seq, usage));
+        paid += due;
+        assert_eq!(
+            free(&client, &bob_id).await,
+            bob_free0 + paid,
+            "provider paid per period"
+        );
+        assert_eq!(order(&client, id).await.paid_so_far, paid);
+        assert_eq!(
+            client.escrow(id).await.unwrap().unwrap().payer_held,
+            total - paid
+        );
+    }
+
+    // Replaying the last report is refused.
+    fails_with(
+        &client,
+        "replayed report",
+        &kaisar::tx().orders().report_usage(
+            id,
+            2,
+            UsageReport {
+                gpu_util_permille: 0,
+                gpu_mem_used_mib: 0,
+                uptime_secs: 0,
+            },
+        ),
+        &worker.agent,
+        "Orders",
+        "StaleReport",
+    )
+    .await;
+
+    // Run to the end; the final report completes the order and pays the rest.
+    let now = client.best_number().await.unwrap();
+    if now < ends_at {
+        client.advance_blocks(ends_at - now).await.unwrap();
+    }
+    let last = ok(
+        &client,
+        "final report_usage",
+        &kaisar::tx().orders().report_usage(
+            id,
+            3,
+            UsageReport {
+                gpu_util_permille: 500,
+                gpu_mem_used_mib: 1,
+                uptime_secs: 600,
+            },
+        ),
+        &worker.agent,
+    )
+    .await;
+    assert!(last.block_number >= ends_at);
+    assert_eq!(
+        last.expect_event::<order_events::ProviderPaid>()
+            .unwrap()
+            .amount,
+        total - paid
+    );
+    last.expect_event::<order_events::OrderCompleted>().unwrap();
+    assert!(matches!(
+        order(&client, id).await.status,
+        OrderStatus::Completed { .. }
+    ));
+    assert_eq!(
+        free(&client, &bob_id).await,
+        bob_free0 + total,
+        "provider paid the total cost"
+    );
+    assert_eq!(client.escrow(id).await.unwrap(), None);
+    assert_eq!(client.access_blob(id).await.unwrap(), None);
+    assert_eq!(escrow_held(&client, &charlie_id).await, held0);
+    assert_eq!(
+        client
+            .worker(worker.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .reserved_gpus,
+        0
+    );
+    assert!(!client
+        .open_orders_of_worker(worker.id)
+        .await
+        .unwrap()
+        .contains(&id));
+
+    assert_chain_consistent(&client).await;
+}
+
+/// A Pending order cancelled is refunded in full (tokens); a Running order cancelled pays the
+/// provider for the blocks served and refunds the rest.
+#[tokio::test]
+async fn cancelled_orders_refund_the_user() {
+    let _serial = serial().await;
+    let client = connect().await;
+    let bph = blocks_per_hour(&client).await;
+    let duration = min_duration(&client).await.max(20);
+    let price = 3 * UNITS;
+    let worker = active_worker(&client, "//Dave", "cancel", GpuModel::Rtx3090, 1, price).await;
+    let dave_id = account_of(&worker.provider);
+    let eve = key("eve");
+    let eve_id = account_of(&eve);
+    let total = order_cost(price, 1, duration, bph);
+
+    // Pending → cancelled: everything back.
+    let free0 = free(&client, &eve_id).await;
+    let held0 = escrow_held(&client, &eve_id).await;
+    let spec = order_spec(worker.id, GpuModel::Rtx3090, 1, duration, price);
+    let placed = ok(
+        &client,
+        "place_order",
+        &kaisar::tx().orders().place_order(spec, 0),
+        &eve,
+    )
+    .await;
+    let a = placed
+        .expect_event::<order_events::OrderPlaced>()
+        .unwrap()
+        .order_id;
+    assert_eq!(escrow_held(&client, &eve_id).await, held0 + total);
+    fails_with(
+        &client,
+        "cancel by the agent",
+        &kaisar::tx().orders().cancel_order(a),
+        &worker.agent,
+        "Orders",
+        "NotOrderOwner",
+    )
+    .await;
+    let cancelled = ok(
+        &client,
+        "cancel_order",
+        &kaisar::tx().orders().cancel_order(a),
+        &eve,
+    )
+    .await;
+    cancelled
+        .expect_event::<order_events::OrderCancelled>()
+        .unwrap();
+    let refund = cancelled
+        .expect_event::<order_events::OrderRefunded>()
+        .unwrap();
+    assert_eq!(
+        (refund.order_id, refund.tokens, refund.points),
+        (a, total, 0)
+    );
+    assert!(!cancelled.has::<order_events::ProviderPaid>());
+    assert_eq!(
+        free(&client, &eve_id).await,
+        free0 - fee_paid(&placed) - fee_paid(&cancelled),
+        "refunded in full"
+    );
+    assert_eq!(escrow_held(&client, &eve_id).await, held0);
+    assert!(matches!(
+        order(&client, a).await.status,
+        OrderStatus::Cancelled { .. }
+    ));
+    assert_eq!(
+        client
+            .worker(worker.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .reserved_gpus,
+        0,
+        "GPU released"
+    );
+    fails_with(
+        &client,
+        "cancel twice",
+        &kaisar::tx().orders().cancel_order(a),
+        &eve,
+        "Orders",
+        "InvalidOrderState",
+    )
+    .await;
+
+    // Running → cancelled: provider paid for what was served, the rest refunded.
+    let free1 = free(&client, &eve_id).await;
+    let dave_free1 = free(&client, &dave_id).await;
+    let spec = order_spec(worker.id, GpuModel::Rtx3090, 1, duration, price);
+    let placed = ok(
+        &client,
+        "place_order",
+        &kaisar::tx().orders().place_order(spec, 0),
+        &eve,
+    )
+    .await;
+    let b = placed
+        .expect_event::<order_events::OrderPlaced>()
+        .unwrap()
+        .order_id;
+    let accepted = ok(
+        &client,
+        "accept_order",
+        &kaisar::tx()
+            .orders()
+            .accept_order(b, BoundedVec(b"sealed".to_vec())),
+        &worker.agent,
+    )
+    .await;
+    let started = accepted.block_number;
+    client.advance_blocks(2).await.unwrap();
+    let cancelled = ok(
+        &client,
+        "cancel running order",
+        &kaisar::tx().orders().cancel_order(b),
+        &eve,
+    )
+    .await;
+    let served = cancelled.block_number - started;
+    let paid = owed(total, served, duration);
+    assert!(
+        paid > 0 && paid < total,
+        "served {served} of {duration} blocks"
+    );
+    assert_eq!(
+        cancelled
+            .expect_event::<order_events::ProviderPaid>()
+            .unwrap()
+            .amount,
+        paid
+    );
+    let refund = cancelled
+        .expect_event::<order_events::OrderRefunded>()
+        .unwrap();
+    assert_eq!((refund.tokens, refund.points), (total - paid, 0));
+    assert_eq!(free(&client, &dave_id).await, dave_free1 + paid);
+    assert_eq!(
+        free(&client, &eve_id).await,
+        free1 - fee_paid(&placed) - fee_paid(&cancelled) - paid,
+        "user pays only what was served"
+    );
+    assert_eq!(escrow_held(&client, &eve_id).await, held0);
+    assert_eq!(client.escrow(b).await.unwrap(), None);
+
+    assert_chain_consistent(&client).await;
+}
+
+/// Wrong callers get typed module errors back; non-sudo verification is a bad origin.
+#[tokio::test]
+async fn wrong_callers_get_module_errors() {
+    let _serial = serial().await;
+    let client = connect().await;
+    let worker = active_worker(&client, "//Ferdie", "errors", GpuModel::L4, 1, UNITS).await;
+    let charlie = key("charlie");
+
+    fails_with(
+        &client,
+        "heartbeat by a stranger",
+        &kaisar::tx().worker_registry().heartbeat(worker.id, 1),
+        &charlie,
+        "WorkerRegistry",
+        "NotWorkerAgent",
+    )
+    .await;
+    fails_with(
+        &client,
+        "heartbeat claiming more GPUs",
+        &kaisar::tx().worker_registry().heartbeat(worker.id, 5),
+        &worker.agent,
+        "WorkerRegistry",
+        "ReportedGpusExceedTotal",
+    )
+    .await;
+    fails_with(
+        &client,
+        "unknown worker",
+        &kaisar::tx().worker_registry().heartbeat(u64::MAX, 1),
+        &worker.agent,
+        "WorkerRegistry",
+        "WorkerNotFound",
+    )
+    .await;
+    fails_with(
+        &client,
+        "deregister by a stranger",
+        &kaisar::tx().worker_registry().deregister_worker(worker.id),
+        &charlie,
+        "WorkerRegistry",
+        "NotProvider",
+    )
+    .await;
+    let spec = order_spec(
+        worker.id,
+        GpuModel::Rtx4090,
+        1,
+        min_duration(&client).await,
+        UNITS,
+    );
+    fails_with(
+        &client,
+        "wrong GPU model",
+        &kaisar::tx().orders().place_order(spec, 0),
+        &charlie,
+        "Orders",
+        "GpuModelMismatch",
+    )
+    .await;
+    let spec = order_spec(
+        worker.id,
+        GpuModel::L4,
+        2,
+        min_duration(&client).await,
+        UNITS,
+    );
+    fails_with(
+        &client,
+        "too many GPUs",
+        &kaisar::tx().orders().place_order(spec, 0),
+        &charlie,
+        "Orders",
+        "NotEnoughFreeGpus",
+    )
+    .await;
+
+    // verify_worker needs the verifier origin (Root here): a signed call is a bad origin.
+    match client
+        .submit(
+            &kaisar::tx().worker_registry().verify_worker(worker.id),
+            &charlie,
+        )
+        .await
+    {
+        Err(Error::Dispatch(msg)) => assert!(msg.to_lowercase().contains("origin"), "{msg}"),
+        other => panic!("expected a BadOrigin dispatch error, got {other:?}"),
+    }
+
+    assert_chain_consistent(&client).await;
+}
+
+/// `floor(tokens * rate)` with `rate` a `FixedU128` inner value.
+fn points_for(tokens: Balance, rate: u128) -> Balance {
+    tokens * rate / 1_000_000_000_000_000_000
+}
+
+/// A service failure (the agent rejects the order) is refunded as points by default: the
+/// tokens go to the promotion pot. Spending those points sponsors part of the next order from
+/// the pot; cancelling that order gives the points back and returns the pot's part to the pot.
+#[tokio::test]
+async fn rejected_order_is_refunded_as_points_that_discount_the_next_order() {
+    let _serial = serial().await;
+    let client = connect().await;
+    let bph = blocks_per_hour(&client).await;
+    let duration = min_duration(&client).await.max(10);
+    let price = 2 * UNITS;
+    let worker = active_worker(&client, "//Ferdie", "points", GpuModel::A10, 1, price).await;
+    let user = fresh_key("//Charlie//points-user");
+    let user_id = account_of(&user);
+    fund(&client, &key("charlie"), &user_id, 100 * UNITS).await;
+    assert_eq!(
+        client.refund_preference(&user_id).await.unwrap(),
+        RefundPreference::Points
+    );
+    let pot = client.pot_account().await.unwrap();
+    let rate = client.points_per_token().await.unwrap();
+    let total = order_cost(price, 1, duration, bph);
+
+    // Rejected by the agent: Failed, refund credited as points, tokens to the pot.
+    let free0 = free(&client, &user_id).await;
+    let pot0 = free(&client, &pot).await;
+    let spec = order_spec(worker.id, GpuModel::A10, 1, duration, price);
+    let placed = ok(
+        &client,
+        "place_order",
+        &kaisar::tx().orders().place_order(spec, 0),
+        &user,
+    )
+    .await;
+    let id = placed
+        .expect_event::<order_events::OrderPlaced>()
+        .unwrap()
+        .order_id;
+    let rejected = ok(
+        &client,
+        "reject_order",
+        &kaisar::tx().orders().reject_order(id),
+        &worker.agent,
+    )
+    .await;
+    let failed = rejected
+        .expect_event::<order_events::OrderFailed>()
+        .unwrap();
+    assert_eq!(
+        (failed.order_id, failed.reason),
+        (id, FailureReason::Rejected)
+    );
+    let points = points_for(total, rate);
+    assert!(points > 0);
+    let refund = rejected
+        .expect_event::<order_events::OrderRefunded>()
+        .unwrap();
+    assert_eq!((refund.tokens, refund.points), (0, points));
+    let credited = rejected
+        .expect_event::<kaisar::points::events::PointsCredited>()
+        .unwrap();
+    assert_eq!(
+        (credited.who.clone(), credited.points, credited.tokens),
+        (user_id.clone(), points, total)
+    );
+    assert_eq!(client.points_of(&user_id).await.unwrap(), points);
+    assert_eq!(
+        free(&client, &pot).await,
+        pot0 + total,
+        "the refunded tokens went to the pot"
+    );
+    assert_eq!(
+        free(&client, &user_id).await,
+        free0 - total - fee_paid(&placed)
+    );
+    assert!(matches!(
+        order(&client, id).await.status,
+        OrderStatus::Failed {
+            reason: FailureReason::Rejected,
+            ..
+        }
+    ));
+
+    // Spend the points on the next order: the pot sponsors the discount.
+    let free1 = free(&client, &user_id).await;
+    let spec = order_spec(worker.id, GpuModel::A10, 1, duration, price);
+    let placed = ok(
+        &client,
+        "place_order with points",
+        &kaisar::tx().orders().place_order(spec, points),
+        &user,
+    )
+    .await;
+    let ev = placed.expect_event::<order_events::OrderPlaced>().unwrap();
+    let spent = placed
+        .expect_event::<kaisar::points::events::PointsSpent>()
+        .unwrap();
+    assert!(ev.discount > 0 && ev.discount <= total);
+    assert_eq!(spent.discount, ev.discount);
+    let escrow = client.escrow(ev.order_id).await.unwrap().expect("escrow");
+    assert_eq!(escrow.payer_held, total - ev.discount);
+    assert_eq!(escrow.sponsor, Some((pot.clone(), ev.discount)));
+    assert_eq!(
+        free(&client, &user_id).await,
+        free1 - (total - ev.discount) - fee_paid(&placed)
+    );
+    assert_eq!(
+        client.points_of(&user_id).await.unwrap(),
+        points - spent.points
+    );
+    assert_chain_consistent(&client).await;
+
+    // Cancel it: tokens back to the user, the pot's part back to the pot, the points restored.
+    let cancelled = ok(
+        &client,
+        "cancel_order",
+        &kaisar::tx().orders().cancel_order(ev.order_id),
+        &user,
+    )
+    .await;
+    let refund = cancelled
+        .expect_event::<order_events::OrderRefunded>()
+        .unwrap();
+    assert_eq!(refund.tokens, total - ev.discount);
+    cancelled
+        .expect_event::<kaisar::points::events::PointsRestored>()
+        .unwrap();
+    assert_eq!(
+        client.points_of(&user_id).await.unwrap(),
+        points,
+        "discount points restored"
+    );
+    assert_eq!(
+        free(&client, &user_id).await,
+        free1 - fee_paid(&placed) - fee_paid(&cancelled)
+    );
+    assert_eq!(client.escrow(ev.order_id).await.unwrap(), None);
+
+    assert_chain_consistent(&client).await;
+}
