@@ -198,7 +198,7 @@ pub async fn fails_with<C: kaisar_chain_client::subxt::transactions::Payload>(
 pub async fn fund(client: &Client, from: &Signer, to: &AccountId32, amount: Balance) {
     let call = kaisar::tx()
         .balances()
-        .transfer_keep_alive(to.clone().into(), amount);
+        .transfer_keep_alive((*to).into(), amount);
     ok(client, "funding", &call, from).await;
 }
 
@@ -227,7 +227,7 @@ pub fn worker_spec(
         region: BoundedVec(b"eu-west".to_vec()),
         price_per_gpu_hour,
         endpoint: BoundedVec(format!("https://{label}.workers.example:8443").into_bytes()),
-        agent: agent.clone(),
+        agent: *agent,
     }
 }
 

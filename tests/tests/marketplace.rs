@@ -104,8 +104,8 @@ async fn order_runs_to_completion_and_pays_the_provider_per_period() {
     let ev = placed.expect_event::<order_events::OrderPlaced>().unwrap();
     let total = order_cost(price, 1, duration, bph);
     assert_eq!(
-        (ev.user.clone(), ev.worker, ev.total_cost, ev.discount),
-        (charlie_id.clone(), worker.id, total, 0)
+        (ev.user, ev.worker, ev.total_cost, ev.discount),
+        (charlie_id, worker.id, total, 0)
     );
     let id = ev.order_id;
     assert_eq!(
@@ -131,12 +131,8 @@ async fn order_runs_to_completion_and_pays_the_provider_per_period() {
     );
     let escrow = client.escrow(id).await.unwrap().expect("escrow opened");
     assert_eq!(
-        (
-            escrow.payer.clone(),
-            escrow.payer_held,
-            escrow.sponsor.clone()
-        ),
-        (charlie_id.clone(), total, None)
+        (escrow.payer, escrow.payer_held, escrow.sponsor),
+        (charlie_id, total, None)
     );
 
     // Only the worker's agent may accept.
@@ -195,10 +191,7 @@ async fn order_runs_to_completion_and_pays_the_provider_per_period() {
             report.block_number
         );
         let pay = report.expect_event::<order_events::ProviderPaid>().unwrap();
-        assert_eq!(
-            (pay.order_id, pay.provider.clone(), pay.amount),
-            (id, bob_id.clone(), due)
-        );
+        assert_eq!((pay.order_id, pay.provider, pay.amount), (id, bob_id, due));
         let reported = report
             .expect_event::<order_events::UsageReported>()
             .unwrap();
@@ -601,8 +594,8 @@ async fn rejected_order_is_refunded_as_points_that_discount_the_next_order() {
         .expect_event::<kaisar::points::events::PointsCredited>()
         .unwrap();
     assert_eq!(
-        (credited.who.clone(), credited.points, credited.tokens),
-        (user_id.clone(), points, total)
+        (credited.who, credited.points, credited.tokens),
+        (user_id, points, total)
     );
     assert_eq!(client.points_of(&user_id).await.unwrap(), points);
     assert_eq!(
@@ -640,7 +633,7 @@ async fn rejected_order_is_refunded_as_points_that_discount_the_next_order() {
     assert_eq!(spent.discount, ev.discount);
     let escrow = client.escrow(ev.order_id).await.unwrap().expect("escrow");
     assert_eq!(escrow.payer_held, total - ev.discount);
-    assert_eq!(escrow.sponsor, Some((pot.clone(), ev.discount)));
+    assert_eq!(escrow.sponsor, Some((pot, ev.discount)));
     assert_eq!(
         free(&client, &user_id).await,
         free1 - (total - ev.discount) - fee_paid(&placed)

@@ -70,7 +70,7 @@ impl TxOutcome {
         self.events
             .find::<E>()
             .collect::<std::result::Result<Vec<E>, _>>()
-            .map_err(|e| ChainError::Subxt(e.into()))
+            .map_err(ChainError::subxt)
     }
 
     /// The first event of type `E`, if any.
@@ -78,13 +78,13 @@ impl TxOutcome {
         self.events
             .find_first::<E>()
             .transpose()
-            .map_err(|e| ChainError::Subxt(e.into()))
+            .map_err(ChainError::subxt)
     }
 
     /// The first event of type `E`; an error naming the events that were emitted if none.
     pub fn expect_event<E: DecodeAsEvent>(&self) -> Result<E> {
         self.find_first::<E>()?.ok_or_else(|| {
-            ChainError::Subxt(subxt::Error::Other(
+            ChainError::subxt(subxt::Error::Other(
                 format!(
                     "expected event {} not emitted; events: {}",
                     std::any::type_name::<E>(),
@@ -202,13 +202,13 @@ impl Client {
     async fn try_connect(url: &str) -> Result<Self> {
         let rpc = RpcClient::from_insecure_url(url)
             .await
-            .map_err(|e| ChainError::Subxt(e.into()))?;
+            .map_err(ChainError::subxt)?;
         // The legacy JSON-RPC methods (`chain_*`, `state_*`, `author_*`) are served the same way
         // by Chopsticks and by polkadot-omni-node.
         let backend = LegacyBackend::<KaisarConfig>::builder().build(rpc.clone());
         let api = OnlineClient::<KaisarConfig>::from_backend(Arc::new(backend))
             .await
-            .map_err(|e| ChainError::Subxt(e.into()))?;
+            .map_err(ChainError::subxt)?;
         Ok(Client {
             api,
             rpc,
@@ -284,7 +284,7 @@ impl Client {
         self.api
             .at_block(BlockRef::from_hash(hash))
             .await
-            .map_err(|e| ChainError::Subxt(e.into()))
+            .map_err(ChainError::subxt)
     }
 
     /// Sign `call` with `signer`, submit it, wait until it is in a block and succeeded, and
@@ -301,7 +301,7 @@ impl Client {
         let tx = txs
             .create_signed(call, signer, params)
             .await
-            .map_err(|e| ChainError::Subxt(e.into()))?;
+            .map_err(ChainError::subxt)?;
         // An error here means the pool refused it outright (bad nonce, cannot pay fees...).
         let mut progress = tx
             .submit_and_watch()
@@ -311,7 +311,7 @@ impl Client {
         let timeout = self.tx_timeout;
         let wait = async {
             while let Some(status) = progress.next().await {
-                let status = status.map_err(|e| ChainError::Subxt(e.into()))?;
+                let status = status.map_err(ChainError::subxt)?;
                 let in_block = match status {
                     TransactionStatus::InBestBlock(b) | TransactionStatus::InFinalizedBlock(b) => b,
                     TransactionStatus::Error { message }
@@ -426,18 +426,16 @@ impl Client {
             .storage()
             .try_fetch(address, keys)
             .await
-            .map_err(|e| ChainError::Subxt(e.into()))?;
+            .map_err(ChainError::subxt)?;
         value
-            .map(|v| v.decode().map_err(|e| ChainError::Subxt(e.into())))
+            .map(|v| v.decode().map_err(ChainError::subxt))
             .transpose()
     }
 
     /// A runtime constant.
     pub async fn constant<A: subxt::constants::Address>(&self, address: A) -> Result<A::Target> {
         let at = self.at_best().await?;
-        at.constants()
-            .entry(address)
-            .map_err(|e| ChainError::Subxt(e.into()))
+        at.constants().entry(address).map_err(ChainError::subxt)
     }
 
     /// A registered worker.
@@ -450,7 +448,7 @@ impl Client {
     pub async fn worker_of_agent(&self, agent: &AccountId32) -> Result<Option<WorkerId>> {
         self.fetch(
             kaisar::storage().worker_registry().worker_by_agent(),
-            (agent.clone(),),
+            (*agent,),
         )
         .await
     }
@@ -511,7 +509,7 @@ impl Client {
     /// Free, reserved and frozen balance and nonce of an account (zeros if it does not exist).
     pub async fn account(&self, who: &AccountId32) -> Result<AccountBalance> {
         let info = self
-            .fetch(kaisar::storage().system().account(), (who.clone(),))
+            .fetch(kaisar::storage().system().account(), (*who,))
             .await?;
         Ok(info
             .map(|i| AccountBalance {
@@ -526,7 +524,7 @@ impl Client {
     /// The holds on an account's balance, by reason.
     pub async fn holds(&self, who: &AccountId32) -> Result<Vec<(RuntimeHoldReason, Balance)>> {
         Ok(self
-            .fetch(kaisar::storage().balances().holds(), (who.clone(),))
+            .fetch(kaisar::storage().balances().holds(), (*who,))
             .await?
             .map(|v| v.0.into_iter().map(|h| (h.id, h.amount)).collect())
             .unwrap_or_default())
@@ -546,7 +544,7 @@ impl Client {
     /// Points held by an account.
     pub async fn points_of(&self, who: &AccountId32) -> Result<Balance> {
         Ok(self
-            .fetch(kaisar::storage().points().points_of(), (who.clone(),))
+            .fetch(kaisar::storage().points().points_of(), (*who,))
             .await?
             .unwrap_or_default())
     }
@@ -562,10 +560,7 @@ impl Client {
     /// How service-failure refunds are paid to an account (points unless it chose tokens).
     pub async fn refund_preference(&self, who: &AccountId32) -> Result<RefundPreference> {
         Ok(self
-            .fetch(
-                kaisar::storage().points().refund_preferences(),
-                (who.clone(),),
-            )
+            .fetch(kaisar::storage().points().refund_preferences(), (*who,))
             .await?
             .unwrap_or(RefundPreference::Points))
     }

@@ -53,9 +53,23 @@ pub enum ChainError {
         /// The error.
         error: String,
     },
-    /// Any other subxt error (connection, metadata mismatch, decoding, ...).
+    /// Any other subxt error (connection, metadata mismatch, decoding, ...). Boxed: subxt's
+    /// error is large.
     #[error(transparent)]
-    Subxt(#[from] subxt::Error),
+    Subxt(Box<subxt::Error>),
+}
+
+impl From<subxt::Error> for ChainError {
+    fn from(error: subxt::Error) -> Self {
+        ChainError::Subxt(Box::new(error))
+    }
+}
+
+impl ChainError {
+    /// Wrap anything subxt can turn into its error type.
+    pub(crate) fn subxt(error: impl Into<subxt::Error>) -> Self {
+        ChainError::Subxt(Box::new(error.into()))
+    }
 }
 
 impl ChainError {
@@ -90,7 +104,7 @@ impl ChainError {
     pub(crate) fn from_events_error(error: TransactionEventsError) -> Self {
         match error {
             TransactionEventsError::ExtrinsicFailed(e) => Self::from_dispatch(e),
-            other => ChainError::Subxt(other.into()),
+            other => ChainError::subxt(other),
         }
     }
 }
