@@ -1,0 +1,282 @@
+//! `kaisar`: the command line of the Kaisar GPU cloud for end users.
+//!
+//! ```text
+//! kaisar workers
+//! kaisar order place --image IMG --gpu-model rtx4090 --gpus 1 --hours 2 --max-price 6 [--worker ID] [--points N] [--port 22]
+//! kaisar order status ID
+//! kaisar order cancel ID
+//! kaisar order list
+//! kaisar points
+//! kaisar points prefer tokens|points
+//! kaisar balance [ACCOUNT]
+//! ```
+//!
+//! Global options: `--url` (or `KAISAR_WS`, default `ws://127.0.0.1:9944`), `--suri` (or
+//! `KAISAR_SURI`, default `//Alice`: the account that signs), `--key-dir` (or `KAISAR_KEY_DIR`,
+//! default `~/.kaisar/keys`: where order access keys are kept).
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kaisar_chain_client::{
+    signer::{account_of, parse_account, parse_signer},
+    types::RefundPreference,
+    Signer,
+};
+use kaisar_cli::{
+    commands::{self, OrderLength, PlaceRequest},
+    format,
+    keystore::KeyStore,
+};
+
+/// The Kaisar GPU cloud from the command line: find GPU workers, rent them, read the access
+/// details of your orders, manage refund points.
+#[derive(Parser, Debug)]
+#[command(name = "kaisar", version)]
+struct Cli {
+    /// The node's WebSocket URL.
+    #[arg(
+        long,
+        global = true,
+        env = "KAISAR_WS",
+        default_value = "ws://127.0.0.1:9944"
+    )]
+    url: String,
+
+    /// Secret URI of the account that signs: a dev account (`//Alice`, `bob`), a mnemonic or a
+    /// hex seed, optionally with derivation paths (`//Bob//user`).
+    #[arg(
+        long,
+        global = true,
+        env = "KAISAR_SURI",
+        default_value = "//Alice",
+        hide_env_values = true
+    )]
+    suri: String,
+
+    /// Where order access keys are kept (default `~/.kaisar/keys`).
+    #[arg(long, global = true, env = "KAISAR_KEY_DIR")]
+    key_dir: Option<PathBuf>,
+
+    /// Seconds to keep trying to reach the node.
+    #[arg(long, global = true, default_value_t = 15)]
+    connect_timeout: u64,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the registered workers: id, status, host class, GPU model, GPUs (total and free),
+    /// price per GPU-hour, region.
+    Workers,
+    /// Place, inspect, cancel and list orders.
+    #[command(subcommand)]
+    Order(OrderCommand),
+    /// Show your points and refund preference, or change the preference.
+    Points {
+        #[command(subcommand)]
+        command: Option<PointsCommand>,
+    },
+    /// Show an account's tokens (free and held) and points (default: the signer's).
+    Balance {
+        /// SS58 address or 0x-hex account id.
+        account: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum OrderCommand {
+    /// Rent GPUs. Generates a fresh x25519 key pair for the access details, stores its secret
+    /// in the key directory (mode 0600) and puts the public key in the order.
+    Place(PlaceArgs),
+    /// An order's status, worker, payments and escrow, and its access details (decrypted with
+    /// your key) once the worker accepted it.
+    Status {
+        /// The order id.
+        id: u64,
+    },
+    /// Cancel an order: a pending one is refunded in full; for a running one the provider is
+    /// paid for the time used and the rest is refunded, in tokens.
+    Cancel {
+        /// The order id.
+        id: u64,
+    },
+    /// The signer's orders.
+    List,
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("length").required(true).args(["hours", "blocks"])))]
+struct PlaceArgs {
+    /// Container image to run, e.g. docker.io/pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime.
+    #[arg(long)]
+    image: String,
+    /// GPU model, e.g. rtx4090, h100-sxm, a100-sxm-80g.
+    #[arg(long)]
+    gpu_model: String,
+    /// Number of GPUs.
+    #[arg(long, default_value_t = 1)]
+    gpus: u32,
+    /// How long to run, in hours (fractions allowed; rounded to whole blocks).
+    #[arg(long)]
+    hours: Option<f64>,
+    /// How long to run, in blocks (6 s each).
+    #[arg(long)]
+    blocks: Option<u32>,
+    /// The most you pay per GPU-hour, in KAI (e.g. 6 or 0.5).
+    #[arg(long)]
+    max_price: String,
+    /// Run on this worker (default: the cheapest active worker that fits).
+    #[arg(long)]
+    worker: Option<u64>,
+    /// Spend up to this many points as a discount.
+    #[arg(long, default_value = "0")]
+    points: String,
+    /// A container port to expose (repeat for several).
+    #[arg(long = "port")]
+    ports: Vec<u16>,
+}
+
+#[derive(Subcommand, Debug)]
+enum PointsCommand {
+    /// How refunds for service failures are paid to you.
+    Prefer {
+        /// `tokens` or `points`.
+        #[arg(value_enum)]
+        currency: Currency,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Currency {
+    Tokens,
+    Points,
+}
+
+fn signer(cli: &Cli) -> Result<Signer> {
+    Ok(parse_signer(&cli.suri)?)
+}
+
+fn key_store(cli: &Cli) -> Result<KeyStore> {
+    Ok(KeyStore::new(match &cli.key_dir {
+        Some(dir) => dir.clone(),
+        None => KeyStore::default_dir()?,
+    }))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let client = commands::connect(&cli.url, Duration::from_secs(cli.connect_timeout)).await?;
+    match &cli.command {
+        Command::Workers => commands::workers(&client).await,
+        Command::Order(OrderCommand::Place(args)) => {
+            let length = match (args.hours, args.blocks) {
+                (Some(h), None) => OrderLength::Hours(h),
+                (None, Some(b)) => OrderLength::Blocks(b),
+                _ => bail!("give --hours or --blocks"),
+            };
+            let req = PlaceRequest {
+                image: args.image.clone(),
+                gpu_model: format::parse_gpu_model(&args.gpu_model)?,
+                gpus: args.gpus,
+                duration: length,
+                max_price: format::parse_amount(&args.max_price)?,
+                worker: args.worker,
+                points: format::parse_amount(&args.points)?,
+                ports: args.ports.clone(),
+            };
+            commands::place_order(&client, &signer(&cli)?, &key_store(&cli)?, req)
+                .await
+                .map(|_| ())
+        }
+        Command::Order(OrderCommand::Status { id }) => {
+            commands::order_status(&client, &key_store(&cli)?, *id).await
+        }
+        Command::Order(OrderCommand::Cancel { id }) => {
+            commands::cancel_order(&client, &signer(&cli)?, *id)
+                .await
+                .map(|_| ())
+        }
+        Command::Order(OrderCommand::List) => {
+            commands::list_orders(&client, &account_of(&signer(&cli)?)).await
+        }
+        Command::Points { command: None } => {
+            commands::show_points(&client, &account_of(&signer(&cli)?)).await
+        }
+        Command::Points {
+            command: Some(PointsCommand::Prefer { currency }),
+        } => {
+            let pref = match currency {
+                Currency::Tokens => RefundPreference::Tokens,
+                Currency::Points => RefundPreference::Points,
+            };
+            commands::prefer(&client, &signer(&cli)?, pref).await
+        }
+        Command::Balance { account } => {
+            let who = match account {
+                Some(a) => parse_account(a)?,
+                None => account_of(&signer(&cli)?),
+            };
+            commands::balance(&client, &who).await
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn place_needs_exactly_one_length() {
+        let base = [
+            "kaisar",
+            "order",
+            "place",
+            "--image",
+            "img",
+            "--gpu-model",
+            "rtx4090",
+            "--max-price",
+            "6",
+        ];
+        assert!(Cli::try_parse_from(base).is_err());
+        let mut hours = base.to_vec();
+        hours.extend(["--hours", "1.5"]);
+        assert!(Cli::try_parse_from(&hours).is_ok());
+        let mut both = hours.clone();
+        both.extend(["--blocks", "10"]);
+        assert!(Cli::try_parse_from(&both).is_err());
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_the_command() {
+        let cli = Cli::try_parse_from(["kaisar", "--suri", "//Charlie", "workers"]).unwrap();
+        assert_eq!(cli.suri, "//Charlie");
+        let cli = Cli::try_parse_from(["kaisar", "order", "status", "3", "--suri", "bob"]).unwrap();
+        assert_eq!(cli.suri, "bob");
+        assert!(matches!(
+            cli.command,
+            Command::Order(OrderCommand::Status { id: 3 })
+        ));
+    }
+}
