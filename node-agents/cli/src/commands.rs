@@ -440,9 +440,14 @@ pub async fn cancel_order(client: &Client, signer: &Signer, id: u64) -> Result<T
         .fold((0, 0), |(t, p), e| (t + e.tokens, p + e.points));
     println!("Order {id} cancelled at block #{}.", outcome.block_number);
     if matches!(order.status, OrderStatus::Running { .. }) {
+        let total_paid = client
+            .order(id)
+            .await?
+            .map_or(order.paid_so_far + paid, |o| o.paid_so_far);
         println!(
-            "  the provider was paid {} for the time it ran",
-            format::tokens(paid)
+            "  the provider was paid {} for the time since its last payment ({} in all)",
+            format::tokens(paid),
+            format::tokens(total_paid)
         );
     }
     println!("  refunded to you: {}", format::tokens(tokens));
