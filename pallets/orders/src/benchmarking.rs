@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::Pallet as Orders;
-use alloc::vec;
+use alloc::{vec, vec::Vec};
 use frame_benchmarking::v2::*;
 use frame_support::{
     traits::{fungible::Inspect, Get, Hooks},

@@ -54,8 +54,11 @@ impl<T: Config> Pallet<T> {
         ensure!(!total_cost.is_zero(), Error::<T>::ZeroCost);
 
         // Points to offer: the points pallet converts them to a discount in tokens at its rate
-        // (and checks that the pot can sponsor it); a discount above the cost is given back.
-        let points_to_spend = max_points.min(T::Points::points_of(&user));
+        // (and checks that the pot can sponsor it); no more than the order's cost is offered,
+        // and a discount above the cost (rounding at rates below one) is given back.
+        let points_to_spend = max_points
+            .min(T::Points::points_of(&user))
+            .min(T::Points::points_for_discount(total_cost));
         let pot = T::Points::pot_account();
 
         let order_id = NextOrderId::<T>::get();

@@ -662,10 +662,13 @@ fn run_action(model: &mut Model, action: &Action) {
             ) {
                 let o = order_of(next_order).expect("placed order stored");
                 assert_eq!(o.user, user);
-                // The discount is what the offered points are worth at the pallet's rate, capped
-                // at the cost; the points of a capped excess come back.
+                // The points offered are capped at what the cost is worth; the discount is what
+                // they are worth at the pallet's rate, capped at the cost; the points of a capped
+                // excess (rounding at rates below one) come back.
                 type PointsPallet = pallet_points::Pallet<Test>;
-                let offered = max_points.min(points);
+                let offered = max_points
+                    .min(points)
+                    .min(PointsPallet::points_for_discount(o.total_cost).unwrap_or(u64::MAX));
                 let worth = PointsPallet::discount_for(offered).unwrap();
                 assert_eq!(o.discount, worth.min(o.total_cost));
                 let spent = if worth == 0 {

@@ -1217,6 +1217,24 @@ fn points_worth_more_than_the_order_are_given_back() {
 }
 
 #[test]
+fn only_the_points_the_order_needs_are_spent_so_a_small_pot_suffices() {
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        // 1000 points are worth 500 tokens, but the order costs 200 and the pot can sponsor
+        // exactly 200: only the 400 points the order needs are offered, so it goes through.
+        grant_points(USER, 1000);
+        drain_pot_to(201);
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), u64::MAX);
+        assert_eq!(order(id).discount, 200);
+        assert_eq!(points_of(USER), 600);
+        assert_eq!(Balances::free_balance(USER), before);
+        assert_eq!((escrow_held(USER), escrow_held(pot())), (0, 200));
+        assert_eq!(Balances::free_balance(pot()), 1);
+    });
+}
+
+#[test]
 fn points_worth_less_than_a_token_give_no_discount() {
     ExtBuilder::default().build_and_execute(|| {
         alice_worker();

@@ -183,6 +183,11 @@ impl<T: Config> Points<T::AccountId, BalanceOf<T>> for Pallet<T> {
         PointsOf::<T>::get(who)
     }
 
+    /// `ceil(tokens * PointsPerToken)`, saturating.
+    fn points_for_discount(tokens: BalanceOf<T>) -> BalanceOf<T> {
+        Self::points_for_discount(tokens).unwrap_or_else(BalanceOf::<T>::max_value)
+    }
+
     /// Spend up to `points` of `who`'s points; returns the discount `d = floor(points /
     /// PointsPerToken)` in tokens. Deducts only `ceil(d * PointsPerToken) <= points` points
     /// (the rest is worth less than one token unit and stays). Zero points, or points worth

@@ -707,3 +707,37 @@ fn try_state_does_not_require_the_pot_to_back_all_points() {
         assert_ok!(P::do_try_state());
     });
 }
+
+#[test]
+fn points_for_discount_buys_at_least_that_discount_at_any_rate() {
+    for (n, d) in [(1, 1), (2, 1), (3, 2), (1, 3), (7, 3), (100, 1), (1, 100)] {
+        for tokens in [1u64, 2, 3, 10, 99, 100, 101, 997] {
+            ExtBuilder::default()
+                .rate(rate(n, d))
+                .pot_balance(1_000_000)
+                .build_and_execute(|| {
+                    let points =
+                        <P as kaisar_primitives::Points<_, _>>::points_for_discount(tokens);
+                    give(ALICE, points);
+                    let discount = P::spend(&ALICE, points).unwrap();
+                    assert!(discount >= tokens, "rate {n}/{d}, {tokens} tokens");
+                    // One point fewer would not do (for rates of at least one point per token).
+                    if n >= d {
+                        assert!(P::discount_for(points - 1).unwrap() < tokens);
+                    }
+                });
+        }
+    }
+}
+
+#[test]
+fn points_for_discount_saturates_instead_of_overflowing() {
+    ExtBuilder::default()
+        .rate(rate(2, 1))
+        .build_and_execute(|| {
+            assert_eq!(
+                <P as kaisar_primitives::Points<_, _>>::points_for_discount(u64::MAX),
+                u64::MAX
+            );
+        });
+}

@@ -15,8 +15,8 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::pallet_prelude::{DispatchError, DispatchResult, Weight};
 use core::fmt::Debug as RuntimeDebug;
+use frame_support::pallet_prelude::{DispatchError, DispatchResult, Weight};
 use scale_info::TypeInfo;
 
 /// Identifies a registered worker (one GPU machine).
@@ -30,8 +30,18 @@ pub type EscrowId = u64;
 ///
 /// New models are appended (never reordered) so that stored values keep decoding.
 #[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Encode, Decode, DecodeWithMemTracking,
-    MaxEncodedLen, TypeInfo, RuntimeDebug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    RuntimeDebug,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub enum GpuModel {
@@ -63,7 +73,15 @@ pub enum GpuModel {
 
 /// The kind of machine a worker runs on.
 #[derive(
-    Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
     RuntimeDebug,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
@@ -84,7 +102,15 @@ pub enum HostClass {
 
 /// Lifecycle state of a worker.
 #[derive(
-    Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
     RuntimeDebug,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
@@ -132,8 +158,11 @@ pub trait WorkerRegistry<AccountId, Balance> {
 
     /// The cheapest `Active` worker of `model` with at least `gpus` free GPUs whose price is at
     /// most `max_price_per_gpu_hour`. Searches a bounded, price-sorted index (never all workers).
-    fn find_cheapest(model: GpuModel, gpus: u32, max_price_per_gpu_hour: Balance)
-        -> Option<WorkerId>;
+    fn find_cheapest(
+        model: GpuModel,
+        gpus: u32,
+        max_price_per_gpu_hour: Balance,
+    ) -> Option<WorkerId>;
 
     /// Reserve `gpus` GPUs of an `Active` worker for an order.
     fn reserve_gpus(id: WorkerId, gpus: u32) -> DispatchResult;
@@ -200,8 +229,11 @@ pub trait Escrow<AccountId, Balance> {
     /// An escrow that a `pay` or `refund` empties is removed (a later `close` of it fails), so
     /// check [`Self::balance`] before closing if it may already be empty. A zero `amount` is a
     /// no-op that returns a zero split.
-    fn pay(id: EscrowId, to: &AccountId, amount: Balance)
-        -> Result<EscrowSplit<Balance>, DispatchError>;
+    fn pay(
+        id: EscrowId,
+        to: &AccountId,
+        amount: Balance,
+    ) -> Result<EscrowSplit<Balance>, DispatchError>;
 
     /// Return `amount` of escrow `id` to its owners (payer and sponsor, pro rata).
     fn refund(id: EscrowId, amount: Balance) -> Result<EscrowSplit<Balance>, DispatchError>;
@@ -224,6 +256,11 @@ pub trait Points<AccountId, Balance> {
 
     /// Points `who` holds.
     fn points_of(who: &AccountId) -> Balance;
+
+    /// The points that buy a discount of `tokens` (at least `tokens` of discount when spent);
+    /// saturates at the balance type's maximum. Callers cap what they spend with it so that
+    /// only the points an order needs are spent (and sponsored by the pot).
+    fn points_for_discount(tokens: Balance) -> Balance;
 
     /// Spend `points` of `who`'s points as a discount; returns the discount in tokens, which the
     /// pot must sponsor. Fails (spending nothing) if `who` has fewer points.
