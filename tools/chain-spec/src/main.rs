@@ -55,7 +55,9 @@ fn chain_spec(options: &Options) -> Result<Value, String> {
     )?;
     let para_id: u32 = config.parachain_info.parachain_id.into();
     let mut storage = config.build_storage()?;
-    storage.top.insert(well_known_keys::CODE.to_vec(), code.to_vec());
+    storage
+        .top
+        .insert(well_known_keys::CODE.to_vec(), code.to_vec());
     if !storage.children_default.is_empty() {
         return Err("genesis has child tries, which Chopsticks cannot load".into());
     }
@@ -95,8 +97,9 @@ fn run() -> Result<(), String> {
     let spec = chain_spec(&options)?;
     let text = serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?;
     match &options.output {
-        Some(path) => std::fs::write(path, text + "\n")
-            .map_err(|e| format!("cannot write {path}: {e}"))?,
+        Some(path) => {
+            std::fs::write(path, text + "\n").map_err(|e| format!("cannot write {path}: {e}"))?
+        }
         None => writeln!(std::io::stdout(), "{text}").map_err(|e| e.to_string())?,
     }
     Ok(())
@@ -128,10 +131,16 @@ mod tests {
 
     #[test]
     fn unknown_preset_is_an_error_naming_the_known_ones() {
-        let options =
-            Options { preset: "mainnet".into(), relay_chain: "rococo-local".into(), output: None };
+        let options = Options {
+            preset: "mainnet".into(),
+            relay_chain: "rococo-local".into(),
+            output: None,
+        };
         let err = chain_spec(&options).expect_err("no such preset");
-        assert!(err.contains("development") && err.contains("local_testnet"), "{err}");
+        assert!(
+            err.contains("development") && err.contains("local_testnet"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -149,8 +158,13 @@ mod tests {
         assert_eq!(spec["para_id"], json!(genesis_config_presets::PARA_ID));
         assert_eq!(spec["relay_chain"], json!("rococo-local"));
         assert_eq!(spec["id"], json!("kaisar_dev"));
-        let top = spec["genesis"]["raw"]["top"].as_object().expect("raw storage");
-        assert_eq!(top[&to_hex(well_known_keys::CODE, false)], json!(to_hex(code, false)));
+        let top = spec["genesis"]["raw"]["top"]
+            .as_object()
+            .expect("raw storage");
+        assert_eq!(
+            top[&to_hex(well_known_keys::CODE, false)],
+            json!(to_hex(code, false))
+        );
         assert!(top.keys().all(|k| k.starts_with("0x")));
     }
 }
