@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates every pallet's weights.rs from its frame-benchmarking benchmarks, run in the real
-# Wasm runtime by polkadot-omni-node's `benchmark pallet` (installed by scripts/setup).
+# Wasm runtime by `frame-omni-bencher v1 benchmark pallet` (polkadot-sdk's standalone benchmark
+# runner; scripts/setup installs it). The crates.io polkadot-omni-node is built without the
+# runtime-benchmarks feature, so its `benchmark pallet` is disabled.
 #
 #   scripts/bench-weights.sh [pallet ...]    default: all four Kaisar pallets
 #   STEPS=50 REPEAT=20                       override the sampling (defaults below)
@@ -10,8 +12,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 steps="${STEPS:-50}"; repeat="${REPEAT:-20}"
-omni="${OMNI_NODE:-$(command -v polkadot-omni-node || echo "$HOME/.cargo/bin/polkadot-omni-node")}"
-[ -x "$omni" ] || { echo "bench-weights: polkadot-omni-node not found (scripts/setup installs it)" >&2; exit 1; }
+bencher="${BENCHER:-$(command -v frame-omni-bencher || echo "$HOME/.cargo/bin/frame-omni-bencher")}"
+[ -x "$bencher" ] || { echo "bench-weights: frame-omni-bencher not found (scripts/setup installs it)" >&2; exit 1; }
 
 declare -A dir=(
   [pallet_worker_registry]=pallets/worker-registry
@@ -29,7 +31,7 @@ wasm="target/release/wbuild/kaisar-runtime/kaisar_runtime.compact.compressed.was
 for p in "${pallets[@]}"; do
   [ -n "${dir[$p]:-}" ] || { echo "bench-weights: unknown pallet $p" >&2; exit 2; }
   echo "bench-weights: $p"
-  "$omni" benchmark pallet --runtime "$wasm" --genesis-builder-preset development \
+  "$bencher" v1 benchmark pallet --runtime "$wasm" --genesis-builder-preset development \
     --pallet "$p" --extrinsic '*' --steps "$steps" --repeat "$repeat" \
     --template scripts/weights/template.hbs --output "${dir[$p]}/src/weights.rs"
 done
