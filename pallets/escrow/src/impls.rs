@@ -147,7 +147,10 @@ impl<T: Config> Pallet<T> {
                         part,
                         Precision::Exact,
                         Restriction::Free,
-                        Fortitude::Polite,
+                        // Escrowed funds are owed to `to`: a freeze on the payer's account (a
+                        // vesting lock, say) must not block paying out what its hold already
+                        // secured. `Polite` would refuse whenever frozen >= free balance.
+                        Fortitude::Force,
                     )?;
                 }
             }

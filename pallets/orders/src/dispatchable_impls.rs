@@ -173,11 +173,12 @@ impl<T: Config> Pallet<T> {
                     spec.gpu_count,
                     spec.max_price_per_gpu_hour,
                 )
+                .worker
                 .ok_or(Error::<T>::NoMatchingWorker)?;
                 let worker = T::Workers::worker(id).ok_or(Error::<T>::NoMatchingWorker)?;
                 // Do not trust the index blindly: the match must really fit the request.
                 ensure!(
-                    worker.status == WorkerStatus::Active
+                    worker.takes_new_orders()
                         && worker.gpu_model == spec.gpu_model
                         && worker.free_gpus >= spec.gpu_count
                         && worker.price_per_gpu_hour <= spec.max_price_per_gpu_hour,

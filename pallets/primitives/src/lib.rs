@@ -149,6 +149,29 @@ pub struct WorkerSummary<AccountId, Balance> {
     pub free_gpus: u32,
     /// Asking price per GPU per hour, in the smallest unit of the native token.
     pub price_per_gpu_hour: Balance,
+    /// The provider paused the worker: it serves its open orders but takes no new ones.
+    pub paused: bool,
+    /// The worker's last heartbeat is older than the heartbeat timeout (it goes `Offline` the
+    /// next time the registry looks at it): it must not take new orders.
+    pub heartbeat_overdue: bool,
+}
+
+impl<AccountId, Balance> WorkerSummary<AccountId, Balance> {
+    /// Whether the worker may take a new order now: `Active`, not paused by its provider and
+    /// not overdue on heartbeats. (Free GPUs and price are checked separately.)
+    pub fn takes_new_orders(&self) -> bool {
+        self.status == WorkerStatus::Active && !self.paused && !self.heartbeat_overdue
+    }
+}
+
+/// What [`WorkerRegistry::find_cheapest`] found, and how much of the price index it read (for
+/// weight refunds: callers pre-charge [`WorkerRegistry::max_scanned`] entries).
+#[derive(Clone, Copy, PartialEq, Eq, Default, RuntimeDebug)]
+pub struct CheapestMatch {
+    /// The cheapest fitting worker, if any.
+    pub worker: Option<WorkerId>,
+    /// Index entries (worker records) read to find it.
+    pub scanned: u32,
 }
 
 /// The worker registry, as seen by the orders pallet.
@@ -156,15 +179,17 @@ pub trait WorkerRegistry<AccountId, Balance> {
     /// The worker's summary, or `None` if no such worker exists.
     fn worker(id: WorkerId) -> Option<WorkerSummary<AccountId, Balance>>;
 
-    /// The cheapest `Active` worker of `model` with at least `gpus` free GPUs whose price is at
-    /// most `max_price_per_gpu_hour`. Searches a bounded, price-sorted index (never all workers).
-    fn find_cheapest(
-        model: GpuModel,
-        gpus: u32,
-        max_price_per_gpu_hour: Balance,
-    ) -> Option<WorkerId>;
+    /// The cheapest worker of `model` that takes new orders
+    /// ([`WorkerSummary::takes_new_orders`]) with at least `gpus` free GPUs whose price is at
+    /// most `max_price_per_gpu_hour`. Searches a bounded, price-sorted index (never all workers)
+    /// and reports how many entries it read.
+    fn find_cheapest(model: GpuModel, gpus: u32, max_price_per_gpu_hour: Balance)
+        -> CheapestMatch;
 
-    /// Reserve `gpus` GPUs of an `Active` worker for an order.
+    /// The most index entries [`Self::find_cheapest`] can read (the index's bound).
+    fn max_scanned() -> u32;
+
+    /// Reserve `gpus` GPUs of a worker that takes new orders for an order.
     fn reserve_gpus(id: WorkerId, gpus: u32) -> DispatchResult;
 
     /// Give back `gpus` GPUs reserved earlier. Never fails: releasing more than reserved, or for
@@ -195,8 +220,9 @@ impl WorkerAvailabilityHooks for () {
 pub trait WorkerVerification {
     /// Mark a `PendingVerification` (or `Suspended`) worker as verified: it becomes `Active`.
     fn verify(id: WorkerId) -> DispatchResult;
-    /// Suspend a worker: it stops taking orders and its running orders are failed.
-    fn suspend(id: WorkerId) -> DispatchResult;
+    /// Suspend a worker: it stops taking orders and its running orders are failed. Returns the
+    /// weight the availability hooks used (at most their `max_weight`), for the caller to charge.
+    fn suspend(id: WorkerId) -> Result<Weight, DispatchError>;
 }
 
 /// How an escrow movement was split between the payer and the sponsor.

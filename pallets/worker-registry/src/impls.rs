@@ -2,12 +2,12 @@
 
 use super::*;
 use frame_support::{
-    pallet_prelude::{DispatchResult, Weight},
+    pallet_prelude::{DispatchError, DispatchResult, Weight},
     traits::Get,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use kaisar_primitives::{
-    WorkerAvailabilityHooks, WorkerRegistry, WorkerSummary, WorkerVerification,
+    CheapestMatch, WorkerAvailabilityHooks, WorkerRegistry, WorkerSummary, WorkerVerification,
 };
 use sp_runtime::traits::Saturating;
 
@@ -242,7 +242,10 @@ impl<T: Config> Pallet<T> {
 impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
     fn worker(id: WorkerId) -> Option<WorkerSummary<T::AccountId, BalanceOf<T>>> {
         let worker = Workers::<T>::get(id)?;
+        let now = frame_system::Pallet::<T>::block_number();
         Some(WorkerSummary {
+            heartbeat_overdue: Self::is_overdue(&worker, now),
+            paused: false,
             gpu_model: worker.spec.gpu_model()?,
             gpu_count: worker.spec.gpu_count(),
             free_gpus: worker.free_gpus(),
@@ -260,22 +263,29 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
         model: GpuModel,
         gpus: u32,
         max_price_per_gpu_hour: BalanceOf<T>,
-    ) -> Option<WorkerId> {
+    ) -> CheapestMatch {
+        let mut found = CheapestMatch::default();
         if gpus == 0 {
-            return None;
+            return found;
         }
         let now = frame_system::Pallet::<T>::block_number();
-        PriceIndex::<T>::get(model)
+        found.worker = PriceIndex::<T>::get(model)
             .into_iter()
             .take_while(|(price, _)| *price <= max_price_per_gpu_hour)
             .find(|(_, id)| {
+                found.scanned = found.scanned.saturating_add(1);
                 Workers::<T>::get(id).is_some_and(|w| {
                     w.status == WorkerStatus::Active
                         && !Self::is_overdue(&w, now)
                         && w.free_gpus() >= gpus
                 })
             })
-            .map(|(_, id)| id)
+            .map(|(_, id)| id);
+        found
+    }
+
+    fn max_scanned() -> u32 {
+        T::MaxIndexedPerModel::get()
     }
 
     fn reserve_gpus(id: WorkerId, gpus: u32) -> DispatchResult {
@@ -324,7 +334,7 @@ impl<T: Config> WorkerVerification for Pallet<T> {
         Self::do_verify_worker(id)
     }
 
-    fn suspend(id: WorkerId) -> DispatchResult {
-        Self::do_suspend_worker(id).map(|_| ())
+    fn suspend(id: WorkerId) -> Result<Weight, DispatchError> {
+        Self::do_suspend_worker(id)
     }
 }

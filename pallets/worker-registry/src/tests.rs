@@ -52,7 +52,7 @@ fn last_event() -> Event<Test> {
 }
 
 fn find(model: GpuModel, gpus: u32, max_price: Balance) -> Option<WorkerId> {
-    <Registry as RegistryApi<AccountId, Balance>>::find_cheapest(model, gpus, max_price)
+    <Registry as RegistryApi<AccountId, Balance>>::find_cheapest(model, gpus, max_price).worker
 }
 
 fn reserve(id: WorkerId, gpus: u32) -> Result<(), DispatchError> {
@@ -1689,6 +1689,8 @@ fn reserve_and_release_gpus_track_free_gpus() {
                 gpu_count: 4,
                 free_gpus: 1,
                 price_per_gpu_hour: 10,
+                paused: false,
+                heartbeat_overdue: false,
             })
         );
         release(id, 2);
