@@ -1381,7 +1381,8 @@ fn cancel_restores_the_unused_discount_points() {
         assert_eq!(order(id).discount, 100);
         accept(AGENT, id);
         run_to_block(11);
-        // 10 blocks of 20 served: 100 paid, 50 from the user and 50 from the pot.
+        // 10 blocks of 20 served and reported: 100 paid, 50 from the user and 50 from the pot.
+        report(AGENT, id, 1);
         assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
         assert_eq!(paid_to_provider(id), vec![100]);
         assert_eq!(Balances::free_balance(USER), before - 50);
@@ -1579,9 +1580,6 @@ fn terminal_orders_are_removed_after_retention_without_a_caller() {
         let completed = place(USER, one_gpu(None), 0);
         accept(AGENT, completed);
         assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), cancelled));
-        run_to_block(21);
-        report(AGENT, completed, 1);
-        assert!(matches!(status(completed), OrderStatus::Completed { .. }));
         run_to_block(1 + RETENTION - 1);
         assert!(crate::Orders::<Test>::contains_key(cancelled));
         run_to_block(1 + RETENTION);
@@ -1589,6 +1587,11 @@ fn terminal_orders_are_removed_after_retention_without_a_caller() {
         assert!(orders_events().contains(&Event::OrderDropped {
             order_id: cancelled
         }));
+        run_to_block(21);
+        report(AGENT, completed, 1);
+        assert!(matches!(status(completed), OrderStatus::Completed { .. }));
+        run_to_block(21 + RETENTION - 1);
+        assert!(crate::Orders::<Test>::contains_key(completed));
         run_to_block(21 + RETENTION);
         assert!(!crate::Orders::<Test>::contains_key(completed));
         assert_eq!(Deadlines::<Test>::iter().count(), 0);
