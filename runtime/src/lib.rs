@@ -103,8 +103,11 @@ pub type TxExtension = cumulus_pallet_weight_reclaim::StorageWeightReclaim<
 pub type UncheckedExtrinsic =
     generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 
-/// Storage migrations run on runtime upgrade. None yet: this is the first release.
-pub type Migrations = ();
+/// Storage migrations run on runtime upgrade.
+pub type Migrations = (
+    // Issue #10: order deposits and the deadline index (report deadlines, removals).
+    pallet_orders::migrations::MigrateV0ToV1<Runtime>,
+);
 
 /// Dispatches blocks and transactions to the pallets.
 pub type Executive = frame_executive::Executive<

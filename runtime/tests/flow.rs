@@ -21,8 +21,8 @@ use kaisar_primitives::{GpuModel, HostClass, OrderId, WorkerId, WorkerStatus};
 use kaisar_runtime::{
     configs::{
         kaisar::{
-            points_pot_account, AcceptTimeout, HeartbeatTimeout, MinDuration, WORKER_DEPOSIT,
-            WORKER_REGISTRATION_FEE,
+            points_pot_account, AcceptTimeout, HeartbeatTimeout, MinDuration, OrderDeposit,
+            WORKER_DEPOSIT, WORKER_REGISTRATION_FEE,
         },
         TreasuryAccount,
     },
@@ -411,7 +411,8 @@ fn marketplace_lifecycle_block_by_block_keeps_every_invariant_and_conserves_mone
     chain.block_ok(vec![xt]);
     chain.execute(|| assert_eq!(order(order0).paid_so_far, total0 * 5 / 20));
 
-    // Block 11: Charlie orders again (order 1); block 12: cancels while pending. Full refund.
+    // Block 11: Charlie orders again (order 1); block 12: cancels while pending. Full refund of
+    // the payment; the order deposit is forfeited to the treasury.
     let xt = chain.signed(charlie, place(order_spec(worker, duration), 0));
     chain.block_ok(vec![xt]);
     let order1: OrderId = 1;
@@ -554,7 +555,7 @@ fn marketplace_lifecycle_block_by_block_keeps_every_invariant_and_conserves_mone
         // Every account, to the last unit.
         assert_eq!(
             free(&treasury),
-            EXISTENTIAL_DEPOSIT + WORKER_REGISTRATION_FEE + fees_total
+            EXISTENTIAL_DEPOSIT + WORKER_REGISTRATION_FEE + fees_total + OrderDeposit::get()
         );
         assert_eq!(
             free(&account(bob)),
@@ -564,7 +565,7 @@ fn marketplace_lifecycle_block_by_block_keeps_every_invariant_and_conserves_mone
         );
         assert_eq!(
             free(&account(charlie)),
-            DEV_ACCOUNT_BALANCE - fees_charlie - total0 - total3
+            DEV_ACCOUNT_BALANCE - fees_charlie - total0 - total3 - OrderDeposit::get()
         );
         assert_eq!(
             free(&account(eve)),

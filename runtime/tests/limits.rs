@@ -73,11 +73,17 @@ fn every_call_at_its_bounds_fits_a_normal_transaction() {
             "withdraw_deposit",
             RegistryWeights::withdraw_deposit(MaxGpusPerWorker::get()),
         ),
-        ("place_order", OrdersWeights::place_order()),
+        (
+            "place_order",
+            OrdersWeights::place_order(MaxIndexedPerModel::get()),
+        ),
         ("accept_order", OrdersWeights::accept_order()),
         ("reject_order", OrdersWeights::reject_order()),
         ("report_usage", OrdersWeights::report_usage()),
-        ("cancel_order", OrdersWeights::cancel_order()),
+        (
+            "cancel_order",
+            OrdersWeights::cancel_order().max(OrdersWeights::expire_order()),
+        ),
         ("expire_order", OrdersWeights::expire_order()),
         ("drop_order", OrdersWeights::drop_order()),
     ];

@@ -1,7 +1,8 @@
 //! Benchmarks of the orders pallet (frame-benchmarking v2). Every benchmark sets up the worst
 //! case of its bounds: longest image, most ports, largest access blob, a points discount (so
 //! every escrow movement has a sponsor part), refunds as points where that is the costlier path,
-//! and nearly full per-worker and deadline indexes.
+//! nearly full per-worker indexes, order deposits, and every deadline scheduled through a full
+//! spill window of the deadline index (`MaxDeadlineSpill - 1` full buckets first).
 
 use super::*;
 use crate::Pallet as Orders;
@@ -12,7 +13,7 @@ use frame_support::{
     BoundedVec,
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
-use kaisar_primitives::{GpuModel, OrderId, WorkerAvailabilityHooks, WorkerId};
+use kaisar_primitives::{GpuModel, OrderId, WorkerAvailabilityHooks, WorkerId, WorkerRegistry};
 use sp_runtime::traits::{Bounded, One, Saturating, Zero};
 
 const MODEL: GpuModel = GpuModel::H100Sxm;
@@ -36,6 +37,12 @@ fn unit_cost<T: Config>() -> BalanceOf<T> {
 
 /// An Active worker with `gpus` GPUs; returns its id and agent.
 fn worker<T: Config>(seed: u32, gpus: u32) -> (WorkerId, T::AccountId) {
+    // The harness wipes the state between component values (block 0) and moves a block-0 state
+    // to block 1 just before the measured call: start at 1 so that deadlines computed here
+    // are the call's.
+    if now::<T>().is_zero() {
+        set_block::<T>(One::one());
+    }
     let provider: T::AccountId = account("provider", seed, 0);
     let agent: T::AccountId = account("agent", seed, 0);
     let id = T::BenchmarkHelper::active_worker(&provider, &agent, MODEL, gpus, price::<T>());
@@ -51,7 +58,8 @@ fn user<T: Config>(seed: u32, orders: u32) -> T::AccountId {
     let orders: BalanceOf<T> = orders.max(1).into();
     T::BenchmarkHelper::fund(
         &user,
-        cost.saturating_mul(orders)
+        cost.saturating_add(T::OrderDeposit::get())
+            .saturating_mul(orders)
             .saturating_mul(2u32.into())
             .saturating_add(ed.saturating_mul(10u32.into())),
     );
@@ -81,6 +89,7 @@ fn place<T: Config>(user: &T::AccountId, worker: WorkerId) -> OrderId {
     let max_points = (unit_cost::<T>() / 2u32.into()).max(One::one());
     Orders::<T>::do_place_order(user.clone(), spec::<T>(Some(worker)), max_points)
         .expect("benchmark order is valid")
+        .0
 }
 
 /// The largest access blob.
@@ -96,14 +105,40 @@ fn status<T: Config>(id: OrderId) -> OrderStatus<BlockNumberFor<T>> {
     crate::Orders::<T>::get(id).expect("order exists").status
 }
 
+/// Fill the buckets of the `MaxDeadlineSpill - 1` blocks from `from` on (with ids no order
+/// has), so that a deadline due at `from` tries every bucket of its spill window.
+fn fill_spill_window<T: Config>(from: BlockNumberFor<T>) {
+    let full: Vec<OrderId> = (0..T::MaxDeadlinesPerBlock::get())
+        .map(|i| OrderId::MAX - i as OrderId)
+        .collect();
+    let mut at = from;
+    for _ in 1..T::MaxDeadlineSpill::get() {
+        Deadlines::<T>::insert(at, BoundedVec::truncate_from(full.clone()));
+        at = at.saturating_add(One::one());
+    }
+}
+
+/// Where the removal of an order ending now is scheduled from.
+fn retention_from<T: Config>() -> BlockNumberFor<T> {
+    now::<T>().saturating_add(T::OrderRetention::get())
+}
+
 #[benchmarks]
 mod benchmarks {
     use super::*;
 
-    /// Automatic matching, a points discount, and both indexes one short of full.
+    /// Automatic matching through `n` entries of the price index, where only the last worker
+    /// fits (the others have no free GPU); a points discount; the worker's order list one short
+    /// of full; the accept deadline spilling through its whole window.
     #[benchmark]
-    fn place_order() {
-        let (worker_id, _) = worker::<T>(0, 1);
+    fn place_order(n: Linear<1, { T::Workers::max_scanned().max(1) }>) {
+        let mut worker_id = 0;
+        for i in 0..n {
+            worker_id = worker::<T>(i, 1).0;
+            if i + 1 < n {
+                T::Workers::reserve_gpus(worker_id, 1).expect("a free GPU");
+            }
+        }
         let user = user::<T>(0, 1);
         let accept_by = now::<T>().saturating_add(T::AcceptTimeout::get());
         let filler = |n: u32| (0..n.saturating_sub(1)).map(|i| OrderId::MAX - i as OrderId);
@@ -111,10 +146,7 @@ mod benchmarks {
             worker_id,
             BoundedVec::truncate_from(filler(T::MaxOrdersPerWorker::get()).collect::<Vec<_>>()),
         );
-        AcceptDeadlines::<T>::insert(
-            accept_by,
-            BoundedVec::truncate_from(filler(T::MaxDeadlinesPerBlock::get()).collect::<Vec<_>>()),
-        );
+        fill_spill_window::<T>(accept_by);
         let id = NextOrderId::<T>::get();
 
         #[extrinsic_call]
@@ -125,6 +157,7 @@ mod benchmarks {
         );
 
         let order = crate::Orders::<T>::get(id).expect("placed");
+        assert_eq!(order.worker, worker_id);
         assert!(!order.discount.is_zero());
         assert_eq!(order.status, OrderStatus::Pending { accept_by });
     }
@@ -133,6 +166,12 @@ mod benchmarks {
     fn accept_order() {
         let (worker_id, agent) = worker::<T>(0, 1);
         let id = place::<T>(&user::<T>(0, 1), worker_id);
+        fill_spill_window::<T>(
+            now::<T>()
+                .saturating_add(T::MinDuration::get())
+                .saturating_add(T::ReportGracePeriod::get())
+                .saturating_add(One::one()),
+        );
 
         #[extrinsic_call]
         _(RawOrigin::Signed(agent), id, blob::<T>());
@@ -145,6 +184,7 @@ mod benchmarks {
     fn reject_order() {
         let (worker_id, agent) = worker::<T>(0, 1);
         let id = place::<T>(&user::<T>(0, 1), worker_id);
+        fill_spill_window::<T>(retention_from::<T>());
 
         #[extrinsic_call]
         _(RawOrigin::Signed(agent), id);
@@ -164,6 +204,7 @@ mod benchmarks {
             gpu_mem_used_mib: 80_000,
             uptime_secs: 1,
         };
+        fill_spill_window::<T>(retention_from::<T>());
 
         #[extrinsic_call]
         _(RawOrigin::Signed(agent), id, 1, usage);
@@ -171,15 +212,16 @@ mod benchmarks {
         assert!(matches!(status::<T>(id), OrderStatus::Completed { .. }));
     }
 
-    /// A running order half way: pays the provider, refunds the rest, restores points.
+    /// A Pending order: its deposit is forfeited (a transfer), the payment refunded, the
+    /// discount points restored. (A Running order's cancellation pays nothing and refunds the
+    /// same; one past its report deadline fails as in `expire_order`, which the call's weight
+    /// also covers.)
     #[benchmark]
     fn cancel_order() {
-        let (worker_id, agent) = worker::<T>(0, 1);
+        let (worker_id, _) = worker::<T>(0, 1);
         let user = user::<T>(0, 1);
         let id = place::<T>(&user, worker_id);
-        accept::<T>(&agent, id);
-        let half = T::MinDuration::get() / 2u32.into();
-        set_block::<T>(now::<T>().saturating_add(half.max(One::one())));
+        fill_spill_window::<T>(retention_from::<T>());
 
         #[extrinsic_call]
         _(RawOrigin::Signed(user), id);
@@ -199,6 +241,7 @@ mod benchmarks {
                 .saturating_add(T::ReportGracePeriod::get())
                 .saturating_add(One::one()),
         );
+        fill_spill_window::<T>(retention_from::<T>());
         let caller: T::AccountId = whitelisted_caller();
 
         #[extrinsic_call]
@@ -222,7 +265,11 @@ mod benchmarks {
         assert!(crate::Orders::<T>::get(id).is_none());
     }
 
-    /// `n` orders reach their accept deadline in the same block (one worker each).
+    /// `n` orders of the deadline bucket fail: Pending orders at their accept deadline (one
+    /// worker each), which release a deposit and refund everything (as points); each schedules
+    /// its removal through a full spill window. (Running orders failing at their report deadline
+    /// do the same minus the deposit plus an access blob; removals after retention are a single
+    /// storage removal.)
     #[benchmark]
     fn on_initialize(n: Linear<0, { T::MaxDeadlinesPerBlock::get() }>) {
         let user = user::<T>(0, n);
@@ -231,6 +278,7 @@ mod benchmarks {
             .collect();
         let deadline = now::<T>().saturating_add(T::AcceptTimeout::get());
         set_block::<T>(deadline);
+        fill_spill_window::<T>(retention_from::<T>());
 
         #[block]
         {
@@ -264,6 +312,7 @@ mod benchmarks {
                     .expect("running order");
             }
         }
+        fill_spill_window::<T>(retention_from::<T>());
 
         #[block]
         {

@@ -5,8 +5,8 @@ use frame_support::{
     pallet_prelude::*,
     storage::with_storage_layer,
     traits::{
-        fungible::Inspect,
-        tokens::{Fortitude, Preservation},
+        fungible::{Inspect, MutateHold},
+        tokens::{Fortitude, Precision, Preservation, Restriction},
     },
 };
 use frame_system::pallet_prelude::BlockNumberFor;
@@ -16,7 +16,8 @@ use kaisar_primitives::{
 use sp_runtime::traits::{CheckedAdd, Saturating, Zero};
 
 impl<T: Config> Pallet<T> {
-    /// Place an order (see [`Pallet::place_order`]). Returns the new order's id.
+    /// Place an order (see [`Pallet::place_order`]). Returns the new order's id and how many
+    /// entries of the registry's price index were read (for the weight refund).
     ///
     /// Runs in its own storage layer, so that no partial effect (reserved GPUs, spent points,
     /// held funds) survives an error even outside a transactional dispatch.
@@ -24,7 +25,7 @@ impl<T: Config> Pallet<T> {
         user: T::AccountId,
         spec: OrderSpec<T>,
         max_points: BalanceOf<T>,
-    ) -> Result<OrderId, DispatchError> {
+    ) -> Result<(OrderId, u32), DispatchError> {
         with_storage_layer(|| Self::place_order_inner(user, spec, max_points))
     }
 
@@ -32,7 +33,7 @@ impl<T: Config> Pallet<T> {
         user: T::AccountId,
         spec: OrderSpec<T>,
         max_points: BalanceOf<T>,
-    ) -> Result<OrderId, DispatchError> {
+    ) -> Result<(OrderId, u32), DispatchError> {
         // 1. Validate the request; nothing is touched until every check passed.
         ensure!(!spec.image.is_empty(), Error::<T>::EmptyImage);
         ensure!(
@@ -48,17 +49,28 @@ impl<T: Config> Pallet<T> {
             Error::<T>::DurationTooLong
         );
 
-        let (worker_id, worker) = Self::match_worker(&spec)?;
+        let (worker_id, worker, scanned) = Self::match_worker(&spec)?;
         let total_cost =
             Self::order_cost(worker.price_per_gpu_hour, spec.gpu_count, spec.duration)?;
         ensure!(!total_cost.is_zero(), Error::<T>::ZeroCost);
 
         // Points to offer: the points pallet converts them to a discount in tokens at its rate
-        // (and checks that the pot can sponsor it); no more than the order's cost is offered,
-        // and a discount above the cost (rounding at rates below one) is given back.
-        let points_to_spend = max_points
-            .min(T::Points::points_of(&user))
-            .min(T::Points::points_for_discount(total_cost));
+        // (and checks that the pot can sponsor it); no more than `MaxDiscount` of the order's
+        // cost is offered, and a discount above that (rounding at rates below one) is given
+        // back.
+        let max_discount = T::MaxDiscount::get().mul_floor(total_cost);
+        let points_to_spend = if max_discount.is_zero() {
+            Zero::zero()
+        } else {
+            max_points
+                .min(T::Points::points_of(&user))
+                .min(T::Points::points_for_discount(max_discount))
+        };
+        // Points spent on one's own worker would turn pot tokens into one's own income.
+        ensure!(
+            points_to_spend.is_zero() || (user != worker.provider && user != worker.agent),
+            Error::<T>::SelfDealingDiscount
+        );
         let pot = T::Points::pot_account();
 
         let order_id = NextOrderId::<T>::get();
@@ -72,22 +84,24 @@ impl<T: Config> Pallet<T> {
         worker_orders
             .try_push(order_id)
             .map_err(|_| Error::<T>::WorkerOrderLimit)?;
-        let mut deadline_bucket = AcceptDeadlines::<T>::get(accept_by);
-        deadline_bucket
-            .try_push(order_id)
-            .map_err(|_| Error::<T>::DeadlineQueueFull)?;
 
         // 2. Effects, in an order where each step fails before changing anything itself; the
         // storage layer undoes the earlier steps if a later one fails.
+        let deadline = Self::schedule(order_id, accept_by)?;
         T::Workers::reserve_gpus(worker_id, spec.gpu_count)?;
+        let deposit = T::OrderDeposit::get();
+        if !deposit.is_zero() {
+            T::Currency::hold(&HoldReason::OrderDeposit.into(), &user, deposit)?;
+        }
         let discount = if points_to_spend.is_zero() {
             Zero::zero()
         } else {
             let discount = T::Points::spend(&user, points_to_spend)?;
-            if discount > total_cost {
-                // The points were worth more than the order: give the excess back.
-                T::Points::restore(&user, discount.saturating_sub(total_cost));
-                total_cost
+            if discount > max_discount {
+                // The points were worth more than the order may be discounted: give the excess
+                // back.
+                T::Points::restore(&user, discount.saturating_sub(max_discount));
+                max_discount
             } else {
                 discount
             }
@@ -109,7 +123,6 @@ impl<T: Config> Pallet<T> {
         T::Escrow::lock(order_id, &user, payer_amount, sponsor)?;
 
         OrdersByWorker::<T>::insert(worker_id, worker_orders);
-        AcceptDeadlines::<T>::insert(accept_by, deadline_bucket);
         NextOrderId::<T>::put(next_order_id);
         Orders::<T>::insert(
             order_id,
@@ -129,6 +142,8 @@ impl<T: Config> Pallet<T> {
                 paid_so_far: Zero::zero(),
                 status: OrderStatus::Pending { accept_by },
                 created_at: now,
+                deposit,
+                deadline: Some(deadline),
             },
         );
         Self::deposit_event(Event::<T>::OrderPlaced {
@@ -138,14 +153,16 @@ impl<T: Config> Pallet<T> {
             total_cost,
             discount,
         });
-        Ok(order_id)
+        Ok((order_id, scanned))
     }
 
     /// The worker an order goes to: the explicit target if it qualifies (with a typed error for
-    /// each way it does not), else the registry's cheapest match.
+    /// each way it does not), else the registry's cheapest match. Also returns how many price
+    /// index entries were read (one for an explicit target: the same single worker read).
+    #[allow(clippy::type_complexity)]
     fn match_worker(
         spec: &OrderSpec<T>,
-    ) -> Result<(WorkerId, WorkerSummary<T::AccountId, BalanceOf<T>>), DispatchError> {
+    ) -> Result<(WorkerId, WorkerSummary<T::AccountId, BalanceOf<T>>, u32), DispatchError> {
         match spec.target_worker {
             Some(id) => {
                 let worker = T::Workers::worker(id).ok_or(Error::<T>::WorkerNotFound)?;
@@ -153,6 +170,10 @@ impl<T: Config> Pallet<T> {
                     worker.status == WorkerStatus::Active,
                     Error::<T>::WorkerNotActive
                 );
+                ensure!(!worker.paused, Error::<T>::WorkerPaused);
+                ensure!(!worker.heartbeat_overdue, Error::<T>::WorkerOverdue);
+                // Whatever else the registry may add to the rule.
+                ensure!(worker.takes_new_orders(), Error::<T>::WorkerNotActive);
                 ensure!(
                     worker.gpu_model == spec.gpu_model,
                     Error::<T>::GpuModelMismatch
@@ -165,16 +186,15 @@ impl<T: Config> Pallet<T> {
                     worker.price_per_gpu_hour <= spec.max_price_per_gpu_hour,
                     Error::<T>::PriceTooHigh
                 );
-                Ok((id, worker))
+                Ok((id, worker, 1))
             }
             None => {
-                let id = T::Workers::find_cheapest(
+                let found = T::Workers::find_cheapest(
                     spec.gpu_model,
                     spec.gpu_count,
                     spec.max_price_per_gpu_hour,
-                )
-                .worker
-                .ok_or(Error::<T>::NoMatchingWorker)?;
+                );
+                let id = found.worker.ok_or(Error::<T>::NoMatchingWorker)?;
                 let worker = T::Workers::worker(id).ok_or(Error::<T>::NoMatchingWorker)?;
                 // Do not trust the index blindly: the match must really fit the request.
                 ensure!(
@@ -184,7 +204,7 @@ impl<T: Config> Pallet<T> {
                         && worker.price_per_gpu_hour <= spec.max_price_per_gpu_hour,
                     Error::<T>::NoMatchingWorker
                 );
-                Ok((id, worker))
+                Ok((id, worker, found.scanned.max(1)))
             }
         }
     }
@@ -200,7 +220,7 @@ impl<T: Config> Pallet<T> {
         who: &T::AccountId,
         worker: WorkerId,
     ) -> Result<WorkerSummary<T::AccountId, BalanceOf<T>>, DispatchError> {
-        let summary = T::Workers::worker(worker).ok_or(Error::<T>::NotWorkerAgent)?;
+        let summary = T::Workers::worker(worker).ok_or(Error::<T>::WorkerNotFound)?;
         ensure!(summary.agent == *who, Error::<T>::NotWorkerAgent);
         Ok(summary)
     }
@@ -228,13 +248,17 @@ impl<T: Config> Pallet<T> {
             .checked_add(&order.duration)
             .ok_or(Error::<T>::Overflow)?;
 
-        Self::remove_accept_deadline(accept_by, order_id);
         order.status = OrderStatus::Running {
             started_at: now,
             ends_at,
             paid_until: now,
             last_report_seq: 0,
         };
+        // From its accept deadline to its report deadline (fails only when the index has no
+        // room; the agent can accept again in a later block, before `accept_by`).
+        Self::reschedule(order_id, &mut order)?;
+        // Accepted: the user's deposit has done its job.
+        Self::release_deposit(&mut order);
         Orders::<T>::insert(order_id, order);
         AccessBlobs::<T>::insert(order_id, access);
         Self::deposit_event(Event::<T>::OrderAccepted { order_id, ends_at });
@@ -309,14 +333,27 @@ impl<T: Config> Pallet<T> {
     }
 
     /// Cancel an order (see [`Pallet::cancel_order`]).
+    ///
+    /// Pays nothing: a Running order's provider keeps what its reports earned (up to
+    /// `paid_until`) and no more. An order whose worker already missed its deadline fails
+    /// instead, exactly as `expire_order` would fail it.
     pub(crate) fn do_cancel_order(user: T::AccountId, order_id: OrderId) -> DispatchResult {
         let mut order = Orders::<T>::get(order_id).ok_or(Error::<T>::UnknownOrder)?;
         ensure!(order.user == user, Error::<T>::NotOrderOwner);
         let now = frame_system::Pallet::<T>::block_number();
         match order.status {
-            OrderStatus::Pending { .. } => {}
-            // The service was delivered up to now: pay for it before refunding the rest.
-            OrderStatus::Running { .. } => Self::pay_provider_until(order_id, &mut order, now)?,
+            OrderStatus::Pending { accept_by } if now >= accept_by => {
+                return Self::fail_order(order_id, order, FailureReason::NotAccepted);
+            }
+            // The user blocked the worker's GPUs for nothing: the deposit is forfeited.
+            OrderStatus::Pending { .. } => Self::forfeit_deposit(order_id, &mut order),
+            OrderStatus::Running { ends_at, .. }
+                if now > ends_at.saturating_add(T::ReportGracePeriod::get()) =>
+            {
+                return Self::fail_order(order_id, order, FailureReason::NoFinalReport);
+            }
+            // Only reported time is paid, and `report_usage` paid it already.
+            OrderStatus::Running { .. } => {}
             _ => return Err(Error::<T>::InvalidOrderState.into()),
         }
         Self::refund_in_tokens(order_id, &order.user)?;
@@ -358,6 +395,7 @@ impl<T: Config> Pallet<T> {
             now >= ended_at.saturating_add(T::OrderRetention::get()),
             Error::<T>::TooEarly
         );
+        Self::unschedule(order_id, order.deadline);
         Orders::<T>::remove(order_id);
         Self::deposit_event(Event::<T>::OrderDropped { order_id });
         Ok(())
@@ -367,26 +405,27 @@ impl<T: Config> Pallet<T> {
     /// refunded as a service failure, and the order's resources are released.
     pub(crate) fn fail_order(
         order_id: OrderId,
-        order: Order<T>,
+        mut order: Order<T>,
         reason: FailureReason,
     ) -> DispatchResult {
         Self::refund_service_failure(order_id, &order.user)?;
+        // Every failure is the provider's (or nobody's): the user gets the deposit back.
+        Self::release_deposit(&mut order);
         let now = frame_system::Pallet::<T>::block_number();
         Self::end_order(order_id, order, OrderStatus::Failed { at: now, reason });
         Self::deposit_event(Event::<T>::OrderFailed { order_id, reason });
         Ok(())
     }
 
-    /// Move an open order whose escrow is settled to the terminal `status`: release its GPUs and
-    /// drop it from the per-worker and deadline indexes and its access blob.
+    /// Move an open order whose escrow is settled to the terminal `status`: release its GPUs,
+    /// drop it from the per-worker index and its access blob, and schedule its removal after
+    /// `OrderRetention` (best effort) in place of its open deadline. The deposit must be
+    /// settled already.
     pub(crate) fn end_order(
         order_id: OrderId,
         mut order: Order<T>,
         status: OrderStatus<BlockNumberFor<T>>,
     ) {
-        if let OrderStatus::Pending { accept_by } = order.status {
-            Self::remove_accept_deadline(accept_by, order_id);
-        }
         T::Workers::release_gpus(order.worker, order.gpu_count);
         OrdersByWorker::<T>::mutate_exists(order.worker, |maybe| {
             if let Some(ids) = maybe {
@@ -398,18 +437,62 @@ impl<T: Config> Pallet<T> {
         });
         AccessBlobs::<T>::remove(order_id);
         order.status = status;
+        // Terminal: never fails (without room, `drop_order` removes it).
+        let _ = Self::reschedule(order_id, &mut order);
         Orders::<T>::insert(order_id, order);
     }
 
-    /// Take `order_id` out of the deadline bucket of block `accept_by`.
-    fn remove_accept_deadline(accept_by: BlockNumberFor<T>, order_id: OrderId) {
-        AcceptDeadlines::<T>::mutate_exists(accept_by, |maybe| {
-            if let Some(ids) = maybe {
-                ids.retain(|id| *id != order_id);
-                if ids.is_empty() {
-                    *maybe = None;
-                }
+    /// Give the user its order deposit back (accepted, or failed through the provider).
+    pub(crate) fn release_deposit(order: &mut Order<T>) {
+        let amount = core::mem::take(&mut order.deposit);
+        if amount.is_zero() {
+            return;
+        }
+        let released = T::Currency::release(
+            &HoldReason::OrderDeposit.into(),
+            &order.user,
+            amount,
+            Precision::BestEffort,
+        );
+        if released != Ok(amount) {
+            log::error!(target: LOG_TARGET, "releasing an order deposit: {released:?}");
+            frame_support::defensive!("an order deposit must be on hold");
+        }
+    }
+
+    /// The user cancelled a Pending order: its deposit goes to `DepositForfeitDestination`.
+    /// Should that transfer fail (a destination that cannot receive it), the deposit is
+    /// released instead: a cancellation never gets stuck on it.
+    fn forfeit_deposit(order_id: OrderId, order: &mut Order<T>) {
+        let amount = order.deposit;
+        if amount.is_zero() {
+            return;
+        }
+        let to = T::DepositForfeitDestination::get();
+        match T::Currency::transfer_on_hold(
+            &HoldReason::OrderDeposit.into(),
+            &order.user,
+            &to,
+            amount,
+            Precision::Exact,
+            Restriction::Free,
+            Fortitude::Force,
+        ) {
+            Ok(_) => {
+                order.deposit = Zero::zero();
+                Self::deposit_event(Event::<T>::DepositForfeited {
+                    order_id,
+                    user: order.user.clone(),
+                    amount,
+                });
             }
-        });
+            Err(e) => {
+                log::error!(
+                    target: LOG_TARGET,
+                    "forfeiting the deposit of order {order_id} failed ({e:?}); released",
+                );
+                Self::release_deposit(order);
+            }
+        }
     }
 }

@@ -8,12 +8,25 @@
 //! ```text
 //! place_order ──▶ Pending ──accept_order──▶ Running ──report_usage──▶ ... ──▶ Completed
 //!                   │                          │
-//!                   ├─ cancel_order ─▶ Cancelled (full refund, tokens)
-//!                   │                          ├─ cancel_order ─▶ Cancelled (provider paid up
-//!                   │                          │                  to now, rest refunded)
+//!                   ├─ cancel_order ─▶ Cancelled (refund, order deposit forfeited)
+//!                   │                          ├─ cancel_order ─▶ Cancelled (provider keeps
+//!                   │                          │                  what reports earned, rest
+//!                   │                          │                  refunded)
 //!                   └─ not accepted in time, reject_order, worker unavailable ─▶ Failed
 //!                                              └─ worker unavailable, no final report ─▶ Failed
+//!
+//! every terminal order ── OrderRetention blocks ──▶ removed (by the deadline index)
 //! ```
+//!
+//! Nothing waits for a caller: every order sits in one bucket of the bounded deadline index
+//! [`Deadlines`] (its accept deadline while Pending, its report deadline
+//! `ends_at + ReportGracePeriod + 1` while Running, its removal `OrderRetention` blocks after
+//! it ended), and `on_initialize` handles the bucket of the current block. A full bucket spills
+//! into the next blocks (at most `MaxDeadlineSpill` tries), so no single block's capacity is a
+//! marketplace-wide cap. Placing an order holds a small `OrderDeposit`, forfeited to
+//! `DepositForfeitDestination` if the user cancels it while Pending (the cost of griefing
+//! workers and the deadline index), released on acceptance and on failures the provider
+//! caused.
 //!
 //! The pallet never reads another pallet's storage: workers come through
 //! [`kaisar_primitives::WorkerRegistry`], money through [`kaisar_primitives::Escrow`], points
@@ -32,7 +45,9 @@ extern crate alloc;
 pub use pallet::*;
 
 mod dispatchable_impls;
+pub mod migrations;
 mod payments;
+mod schedule_impls;
 mod tick_impls;
 pub mod types;
 pub mod weights;
@@ -76,12 +91,18 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 #[frame_support::pallet]
 pub mod pallet {
     use super::*;
-    use frame_support::{pallet_prelude::*, traits::fungible::Inspect};
+    use frame_support::{
+        pallet_prelude::*,
+        traits::fungible::{Inspect, Mutate, MutateHold},
+    };
     use frame_system::pallet_prelude::*;
     use kaisar_primitives::{Escrow, OrderId, Points, WorkerId, WorkerRegistry};
+    use sp_runtime::Perbill;
 
-    /// The in-code storage version.
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+    /// The in-code storage version. v1: `Order` has `deposit` and `deadline`; the deadline
+    /// index (`Deadlines`, stored under the v0 `AcceptDeadlines` prefix) also holds report
+    /// deadlines and removals after retention.
+    pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -89,9 +110,33 @@ pub mod pallet {
 
     #[pallet::config]
     pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
-        /// The native currency; only read (for the balance type and the promotion pot's
-        /// spendable balance). Money moves through [`Config::Escrow`].
-        type Currency: Inspect<Self::AccountId>;
+        /// The native currency. Order payments move through [`Config::Escrow`]; this pallet
+        /// only holds the order deposits (under [`HoldReason::OrderDeposit`]) and reads the
+        /// promotion pot's spendable balance.
+        type Currency: Inspect<Self::AccountId>
+            + Mutate<Self::AccountId>
+            + MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+        /// The runtime's hold reasons (this pallet's [`HoldReason`] is one of them).
+        type RuntimeHoldReason: From<HoldReason>;
+
+        /// Deposit held from the user for each Pending order: released when the order is
+        /// accepted or fails through the provider (rejected, not accepted in time, worker
+        /// unavailable); forfeited to [`Config::DepositForfeitDestination`] when the user
+        /// cancels the order while it is Pending. What an account loses by flooding workers and
+        /// the deadline index with orders it cancels. Zero disables it.
+        #[pallet::constant]
+        type OrderDeposit: Get<BalanceOf<Self>>;
+
+        /// Receives forfeited order deposits (the treasury in the runtime). It must exist (or
+        /// every forfeit must reach the existential deposit); should a transfer to it fail, the
+        /// deposit is released to the user instead of blocking the cancellation.
+        type DepositForfeitDestination: Get<Self::AccountId>;
+
+        /// The largest part of an order's cost that points may pay (the rest the user pays in
+        /// tokens). Limits what the promotion pot sponsors per order.
+        #[pallet::constant]
+        type MaxDiscount: Get<Perbill>;
 
         /// The worker registry.
         type Workers: WorkerRegistry<Self::AccountId, BalanceOf<Self>>;
@@ -114,7 +159,8 @@ pub mod pallet {
         #[pallet::constant]
         type ReportGracePeriod: Get<BlockNumberFor<Self>>;
 
-        /// How many blocks a terminal order stays readable before `drop_order` may remove it.
+        /// How many blocks a terminal order stays readable; then the deadline index removes it
+        /// (or anyone may `drop_order` it).
         #[pallet::constant]
         type OrderRetention: Get<BlockNumberFor<Self>>;
 
@@ -146,9 +192,16 @@ pub mod pallet {
         #[pallet::constant]
         type MaxOrdersPerWorker: Get<u32>;
 
-        /// Most orders whose accept deadline falls in the same block.
+        /// Most deadlines (accept, report, removal) one block's bucket of [`Deadlines`] holds,
+        /// i.e. the most orders `on_initialize` handles per block.
         #[pallet::constant]
         type MaxDeadlinesPerBlock: Get<u32>;
+
+        /// How many consecutive blocks' buckets are tried for a deadline, starting with its own
+        /// block, before scheduling fails with `DeadlineQueueFull`: a full bucket delays some
+        /// deadlines by a few blocks instead of blocking the marketplace.
+        #[pallet::constant]
+        type MaxDeadlineSpill: Get<u32>;
 
         /// Weights of this pallet's calls and hooks.
         type WeightInfo: WeightInfo;
@@ -158,7 +211,15 @@ pub mod pallet {
         type BenchmarkHelper: crate::BenchmarkHelper<Self::AccountId, BalanceOf<Self>>;
     }
 
-    /// Every order, open or terminal (until dropped with `drop_order`).
+    /// Why this pallet holds funds.
+    #[pallet::composite_enum]
+    pub enum HoldReason {
+        /// The deposit of a Pending order (see [`Config::OrderDeposit`]).
+        #[codec(index = 0)]
+        OrderDeposit,
+    }
+
+    /// Every order, open or terminal (until removed after `OrderRetention`).
     #[pallet::storage]
     pub type Orders<T: Config> = StorageMap<_, Blake2_128Concat, OrderId, Order<T>>;
 
@@ -182,9 +243,16 @@ pub mod pallet {
         ValueQuery,
     >;
 
-    /// Pending orders by accept deadline: `on_initialize(n)` fails those still Pending in `n`.
+    /// The deadline index: the orders `on_initialize(n)` looks at in block `n`. Every order is
+    /// in exactly the bucket its `deadline` field names (none: a terminal order whose removal
+    /// found no room; `drop_order` removes it). In its bucket's block, a Pending order whose
+    /// `accept_by` has come fails (`NotAccepted`), a Running order past
+    /// `ends_at + ReportGracePeriod` fails (`NoFinalReport`), and a terminal order past its
+    /// retention is removed. A bucket holds deadlines of its block and, when earlier blocks were
+    /// full, of up to `MaxDeadlineSpill - 1` blocks before. (Stored under the v0 name.)
     #[pallet::storage]
-    pub type AcceptDeadlines<T: Config> = StorageMap<
+    #[pallet::storage_prefix = "AcceptDeadlines"]
+    pub type Deadlines<T: Config> = StorageMap<
         _,
         Twox64Concat,
         BlockNumberFor<T>,
@@ -264,6 +332,15 @@ pub mod pallet {
             /// The order.
             order_id: OrderId,
         },
+        /// The user cancelled a Pending order: its deposit went to `DepositForfeitDestination`.
+        DepositForfeited {
+            /// The order.
+            order_id: OrderId,
+            /// The user who paid the deposit.
+            user: T::AccountId,
+            /// The deposit forfeited.
+            amount: BalanceOf<T>,
+        },
     }
 
     #[pallet::error]
@@ -278,10 +355,17 @@ pub mod pallet {
         DurationTooShort,
         /// `duration` is above `MaxDuration`.
         DurationTooLong,
-        /// The target worker does not exist.
+        /// The worker does not exist: the target of a new order, or the worker of an order
+        /// (removed from the registry).
         WorkerNotFound,
         /// The target worker is not Active.
         WorkerNotActive,
+        /// The target worker missed its heartbeat deadline (it is about to go Offline): it takes
+        /// no new orders.
+        WorkerOverdue,
+        /// The target worker's provider paused it: it serves its open orders but takes no new
+        /// ones.
+        WorkerPaused,
         /// The target worker has another GPU model.
         GpuModelMismatch,
         /// The target worker has fewer free GPUs than asked for.
@@ -294,9 +378,17 @@ pub mod pallet {
         ZeroCost,
         /// An arithmetic overflow (cost, block number or id).
         Overflow,
+        /// The runtime configures `BlocksPerHour` as zero, so no price can be computed (a
+        /// misconfiguration that `integrity_test` forbids).
+        ZeroBlocksPerHour,
+        /// Points may not pay for an order whose worker the user provides or acts for as its
+        /// agent (that would turn promotion-pot tokens into the user's own income). Place it
+        /// with `max_points = 0`.
+        SelfDealingDiscount,
         /// The promotion pot cannot sponsor the discount.
         PromotionPotExhausted,
-        /// Too many orders already have their accept deadline in that block.
+        /// The deadline index has no room in the `MaxDeadlineSpill` blocks from the deadline
+        /// on; try again in a later block.
         DeadlineQueueFull,
         /// The worker already has `MaxOrdersPerWorker` open orders.
         WorkerOrderLimit,
@@ -323,7 +415,7 @@ pub mod pallet {
     #[pallet::hooks]
     impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
         fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-            Self::do_expire_accept_deadlines(now)
+            Self::do_process_deadlines(now)
         }
 
         fn integrity_test() {
@@ -355,6 +447,10 @@ pub mod pallet {
                 T::MaxDeadlinesPerBlock::get() > 0,
                 "MaxDeadlinesPerBlock must not be zero"
             );
+            assert!(
+                T::MaxDeadlineSpill::get() > 0,
+                "MaxDeadlineSpill must not be zero"
+            );
         }
 
         #[cfg(feature = "try-runtime")]
@@ -376,19 +472,30 @@ pub mod pallet {
         /// - `max_points`: the most points to spend as a discount. `min(max_points, points held)`
         ///   are offered to the points pallet, which converts them to a discount in tokens at its
         ///   rate; a discount above the order's cost is capped at the cost and the excess given
-        ///   back as points. The promotion pot sponsors the discount (it must be able to sponsor
-        ///   what all the offered points are worth), so the provider is still paid in full.
+        ///   back as points. The discount is at most `MaxDiscount` of the cost, and refused
+        ///   (`SelfDealingDiscount`) when the user is the worker's provider or agent. The
+        ///   promotion pot sponsors the discount (it must be able to sponsor what all the offered
+        ///   points are worth), so the provider is still paid in full.
+        ///
+        /// Holds `OrderDeposit` from the user until the order is accepted or fails (forfeited if
+        /// the user cancels it while Pending). A target worker must take new orders: Active
+        /// (`WorkerNotActive`), not paused (`WorkerPaused`), not overdue on heartbeats
+        /// (`WorkerOverdue`).
+        ///
+        /// Weight: charged for a full scan of the registry's price index, the unread part
+        /// refunded.
         ///
         /// Atomic: on any error nothing is held, reserved or spent.
         #[pallet::call_index(0)]
-        #[pallet::weight(T::WeightInfo::place_order())]
+        #[pallet::weight(T::WeightInfo::place_order(T::Workers::max_scanned()))]
         pub fn place_order(
             origin: OriginFor<T>,
             spec: OrderSpec<T>,
             max_points: BalanceOf<T>,
-        ) -> DispatchResult {
+        ) -> DispatchResultWithPostInfo {
             let user = ensure_signed(origin)?;
-            Self::do_place_order(user, spec, max_points).map(|_| ())
+            let (_, scanned) = Self::do_place_order(user, spec, max_points)?;
+            Ok(Some(T::WeightInfo::place_order(scanned)).into())
         }
 
         /// Accept a Pending order: the container runs from now for the order's duration.
@@ -439,14 +546,25 @@ pub mod pallet {
             Self::do_report_usage(agent, order_id, seq, usage)
         }
 
-        /// Cancel an order. Pending: refunded in full. Running: the provider is paid for the
-        /// blocks served so far, the rest is refunded. Refunds are tokens; discount points come
-        /// back as points.
+        /// Cancel an order.
+        ///
+        /// - Pending, before `accept_by`: the payment is refunded in full and the order deposit
+        ///   is forfeited to `DepositForfeitDestination` (the worker's GPUs were blocked for
+        ///   nothing).
+        /// - Running, up to `ends_at + ReportGracePeriod`: the provider keeps what the agent's
+        ///   usage reports earned (up to `paid_until`); nothing more is paid for time the agent
+        ///   did not report, and the rest is refunded.
+        /// - Pending past `accept_by`, or Running past `ends_at + ReportGracePeriod` (the worker
+        ///   missed its deadline, the deadline index has not got to it yet): the order fails as
+        ///   `expire_order` would (`NotAccepted` / `NoFinalReport`), refunded as a service
+        ///   failure, the deposit released.
+        ///
+        /// Token refunds are tokens; discount points come back as points.
         ///
         /// - `origin`: signed; the user who placed the order.
         /// - `order_id`: the order.
         #[pallet::call_index(4)]
-        #[pallet::weight(T::WeightInfo::cancel_order())]
+        #[pallet::weight(T::WeightInfo::cancel_order().max(T::WeightInfo::expire_order()))]
         pub fn cancel_order(origin: OriginFor<T>, order_id: OrderId) -> DispatchResult {
             let user = ensure_signed(origin)?;
             Self::do_cancel_order(user, order_id)
@@ -467,7 +585,9 @@ pub mod pallet {
         }
 
         /// Remove a terminal order from storage once `OrderRetention` blocks have passed since
-        /// it ended. Free of fees when it succeeds.
+        /// it ended. The deadline index removes terminal orders by itself; this is for one whose
+        /// removal found no room in the index (or to remove it before the index gets to it).
+        /// Free of fees when it succeeds.
         ///
         /// - `origin`: signed; anyone.
         /// - `order_id`: the order.
@@ -487,14 +607,22 @@ impl<T: Config> Pallet<T> {
     /// - every open order's escrow holds `total_cost - paid_so_far`, and a Running order's
     ///   `paid_so_far` is exactly what its `paid_until` is worth; terminal orders' escrows are
     ///   empty and Completed orders paid the provider the total cost;
-    /// - `OrdersByWorker` lists exactly the open orders of each worker, `AcceptDeadlines` exactly
-    ///   the Pending orders under their `accept_by`, `AccessBlobs` exactly the Running orders;
+    /// - only Pending orders have a deposit, and each user has exactly the deposits of its
+    ///   orders on hold under [`HoldReason::OrderDeposit`];
+    /// - `OrdersByWorker` lists exactly the open orders of each worker, `AccessBlobs` exactly
+    ///   the Running orders;
+    /// - every open order has a deadline, every order with a deadline is in exactly that bucket
+    ///   of `Deadlines` (in a future block, not before its due block) and the buckets hold
+    ///   nothing else;
     /// - each known worker has exactly the GPUs of its open orders reserved.
     pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
         use alloc::collections::{btree_map::BTreeMap, btree_set::BTreeSet};
-        use frame_support::ensure;
+        use frame_support::{
+            ensure,
+            traits::{fungible::InspectHold, Get},
+        };
         use kaisar_primitives::{Escrow, WorkerRegistry};
-        use sp_runtime::traits::{Saturating, Zero};
+        use sp_runtime::traits::{One, Saturating, Zero};
 
         let next_id = NextOrderId::<T>::get();
         let now = frame_system::Pallet::<T>::block_number();
@@ -502,7 +630,10 @@ impl<T: Config> Pallet<T> {
         let mut open_by_worker: BTreeMap<kaisar_primitives::WorkerId, (BTreeSet<u64>, u32)> =
             BTreeMap::new();
         let mut workers_seen = BTreeSet::new();
-        let mut pending = BTreeMap::new();
+        // order -> the bucket it must be in
+        let mut scheduled = BTreeMap::new();
+        // user -> deposits its orders hold
+        let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 
         for (id, order) in Orders::<T>::iter() {
             ensure!(id < next_id, "order id at or above NextOrderId");
@@ -515,8 +646,21 @@ impl<T: Config> Pallet<T> {
                 "discount above the cost"
             );
             workers_seen.insert(order.worker);
+            let user_deposits = deposits.entry(order.user.clone()).or_default();
+            *user_deposits = user_deposits.saturating_add(order.deposit);
+            if !order.deposit.is_zero() {
+                ensure!(
+                    matches!(order.status, OrderStatus::Pending { .. }),
+                    "deposit held for an order that is not pending"
+                );
+            }
+            if let Some(at) = order.deadline {
+                ensure!(at > now, "order's deadline bucket is in the past");
+                scheduled.insert(id, at);
+            }
             let escrowed = T::Escrow::balance(id);
             if order.status.is_open() {
+                ensure!(order.deadline.is_some(), "open order without a deadline");
                 ensure!(
                     escrowed == order.total_cost.saturating_sub(order.paid_so_far),
                     "open order's escrow is not total_cost - paid_so_far"
@@ -531,8 +675,12 @@ impl<T: Config> Pallet<T> {
                     "terminal order has an access blob"
                 );
             }
+            let due = Self::deadline_of(&order.status);
+            if let Some(at) = order.deadline {
+                ensure!(at >= due, "order scheduled before its deadline");
+            }
             match order.status {
-                OrderStatus::Pending { accept_by } => {
+                OrderStatus::Pending { .. } => {
                     ensure!(
                         order.paid_so_far.is_zero(),
                         "pending order paid the provider"
@@ -541,7 +689,6 @@ impl<T: Config> Pallet<T> {
                         !AccessBlobs::<T>::contains_key(id),
                         "pending order has an access blob"
                     );
-                    pending.insert(id, accept_by);
                 }
                 OrderStatus::Running {
                     started_at,
@@ -566,6 +713,12 @@ impl<T: Config> Pallet<T> {
                         AccessBlobs::<T>::contains_key(id),
                         "running order without access blob"
                     );
+                    ensure!(
+                        due == ends_at
+                            .saturating_add(T::ReportGracePeriod::get())
+                            .saturating_add(One::one()),
+                        "running order's deadline is not its report deadline"
+                    );
                 }
                 OrderStatus::Completed { .. } => ensure!(
                     order.paid_so_far == order.total_cost,
@@ -573,6 +726,14 @@ impl<T: Config> Pallet<T> {
                 ),
                 OrderStatus::Cancelled { .. } | OrderStatus::Failed { .. } => {}
             }
+        }
+
+        for (user, expected) in deposits {
+            let held = T::Currency::balance_on_hold(&HoldReason::OrderDeposit.into(), &user);
+            ensure!(
+                held == expected,
+                "order deposits held differ from the deposits of the user's orders"
+            );
         }
 
         for (worker, ids) in OrdersByWorker::<T>::iter() {
@@ -596,20 +757,20 @@ impl<T: Config> Pallet<T> {
         }
 
         let mut queued = 0usize;
-        for (block, ids) in AcceptDeadlines::<T>::iter() {
-            ensure!(!ids.is_empty(), "empty AcceptDeadlines bucket stored");
-            ensure!(block > now, "AcceptDeadlines bucket of a past block");
+        for (block, ids) in Deadlines::<T>::iter() {
+            ensure!(!ids.is_empty(), "empty Deadlines bucket stored");
+            ensure!(block > now, "Deadlines bucket of a past block");
             for id in ids.iter() {
                 ensure!(
-                    pending.get(id) == Some(&block),
-                    "queued deadline of a non-pending order"
+                    scheduled.get(id) == Some(&block),
+                    "deadline bucket lists an order scheduled elsewhere"
                 );
                 queued += 1;
             }
         }
         ensure!(
-            queued == pending.len(),
-            "pending order missing from AcceptDeadlines"
+            queued == scheduled.len(),
+            "scheduled order missing from its deadline bucket"
         );
 
         for (id, _) in AccessBlobs::<T>::iter() {

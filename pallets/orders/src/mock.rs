@@ -11,7 +11,7 @@ use frame_support::{
 use frame_system::EnsureRoot;
 use kaisar_primitives::{GpuModel, OrderId, WorkerId, WorkerStatus};
 use sp_core::H256;
-use sp_runtime::{BuildStorage, FixedU128};
+use sp_runtime::{BuildStorage, FixedU128, Perbill};
 
 pub type AccountId = u64;
 pub type Balance = u64;
@@ -93,8 +93,12 @@ pub const MAX_PORTS: u32 = 4;
 pub const MAX_GPUS_PER_ORDER: u32 = 4;
 /// Most open orders per worker.
 pub const MAX_ORDERS_PER_WORKER: u32 = 4;
-/// Most accept deadlines per block.
+/// Most deadlines per block.
 pub const MAX_DEADLINES_PER_BLOCK: u32 = 3;
+/// Blocks tried for a deadline before `DeadlineQueueFull`.
+pub const MAX_DEADLINE_SPILL: u32 = 2;
+/// Receives forfeited order deposits.
+pub const TREASURY: AccountId = 99;
 
 /// Providers.
 pub const ALICE: AccountId = 1;
@@ -198,12 +202,29 @@ pub fn set_prefers_points(who: AccountId, points: bool) {
     }
 }
 
+parameter_types! {
+    /// The order deposit: zero unless a test sets one (so the older tests' balance arithmetic
+    /// holds); the deposit tests and the property test set it.
+    pub static OrderDeposit: Balance = 0;
+    /// The most of an order's cost points may pay: all of it unless a test sets less.
+    pub static MaxDiscount: Perbill = Perbill::one();
+    /// Blocks per hour (a test sets zero to see the error).
+    pub static BlocksPerHourParam: u64 = BLOCKS_PER_HOUR;
+    /// Receives forfeited order deposits.
+    pub const ForfeitDestination: AccountId = TREASURY;
+}
+
 impl pallet_orders::Config for Test {
     type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type OrderDeposit = OrderDeposit;
+    type DepositForfeitDestination = ForfeitDestination;
+    type MaxDiscount = MaxDiscount;
+    type MaxDeadlineSpill = ConstU32<MAX_DEADLINE_SPILL>;
     type Workers = WorkerRegistry;
     type Escrow = Escrow;
     type Points = Points;
-    type BlocksPerHour = ConstU64<BLOCKS_PER_HOUR>;
+    type BlocksPerHour = BlocksPerHourParam;
     type AcceptTimeout = ConstU64<ACCEPT_TIMEOUT>;
     type ReportGracePeriod = ConstU64<GRACE>;
     type OrderRetention = ConstU64<RETENTION>;
@@ -234,6 +255,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
             (USER2, INITIAL),
             (ANYONE, INITIAL),
             (POOR, 50),
+            (TREASURY, ED),
             (pot(), POT_INITIAL),
         ],
         ..Default::default()
@@ -263,6 +285,9 @@ impl ExtBuilder {
         HeartbeatTimeout::set(1_000);
         PointsRate::set(FixedU128::from_u32(POINTS_PER_TOKEN as u32));
         FeeDestination::set(None);
+        OrderDeposit::set(0);
+        MaxDiscount::set(Perbill::one());
+        BlocksPerHourParam::set(BLOCKS_PER_HOUR);
         new_test_ext()
     }
 
@@ -288,6 +313,15 @@ pub fn run_to_block(n: u64) {
 /// Change the registry's heartbeat timeout (tests of workers going offline).
 pub fn set_heartbeat_timeout(blocks: u64) {
     HeartbeatTimeout::set(blocks);
+}
+
+/// What `who` has on hold as order deposits.
+pub fn deposit_held(who: AccountId) -> Balance {
+    use frame_support::traits::fungible::InspectHold;
+    Balances::balance_on_hold(
+        &RuntimeHoldReason::Orders(pallet_orders::HoldReason::OrderDeposit),
+        &who,
+    )
 }
 
 /// Register a worker of `provider` with `gpus` GPUs of `model` at `price`; returns its id.

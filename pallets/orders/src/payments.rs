@@ -27,8 +27,8 @@ impl<T: Config> Pallet<T> {
         let blocks_per_hour: u128 = T::BlocksPerHour::get()
             .try_into()
             .map_err(|_| Error::<T>::Overflow)?;
-        // `integrity_test` rules a zero out; stay defensive anyway.
-        ensure!(blocks_per_hour != 0, Error::<T>::Overflow);
+        // `integrity_test` rules a zero out; a misconfigured runtime gets a clear error.
+        ensure!(blocks_per_hour != 0, Error::<T>::ZeroBlocksPerHour);
         let numerator = price
             .checked_mul(u128::from(gpu_count))
             .and_then(|x| x.checked_mul(duration))
@@ -63,7 +63,8 @@ impl<T: Config> Pallet<T> {
     }
 
     /// Pay the provider of a Running order for the blocks served up to `upto` (capped at
-    /// `ends_at`), out of its escrow; advances `paid_until` and `paid_so_far`.
+    /// `ends_at`), out of its escrow; advances `paid_until` and `paid_so_far`. Only a usage
+    /// report calls it: time the agent did not report is never paid.
     pub(crate) fn pay_provider_until(
         order_id: OrderId,
         order: &mut Order<T>,

@@ -6,7 +6,17 @@
 //! deregister / withdraw workers, place (with and without points, targeted or matched) /
 //! accept / reject / report usage / cancel / expire / drop orders, refund preferences, pot
 //! top-ups and block advances (which run every pallet's `on_initialize`: the registry's heartbeat sweep takes
-//! silent workers offline and fails their orders, the orders pallet expires accept deadlines).
+//! silent workers offline and fails their orders, the orders pallet's deadline index fails
+//! orders past their accept or report deadline and removes old terminal orders). Two compound
+//! actions replay the issue #10 attacks: "cancel after silence" (a Running order whose agent
+//! never reports again; time passes past `ends_at` or past the report deadline; the user
+//! cancels: the provider must not be paid anything more) and "self deal" (a worker's provider
+//! or agent orders from it with points: no discount may result). Orders hold a deposit and
+//! points pay at most half of an order.
+//!
+//! New actions (pause / rotate / freeze, once the registry and escrow have them) are one
+//! `Action` variant, one `name` arm, one strategy line and one `run_action` arm each; the
+//! invariants below apply unchanged.
 //! Calls go through `RuntimeCall::dispatch`, so each is a storage transaction as on chain.
 //! Each case runs at a points rate of 1, 2 or 3/2 points per token.
 //!
@@ -14,7 +24,9 @@
 //! - total issuance = genesis issuance - burnt registration fees (tracked);
 //! - the sum over all accounts of `free + reserved` = total issuance;
 //! - held under the escrow reason (all accounts) = what open orders still owe
-//!   (`total_cost - paid_so_far`), and held under the deposit reason = deposits of the workers;
+//!   (`total_cost - paid_so_far`), held under the worker deposit reason = deposits of the
+//!   workers, held under the order deposit reason = deposits of the (Pending) orders;
+//! - no order has a discount and its worker's provider as its user;
 //! - every pallet's `try_state` passes (registry, escrow, points, orders);
 //! - no open order sits on a worker that is not Active;
 //! - a failed call changed nothing at all (every storage key and value is as before) and failed
@@ -135,6 +147,20 @@ enum Action {
         funder: u8,
         amount: u64,
     },
+    /// A Running order's agent goes silent: advance (all workers heartbeating) to one block
+    /// past `ends_at + extra` (`extra` within the grace period, or past it), then its user
+    /// cancels. Nothing more may be paid to the provider.
+    CancelAfterSilence {
+        order: u8,
+        past_grace: bool,
+        extra: u64,
+    },
+    /// A worker's provider (or agent) orders from it with points.
+    SelfDeal {
+        worker: u8,
+        as_agent: bool,
+        max_points: u64,
+    },
     /// Advance `blocks` blocks; in each, the agents of the workers whose bit (`id % 8`) is set
     /// in `heartbeats` send a heartbeat first.
     Advance {
@@ -164,6 +190,8 @@ impl Action {
             Action::Drop { .. } => "drop",
             Action::SetPreference { .. } => "set_preference",
             Action::FundPot { .. } => "fund_pot",
+            Action::CancelAfterSilence { .. } => "cancel_after_silence",
+            Action::SelfDeal { .. } => "self_deal",
             Action::Advance { .. } => "advance",
         }
     }
@@ -234,6 +262,14 @@ fn action() -> impl Strategy<Value = Action> {
             .prop_map(|(user, points)| Action::SetPreference { user, points }),
         1 => (any::<u8>(), prop_oneof![1 => Just(0u64), 8 => 1u64..=500, 1 => Just(u64::MAX)])
             .prop_map(|(funder, amount)| Action::FundPot { funder, amount }),
+        2 => (any::<u8>(), prop::bool::weighted(0.3), 0u64..GRACE)
+            .prop_map(|(order, past_grace, extra)| Action::CancelAfterSilence {
+                order, past_grace, extra
+            }),
+        1 => (any::<u8>(), any::<bool>(), 1u64..=300)
+            .prop_map(|(worker, as_agent, max_points)| Action::SelfDeal {
+                worker, as_agent, max_points
+            }),
         9 => (
             prop_oneof![4 => 1u64..=3, 2 => 4u64..=8, 1 => 9u64..=16],
             prop_oneof![4 => Just(0xffu8), 1 => any::<u8>()],
@@ -662,15 +698,20 @@ fn run_action(model: &mut Model, action: &Action) {
             ) {
                 let o = order_of(next_order).expect("placed order stored");
                 assert_eq!(o.user, user);
-                // The points offered are capped at what the cost is worth; the discount is what
-                // they are worth at the pallet's rate, capped at the cost; the points of a capped
-                // excess (rounding at rates below one) come back.
+                // The points offered are capped at what `MaxDiscount` of the cost is worth; the
+                // discount is what they are worth at the pallet's rate, capped at that; the
+                // points of a capped excess (rounding at rates below one) come back.
                 type PointsPallet = pallet_points::Pallet<Test>;
-                let offered = max_points
-                    .min(points)
-                    .min(PointsPallet::points_for_discount(o.total_cost).unwrap_or(u64::MAX));
+                let cap = MaxDiscount::get().mul_floor(o.total_cost);
+                let offered = if cap == 0 {
+                    0
+                } else {
+                    max_points
+                        .min(points)
+                        .min(PointsPallet::points_for_discount(cap).unwrap_or(u64::MAX))
+                };
                 let worth = PointsPallet::discount_for(offered).unwrap();
-                assert_eq!(o.discount, worth.min(o.total_cost));
+                assert_eq!(o.discount, worth.min(cap));
                 let spent = if worth == 0 {
                     0
                 } else {
@@ -678,11 +719,12 @@ fn run_action(model: &mut Model, action: &Action) {
                         .unwrap()
                         .min(offered)
                 };
-                let back = if worth > o.total_cost {
-                    PointsPallet::points_for_discount(worth - o.total_cost).unwrap()
+                let back = if worth > cap {
+                    PointsPallet::points_for_discount(worth - cap).unwrap()
                 } else {
                     0
                 };
+                assert_eq!(o.deposit, OrderDeposit::get());
                 assert_eq!(points_of(user), points - spent + back);
                 assert!(points_of(user) <= points);
                 assert_eq!(escrow_held(user), held + o.total_cost - o.discount);
@@ -824,28 +866,121 @@ fn run_action(model: &mut Model, action: &Action) {
                 assert_eq!(Balances::balance(&pot()), pot_before + amount);
             }
         }
-        Action::Advance { blocks, heartbeats } => {
-            for _ in 0..blocks {
-                let next = System::block_number() + 1;
-                System::set_block_number(next);
-                AllPalletsWithSystem::on_initialize(next);
-                // The agents' background heartbeats (after the block's hooks, as extrinsics).
-                let alive: Vec<_> = pallet_worker_registry::Workers::<Test>::iter()
-                    .filter(|(id, _)| heartbeats & (1 << (id % 8)) != 0)
-                    .map(|(id, w)| (id, w.spec.agent))
-                    .collect();
-                for (worker_id, agent) in alive {
-                    let _ = registry_call(pallet_worker_registry::Call::heartbeat {
-                        worker_id,
-                        free_gpus_reported: 0,
-                    })
-                    .dispatch(RuntimeOrigin::signed(agent));
-                }
+        Action::CancelAfterSilence {
+            order,
+            past_grace,
+            extra,
+        } => {
+            let order_id = pick_order(order, is_running);
+            let Some(OrderStatus::Running { ends_at, .. }) = order_of(order_id).map(|o| o.status)
+            else {
+                return;
+            };
+            let before = order_of(order_id).unwrap();
+            let target = ends_at + if past_grace { GRACE + 1 } else { extra + 1 };
+            // Every agent heartbeats (its worker stays Active) but this order's never reports.
+            advance_to(target, 0xff);
+            let ok = dispatch(
+                name,
+                orders_call(crate::Call::cancel_order { order_id }),
+                RuntimeOrigin::signed(before.user),
+            );
+            let after = order_of(order_id).expect("terminal orders stay for the retention");
+            assert!(!after.status.is_open(), "{:?}", after.status);
+            assert_eq!(
+                after.paid_so_far, before.paid_so_far,
+                "paid for time nobody reported"
+            );
+            assert!(
+                !System::events().iter().any(|r| matches!(
+                    r.event,
+                    RuntimeEvent::Orders(crate::Event::ProviderPaid { order_id: paid, .. })
+                        if paid == order_id
+                )),
+                "provider paid for an order whose agent never reported"
+            );
+            if past_grace {
+                // The deadline index failed it before the user got to it (or, when its bucket
+                // spilled, the cancellation did, the same way).
+                assert!(matches!(
+                    after.status,
+                    OrderStatus::Failed {
+                        reason: crate::FailureReason::NoFinalReport,
+                        ..
+                    }
+                ));
+            } else {
+                assert!(ok, "cancelling within the report grace period");
+                assert!(matches!(after.status, OrderStatus::Cancelled { .. }));
             }
+        }
+        Action::SelfDeal {
+            worker,
+            as_agent,
+            max_points,
+        } => {
+            let worker_id = pick_worker(worker, |w| w.status == WorkerStatus::Active);
+            let Some(info) = worker_info(worker_id) else {
+                return;
+            };
+            let user = if as_agent {
+                info.spec.agent
+            } else {
+                info.provider
+            };
+            if points_of(user) == 0 {
+                grant_points(user, max_points);
+            }
+            let spec = crate::OrderSpec::<Test> {
+                image: BoundedVec::truncate_from(b"pytorch".to_vec()),
+                gpu_model: info.spec.gpus.first().map(|g| g.model).unwrap_or(MODELS[0]),
+                gpu_count: 1,
+                duration: 10,
+                max_price_per_gpu_hour: u64::MAX,
+                target_worker: Some(worker_id),
+                user_public_key: [3; 32],
+                ports: BoundedVec::new(),
+            };
+            if dispatch(
+                name,
+                orders_call(crate::Call::place_order { spec, max_points }),
+                RuntimeOrigin::signed(user),
+            ) {
+                let o = order_of(next_order).expect("placed order stored");
+                assert_eq!(
+                    o.discount, 0,
+                    "points paid for an order on one's own worker"
+                );
+            }
+        }
+        Action::Advance { blocks, heartbeats } => {
+            advance_to(System::block_number() + blocks, heartbeats);
             record_call(name, true);
         }
     }
     record_events();
+}
+
+/// Advance to block `target`, running every pallet's `on_initialize`; in each block, the agents
+/// of the workers whose bit (`id % 8`) is set in `heartbeats` send a heartbeat after the hooks
+/// (as extrinsics would).
+fn advance_to(target: u64, heartbeats: u8) {
+    while System::block_number() < target {
+        let next = System::block_number() + 1;
+        System::set_block_number(next);
+        AllPalletsWithSystem::on_initialize(next);
+        let alive: Vec<_> = pallet_worker_registry::Workers::<Test>::iter()
+            .filter(|(id, _)| heartbeats & (1 << (id % 8)) != 0)
+            .map(|(id, w)| (id, w.spec.agent))
+            .collect();
+        for (worker_id, agent) in alive {
+            let _ = registry_call(pallet_worker_registry::Call::heartbeat {
+                worker_id,
+                free_gpus_reported: 0,
+            })
+            .dispatch(RuntimeOrigin::signed(agent));
+        }
+    }
 }
 
 /// The invariants checked after every step.
@@ -858,10 +993,12 @@ fn check_invariants(model: &Model) {
     );
 
     let (mut total, mut escrow_held_total, mut deposits_held) = (0u128, 0u128, 0u128);
+    let mut order_deposits_held = 0u128;
     for (who, info) in frame_system::Account::<Test>::iter() {
         total += (info.data.free + info.data.reserved) as u128;
         escrow_held_total += Balances::balance_on_hold(&escrow_reason(), &who) as u128;
         deposits_held += Balances::balance_on_hold(&deposit_reason(), &who) as u128;
+        order_deposits_held += deposit_held(who) as u128;
     }
     assert_eq!(
         total, issuance as u128,
@@ -869,7 +1006,13 @@ fn check_invariants(model: &Model) {
     );
 
     let mut owed = 0u128;
+    let mut order_deposits = 0u128;
     for (_, o) in crate::Orders::<Test>::iter() {
+        order_deposits += o.deposit as u128;
+        assert!(
+            o.discount == 0 || o.user != o.provider,
+            "a provider spent points on its own worker"
+        );
         if o.status.is_open() {
             owed += (o.total_cost - o.paid_so_far) as u128;
             let worker = worker_info(o.worker).expect("open order's worker exists");
@@ -883,6 +1026,10 @@ fn check_invariants(model: &Model) {
     assert_eq!(
         escrow_held_total, owed,
         "escrow holds differ from what open orders owe"
+    );
+    assert_eq!(
+        order_deposits_held, order_deposits,
+        "order deposit holds differ from the orders' deposits"
     );
 
     let deposits: u128 = pallet_worker_registry::Workers::<Test>::iter()
@@ -909,6 +1056,8 @@ fn run_case(rate_index: u8, actions: &[Action]) {
     ExtBuilder::default().build().execute_with(|| {
         set_heartbeat_timeout(HEARTBEAT_TIMEOUT);
         PointsRate::set(rate(rate_index));
+        OrderDeposit::set(3);
+        MaxDiscount::set(sp_runtime::Perbill::from_percent(50));
         // Some points to spend from the start (more come from refunds).
         grant_points(USER, 400);
         grant_points(USER2, 150);
@@ -1006,7 +1155,7 @@ fn random_action_sequences_keep_the_money_invariants() {
             "reject",
             "report_usage",
             "cancel",
-            "drop",
+            "cancel_after_silence",
             "deregister",
             "suspend",
         ] {
@@ -1020,6 +1169,9 @@ fn random_action_sequences_keep_the_money_invariants() {
             "OrderFailed::NotAccepted",
             "OrderFailed::Rejected",
             "OrderFailed::WorkerUnavailable",
+            "OrderFailed::NoFinalReport",
+            "DepositForfeited",
+            "OrderDropped",
             "OrderRefunded+tokens",
             "OrderRefunded+points",
             "ProviderPaid",

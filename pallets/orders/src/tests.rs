@@ -2,7 +2,7 @@
 //! and balances pallets. Every test ends with the `try_state` of all four Kaisar pallets.
 
 use crate::{
-    mock::*, AcceptDeadlines, AccessBlobs, Error, Event, FailureReason, NextOrderId, OrderStatus,
+    mock::*, AccessBlobs, Deadlines, Error, Event, FailureReason, NextOrderId, OrderStatus,
     OrdersByWorker, UsageReport,
 };
 use codec::{Decode, Encode};
@@ -297,7 +297,7 @@ fn place_order_without_funds_holds_reserves_and_spends_nothing() {
         assert_eq!(free_gpus(w), 2);
         assert_eq!(NextOrderId::<Test>::get(), 0);
         assert!(OrdersByWorker::<Test>::get(w).is_empty());
-        assert_eq!(AcceptDeadlines::<Test>::iter().count(), 0);
+        assert_eq!(Deadlines::<Test>::iter().count(), 0);
         assert_eq!(escrow_balance(0), 0);
     });
 }
@@ -320,27 +320,52 @@ fn place_order_respects_the_per_worker_order_limit() {
 }
 
 #[test]
-fn place_order_respects_the_deadline_bucket_bound() {
+fn a_full_deadline_bucket_spills_so_one_account_cannot_stall_ordering() {
     ExtBuilder::default().build_and_execute(|| {
-        let w1 = register_active(ALICE, AGENT, RTX, 2, 100);
-        let w2 = register_active(BOB, AGENT2, RTX, 2, 100);
-        for target in [w1, w1, w2]
-            .into_iter()
-            .take(MAX_DEADLINES_PER_BLOCK as usize)
-        {
+        let w1 = register_active(ALICE, AGENT, RTX, 4, 100);
+        let w2 = register_active(BOB, AGENT2, RTX, 4, 100);
+        let accept_by = 1 + ACCEPT_TIMEOUT;
+        // One account fills the bucket of this block's accept deadline...
+        for target in [w1, w1, w2] {
             place(USER, one_gpu(Some(target)), 0);
         }
+        assert_eq!(
+            Deadlines::<Test>::get(accept_by).len() as u32,
+            MAX_DEADLINES_PER_BLOCK
+        );
+        // ...and someone else still orders: the deadline spills into the next block's bucket.
+        let spilled = place(USER2, one_gpu(Some(w2)), 0);
+        assert_eq!(order(spilled).deadline, Some(accept_by + 1));
+        assert_eq!(
+            status(spilled),
+            OrderStatus::Pending { accept_by },
+            "the accept deadline itself does not move"
+        );
+        place(USER2, one_gpu(Some(w1)), 0);
+        place(USER2, one_gpu(Some(w2)), 0);
+        // Only a full spill window refuses, with a typed error, and only for this block.
         assert_noop!(
-            Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w2)), 0),
+            Orders::place_order(RuntimeOrigin::signed(USER2), one_gpu(Some(w1)), 0),
             err(Error::DeadlineQueueFull)
         );
-        // Accepting one frees its slot.
-        accept(AGENT, 0);
-        assert_ok!(Orders::place_order(
-            RuntimeOrigin::signed(USER),
-            one_gpu(Some(w2)),
-            0
-        ));
+        run_to_block(2);
+        let next = place(USER2, one_gpu(Some(w1)), 0);
+        assert_eq!(order(next).deadline, Some(accept_by + 2));
+        // The spilled order cannot be accepted past `accept_by`, and fails one block late.
+        run_to_block(accept_by);
+        assert!(matches!(status(spilled), OrderStatus::Pending { .. }));
+        assert_noop!(
+            Orders::accept_order(RuntimeOrigin::signed(AGENT2), spilled, blob()),
+            err(Error::AcceptDeadlinePassed)
+        );
+        run_to_block(accept_by + 1);
+        assert_eq!(
+            status(spilled),
+            OrderStatus::Failed {
+                at: accept_by + 1,
+                reason: FailureReason::NotAccepted
+            }
+        );
     });
 }
 
@@ -749,11 +774,15 @@ fn report_usage_after_the_grace_period_is_refused() {
         alice_worker();
         let id = place(USER, one_gpu(None), 0);
         accept(AGENT, id);
-        run_to_block(21 + GRACE + 1);
+        run_to_block(21 + GRACE);
+        // The report deadline's block, before the deadline index fails the order.
+        System::set_block_number(21 + GRACE + 1);
         assert_noop!(
             Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 1, UsageReport::default()),
             err(Error::ReportDeadlinePassed)
         );
+        Orders::on_initialize(21 + GRACE + 1);
+        assert!(matches!(status(id), OrderStatus::Failed { .. }));
     });
 }
 
@@ -775,7 +804,8 @@ fn cancel_before_start_refunds_in_full() {
         assert_eq!(points_of(USER), 0);
         assert_eq!(free_gpus(w), 2);
         assert_eq!(escrow_balance(id), 0);
-        assert_eq!(AcceptDeadlines::<Test>::iter().count(), 0);
+        assert!(Deadlines::<Test>::get(1 + ACCEPT_TIMEOUT).is_empty());
+        assert_eq!(order(id).deadline, Some(3 + RETENTION));
         assert!(orders_events().contains(&Event::OrderRefunded {
             order_id: id,
             tokens: 200,
@@ -790,7 +820,7 @@ fn cancel_before_start_refunds_in_full() {
 }
 
 #[test]
-fn cancel_while_running_pays_provider_for_elapsed_blocks() {
+fn cancel_while_running_pays_only_the_reported_blocks() {
     ExtBuilder::default().build_and_execute(|| {
         let w = alice_worker();
         let alice_before = Balances::free_balance(ALICE);
@@ -800,13 +830,65 @@ fn cancel_while_running_pays_provider_for_elapsed_blocks() {
         run_to_block(6);
         report(AGENT, id, 1); // 5 blocks: 50
         run_to_block(9);
-        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id)); // 3 more: 30
-        assert_eq!(paid_to_provider(id), vec![50, 30]);
-        assert_eq!(Balances::free_balance(ALICE), alice_before + 80);
-        assert_eq!(Balances::free_balance(USER), before - 80);
+        // 3 more blocks served, but not reported: not paid.
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        assert_eq!(paid_to_provider(id), vec![50]);
+        assert_eq!(Balances::free_balance(ALICE), alice_before + 50);
+        assert_eq!(Balances::free_balance(USER), before - 50);
         assert_eq!(status(id), OrderStatus::Cancelled { at: 9 });
         assert_eq!(free_gpus(w), 2);
         assert!(AccessBlobs::<Test>::get(id).is_none());
+    });
+}
+
+#[test]
+fn cancel_after_silence_refunds_everything_and_pays_nothing() {
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        set_prefers_points(USER, false);
+        let alice_before = Balances::free_balance(ALICE);
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), 0);
+        // The agent accepts with a junk access blob and never reports.
+        assert_ok!(Orders::accept_order(
+            RuntimeOrigin::signed(AGENT),
+            id,
+            BoundedVec::truncate_from(b"junk".to_vec())
+        ));
+        // Past `ends_at` (21), within the report grace period.
+        run_to_block(21 + 1);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        assert_eq!(status(id), OrderStatus::Cancelled { at: 22 });
+        assert!(paid_to_provider(id).is_empty());
+        assert_eq!(Balances::free_balance(ALICE), alice_before);
+        assert_eq!(Balances::free_balance(USER), before);
+    });
+}
+
+#[test]
+fn cancel_past_the_report_deadline_fails_the_order_like_expire() {
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let alice_before = Balances::free_balance(ALICE);
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), 0);
+        accept(AGENT, id);
+        run_to_block(21 + GRACE);
+        // The report deadline's block, before the deadline index got to the order.
+        System::set_block_number(21 + GRACE + 1);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        assert_eq!(
+            status(id),
+            OrderStatus::Failed {
+                at: 21 + GRACE + 1,
+                reason: FailureReason::NoFinalReport
+            }
+        );
+        // A service failure: refunded as points (the user's default), nothing paid.
+        assert_eq!(Balances::free_balance(ALICE), alice_before);
+        assert_eq!(Balances::free_balance(USER), before - 200);
+        assert_eq!(points_of(USER), 200 * POINTS_PER_TOKEN);
+        run_to_block(21 + GRACE + 2);
     });
 }
 
@@ -860,7 +942,7 @@ fn accept_timeout_refunds_via_on_initialize() {
         );
         assert_eq!(Balances::free_balance(USER), before);
         assert_eq!(free_gpus(w), 2);
-        assert_eq!(AcceptDeadlines::<Test>::iter().count(), 0);
+        assert_eq!(order(id).deadline, Some(1 + ACCEPT_TIMEOUT + RETENTION));
     });
 }
 
@@ -912,7 +994,8 @@ fn expire_order_fails_a_running_order_without_final_report() {
             Orders::expire_order(RuntimeOrigin::signed(ANYONE), id),
             err(Error::NotExpired)
         );
-        run_to_block(21 + GRACE + 1);
+        // The report deadline's block, before the deadline index gets to the order.
+        System::set_block_number(21 + GRACE + 1);
         assert_ok!(Orders::expire_order(RuntimeOrigin::signed(ANYONE), id));
         assert_eq!(
             status(id),
@@ -1298,7 +1381,8 @@ fn cancel_restores_the_unused_discount_points() {
         assert_eq!(order(id).discount, 100);
         accept(AGENT, id);
         run_to_block(11);
-        // 10 blocks of 20 served: 100 paid, 50 from the user and 50 from the pot.
+        // 10 blocks of 20 served and reported: 100 paid, 50 from the user and 50 from the pot.
+        report(AGENT, id, 1);
         assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
         assert_eq!(paid_to_provider(id), vec![100]);
         assert_eq!(Balances::free_balance(USER), before - 50);
@@ -1403,7 +1487,7 @@ fn promotion_pot_exhausted_rejects_the_order_and_touches_nothing() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn drop_order_removes_terminal_orders_after_retention() {
+fn drop_order_removes_terminal_orders_after_retention_before_the_index_does() {
     ExtBuilder::default().build_and_execute(|| {
         alice_worker();
         let id = place(USER, one_gpu(None), 0);
@@ -1418,8 +1502,10 @@ fn drop_order_removes_terminal_orders_after_retention() {
             Orders::drop_order(RuntimeOrigin::signed(ANYONE), id),
             err(Error::TooEarly)
         );
-        run_to_block(2 + RETENTION);
+        // Retention is over, but the deadline index has not removed the order yet.
+        System::set_block_number(2 + RETENTION);
         let info = Orders::drop_order(RuntimeOrigin::signed(ANYONE), id).expect("droppable");
+        assert!(Deadlines::<Test>::get(2 + RETENTION).is_empty());
         assert_eq!(info.pays_fee, frame_support::dispatch::Pays::No);
         assert!(crate::Orders::<Test>::get(id).is_none());
         assert!(orders_events().contains(&Event::OrderDropped { order_id: id }));
@@ -1448,5 +1534,341 @@ fn order_cost_rounds_up_and_checks_overflow() {
         assert_eq!(cost(1, 1, 1), Ok(1)); // 0.1 -> 1
         assert_eq!(cost(u64::MAX, 1, 10), Ok(u64::MAX));
         assert_eq!(cost(u64::MAX, 2, 10), Err(err(Error::Overflow)));
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue #10 regressions: deadlines without a caller, deposits, self-dealing, weights, errors
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn silent_running_order_fails_on_its_own_at_the_report_deadline() {
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        set_prefers_points(USER, false);
+        let alice_before = Balances::free_balance(ALICE);
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), 0);
+        accept(AGENT, id);
+        assert_eq!(order(id).deadline, Some(21 + GRACE + 1));
+        run_to_block(8);
+        report(AGENT, id, 1); // 70 paid; then the agent goes silent
+        run_to_block(21 + GRACE);
+        assert!(matches!(status(id), OrderStatus::Running { .. }));
+        // Nobody calls anything: the deadline index fails it.
+        run_to_block(21 + GRACE + 1);
+        assert_eq!(
+            status(id),
+            OrderStatus::Failed {
+                at: 21 + GRACE + 1,
+                reason: FailureReason::NoFinalReport
+            }
+        );
+        assert_eq!(Balances::free_balance(ALICE), alice_before + 70);
+        assert_eq!(Balances::free_balance(USER), before - 70);
+        assert_eq!(free_gpus(w), 2);
+        assert!(AccessBlobs::<Test>::get(id).is_none());
+        assert!(OrdersByWorker::<Test>::get(w).is_empty());
+    });
+}
+
+#[test]
+fn terminal_orders_are_removed_after_retention_without_a_caller() {
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let cancelled = place(USER, one_gpu(None), 0);
+        let completed = place(USER, one_gpu(None), 0);
+        accept(AGENT, completed);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), cancelled));
+        run_to_block(1 + RETENTION - 1);
+        assert!(crate::Orders::<Test>::contains_key(cancelled));
+        run_to_block(1 + RETENTION);
+        assert!(!crate::Orders::<Test>::contains_key(cancelled));
+        assert!(orders_events().contains(&Event::OrderDropped {
+            order_id: cancelled
+        }));
+        run_to_block(21);
+        report(AGENT, completed, 1);
+        assert!(matches!(status(completed), OrderStatus::Completed { .. }));
+        run_to_block(21 + RETENTION - 1);
+        assert!(crate::Orders::<Test>::contains_key(completed));
+        run_to_block(21 + RETENTION);
+        assert!(!crate::Orders::<Test>::contains_key(completed));
+        assert_eq!(Deadlines::<Test>::iter().count(), 0);
+    });
+}
+
+#[test]
+fn self_cancel_while_pending_forfeits_the_deposit_to_the_treasury() {
+    ExtBuilder::default().build_and_execute(|| {
+        OrderDeposit::set(5);
+        let w = alice_worker();
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(Some(w)), 0);
+        assert_eq!(order(id).deposit, 5);
+        assert_eq!(deposit_held(USER), 5);
+        assert_eq!(Balances::free_balance(USER), before - 200 - 5);
+        run_to_block(2);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        assert_eq!(deposit_held(USER), 0);
+        assert_eq!(order(id).deposit, 0);
+        // The payment is refunded, the deposit is gone to the treasury.
+        assert_eq!(Balances::free_balance(USER), before - 5);
+        assert_eq!(Balances::free_balance(TREASURY), ED + 5);
+        assert!(orders_events().contains(&Event::DepositForfeited {
+            order_id: id,
+            user: USER,
+            amount: 5
+        }));
+    });
+}
+
+#[test]
+fn deposit_is_released_on_acceptance_and_on_provider_failures() {
+    ExtBuilder::default().build_and_execute(|| {
+        OrderDeposit::set(5);
+        let w = register_active(ALICE, AGENT, RTX, 4, 100);
+        set_prefers_points(USER, false);
+        let before = Balances::free_balance(USER);
+        let accepted = place(USER, one_gpu(Some(w)), 0);
+        let rejected = place(USER, one_gpu(Some(w)), 0);
+        let timed_out = place(USER, one_gpu(Some(w)), 0);
+        assert_eq!(deposit_held(USER), 15);
+        accept(AGENT, accepted);
+        assert_eq!(deposit_held(USER), 10);
+        assert_ok!(Orders::reject_order(RuntimeOrigin::signed(AGENT), rejected));
+        assert_eq!(deposit_held(USER), 5);
+        run_to_block(1 + ACCEPT_TIMEOUT);
+        assert!(matches!(
+            status(timed_out),
+            OrderStatus::Failed {
+                reason: FailureReason::NotAccepted,
+                ..
+            }
+        ));
+        assert_eq!(deposit_held(USER), 0);
+        // Only the running order's payment is still out; no deposit was lost.
+        assert_eq!(Balances::free_balance(USER), before - 200);
+        assert_eq!(Balances::free_balance(TREASURY), ED);
+    });
+}
+
+#[test]
+fn cancelling_a_pending_order_past_its_accept_deadline_releases_the_deposit() {
+    ExtBuilder::default().build_and_execute(|| {
+        OrderDeposit::set(5);
+        alice_worker();
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), 0);
+        // The deadline's block, before the index got to it: the worker missed the deadline.
+        System::set_block_number(1 + ACCEPT_TIMEOUT);
+        set_prefers_points(USER, false);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        assert!(matches!(
+            status(id),
+            OrderStatus::Failed {
+                reason: FailureReason::NotAccepted,
+                ..
+            }
+        ));
+        assert_eq!(Balances::free_balance(USER), before);
+        assert_eq!(Balances::free_balance(TREASURY), ED);
+        run_to_block(2 + ACCEPT_TIMEOUT);
+    });
+}
+
+#[test]
+fn points_discount_on_own_worker_is_refused_for_provider_and_agent() {
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        grant_points(ALICE, 100);
+        grant_points(AGENT, 100);
+        assert_ok!(<Balances as frame_support::traits::fungible::Mutate<
+            AccountId,
+        >>::mint_into(&AGENT, 1_000));
+        for who in [ALICE, AGENT] {
+            assert_noop!(
+                Orders::place_order(RuntimeOrigin::signed(who), one_gpu(Some(w)), 100),
+                err(Error::SelfDealingDiscount)
+            );
+        }
+        // Matched automatically to its own worker: refused just the same.
+        assert_noop!(
+            Orders::place_order(RuntimeOrigin::signed(ALICE), one_gpu(None), 100),
+            err(Error::SelfDealingDiscount)
+        );
+        // Without points, ordering from one's own worker is allowed (it pays itself).
+        let id = place(ALICE, one_gpu(Some(w)), 0);
+        assert_eq!(order(id).discount, 0);
+        // Others may still spend points on it.
+        grant_points(USER, 100);
+        let id = place(USER, one_gpu(Some(w)), 100);
+        assert_eq!(order(id).discount, 50);
+    });
+}
+
+#[test]
+fn discount_is_capped_at_max_discount_of_the_cost() {
+    ExtBuilder::default().build_and_execute(|| {
+        MaxDiscount::set(sp_runtime::Perbill::from_percent(50));
+        alice_worker();
+        grant_points(USER, 1_000); // worth 500 tokens
+        let pot_before = Balances::free_balance(pot());
+        let id = place(USER, one_gpu(None), u64::MAX);
+        // Cost 200: points pay at most 100 of it (200 points), the user pays the rest.
+        assert_eq!(order(id).discount, 100);
+        assert_eq!(points_of(USER), 1_000 - 200);
+        assert_eq!(escrow_held(USER), 100);
+        assert_eq!(Balances::free_balance(pot()), pot_before - 100);
+    });
+}
+
+#[test]
+fn place_order_on_an_overdue_target_is_refused_up_front() {
+    ExtBuilder::default().build_and_execute(|| {
+        set_heartbeat_timeout(3);
+        let w = alice_worker();
+        // Past the heartbeat timeout; the registry's sweep has not marked it Offline yet.
+        System::set_block_number(1 + 3 + 1);
+        assert!(worker(w).heartbeat_overdue);
+        assert_eq!(worker_status(w), WorkerStatus::Active);
+        assert_noop!(
+            Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w)), 0),
+            err(Error::WorkerOverdue)
+        );
+    });
+}
+
+#[test]
+fn place_order_refunds_the_weight_of_unscanned_index_entries() {
+    use frame_support::dispatch::GetDispatchInfo;
+    type W = <Test as crate::Config>::WeightInfo;
+    ExtBuilder::default().build_and_execute(|| {
+        let cheap = register_active(ALICE, AGENT, RTX, 1, 50);
+        register_active(BOB, AGENT2, RTX, 1, 100);
+        let max =
+            <WorkerRegistry as kaisar_primitives::WorkerRegistry<AccountId, Balance>>::max_scanned(
+            );
+        let call = crate::Call::<Test>::place_order {
+            spec: one_gpu(None),
+            max_points: 0,
+        };
+        assert_eq!(
+            call.get_dispatch_info().call_weight,
+            <W as crate::WeightInfo>::place_order(max)
+        );
+        let info = Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(None), 0)
+            .expect("matches the cheap worker");
+        assert_eq!(
+            info.actual_weight,
+            Some(<W as crate::WeightInfo>::place_order(1))
+        );
+        assert_eq!(order(0).worker, cheap);
+        // The cheap worker is busy now: the match reads two entries.
+        let info = Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(None), 0)
+            .expect("matches the second worker");
+        assert_eq!(
+            info.actual_weight,
+            Some(<W as crate::WeightInfo>::place_order(2))
+        );
+    });
+}
+
+#[test]
+fn agent_calls_on_an_order_of_a_removed_worker_say_worker_not_found() {
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        let id = place(USER, one_gpu(Some(w)), 0);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        assert_ok!(WorkerRegistry::deregister_worker(
+            RuntimeOrigin::signed(ALICE),
+            w
+        ));
+        run_to_block(1 + UNBONDING);
+        assert_ok!(WorkerRegistry::withdraw_deposit(
+            RuntimeOrigin::signed(ALICE),
+            w
+        ));
+        assert_noop!(
+            Orders::accept_order(RuntimeOrigin::signed(AGENT), id, blob()),
+            err(Error::WorkerNotFound)
+        );
+        assert_noop!(
+            Orders::reject_order(RuntimeOrigin::signed(AGENT), id),
+            err(Error::WorkerNotFound)
+        );
+    });
+}
+
+#[test]
+fn zero_blocks_per_hour_is_a_clear_error() {
+    ExtBuilder::default().build_and_execute(|| {
+        BlocksPerHourParam::set(0);
+        assert_eq!(cost(100, 1, 20), Err(err(Error::ZeroBlocksPerHour)));
+        BlocksPerHourParam::set(BLOCKS_PER_HOUR);
+    });
+}
+
+#[test]
+fn migration_v0_to_v1_adds_deposits_and_schedules_every_order() {
+    use crate::migrations::{v0, MigrateV0ToV1};
+    use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+    ExtBuilder::default().build_and_execute(|| {
+        let w = register_active(ALICE, AGENT, RTX, 4, 100);
+        let pending = place(USER, one_gpu(Some(w)), 0);
+        let running = place(USER, one_gpu(Some(w)), 0);
+        let cancelled = place(USER, one_gpu(Some(w)), 0);
+        accept(AGENT, running);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), cancelled));
+        run_to_block(3);
+        // Rewrite the state as v0 had it: orders without the new fields, only accept deadlines
+        // in the index.
+        let ids = [pending, running, cancelled];
+        for id in ids {
+            let o = order(id);
+            v0::Orders::<Test>::insert(
+                id,
+                v0::OldOrder::<Test> {
+                    user: o.user,
+                    worker: o.worker,
+                    provider: o.provider,
+                    image: o.image,
+                    gpu_model: o.gpu_model,
+                    gpu_count: o.gpu_count,
+                    duration: o.duration,
+                    price_per_gpu_hour: o.price_per_gpu_hour,
+                    user_public_key: o.user_public_key,
+                    ports: o.ports,
+                    total_cost: o.total_cost,
+                    discount: o.discount,
+                    paid_so_far: o.paid_so_far,
+                    status: o.status,
+                    created_at: o.created_at,
+                },
+            );
+        }
+        let _ = Deadlines::<Test>::clear(u32::MAX, None);
+        Deadlines::<Test>::insert(1 + ACCEPT_TIMEOUT, BoundedVec::truncate_from(vec![pending]));
+        StorageVersion::new(0).put::<Orders>();
+
+        MigrateV0ToV1::<Test>::on_runtime_upgrade();
+
+        assert_eq!(Orders::on_chain_storage_version(), StorageVersion::new(1));
+        assert_eq!(order(pending).deadline, Some(1 + ACCEPT_TIMEOUT));
+        assert_eq!(order(running).deadline, Some(21 + GRACE + 1));
+        assert_eq!(order(cancelled).deadline, Some(1 + RETENTION));
+        for id in ids {
+            assert_eq!(order(id).deposit, 0);
+        }
+        // Consistent with every invariant (checked again after the test), and it runs on.
+        all_try_state();
+        run_to_block(21 + GRACE + 1);
+        assert!(matches!(
+            status(running),
+            OrderStatus::Failed {
+                reason: FailureReason::NoFinalReport,
+                ..
+            }
+        ));
     });
 }

@@ -1,45 +1,78 @@
-//! Time- and event-driven work: accept deadlines (`on_initialize`) and workers becoming
+//! Time- and event-driven work: the deadline index (`on_initialize`) and workers becoming
 //! unavailable ([`WorkerAvailabilityHooks`]). Both do bounded work.
 
 use crate::*;
 use frame_support::{defensive, pallet_prelude::*, storage::with_storage_layer};
 use frame_system::pallet_prelude::BlockNumberFor;
 use kaisar_primitives::{OrderId, WorkerAvailabilityHooks, WorkerId};
+use sp_runtime::traits::{One, Saturating};
 
 impl<T: Config> Pallet<T> {
-    /// Fail every order whose accept deadline is `now` and that is still Pending. At most
-    /// `MaxDeadlinesPerBlock` orders (the bucket's bound).
-    pub(crate) fn do_expire_accept_deadlines(now: BlockNumberFor<T>) -> Weight {
-        let ids = AcceptDeadlines::<T>::take(now);
+    /// Handle the bucket of block `now` of the deadline index: fail the Pending orders whose
+    /// accept deadline came (`NotAccepted`), fail the Running orders past
+    /// `ends_at + ReportGracePeriod` (`NoFinalReport`), remove the terminal orders past their
+    /// retention. At most `MaxDeadlinesPerBlock` orders (the bucket's bound); nobody has to
+    /// call anything.
+    pub(crate) fn do_process_deadlines(now: BlockNumberFor<T>) -> Weight {
+        let ids = Deadlines::<T>::take(now);
         let count = ids.len() as u32;
         for order_id in ids {
-            let Some(order) = Orders::<T>::get(order_id) else {
-                defensive!("accept deadline queued for an unknown order");
+            let Some(mut order) = Orders::<T>::get(order_id) else {
+                defensive!("deadline queued for an unknown order");
                 continue;
             };
-            match order.status {
-                OrderStatus::Pending { accept_by } if accept_by == now => {
-                    Self::fail_isolated(order_id, order, FailureReason::NotAccepted)
+            if order.deadline != Some(now) {
+                defensive!("deadline bucket lists an order scheduled elsewhere");
+                continue;
+            }
+            // Out of its (taken) bucket.
+            order.deadline = None;
+            if Self::deadline_of(&order.status) > now {
+                defensive!("order queued before its deadline");
+                Self::retry_later(order_id, order);
+                continue;
+            }
+            let reason = match order.status {
+                OrderStatus::Pending { .. } => FailureReason::NotAccepted,
+                OrderStatus::Running { .. } => FailureReason::NoFinalReport,
+                OrderStatus::Completed { .. }
+                | OrderStatus::Cancelled { .. }
+                | OrderStatus::Failed { .. } => {
+                    Orders::<T>::remove(order_id);
+                    Self::deposit_event(Event::<T>::OrderDropped { order_id });
+                    continue;
                 }
-                // Orders leave the queue when they leave Pending; anything else is stale.
-                _ => {
-                    defensive!("accept deadline queued for an order that is not Pending");
-                }
+            };
+            if !Self::fail_isolated(order_id, order.clone(), reason) {
+                // Still open, as it was: look at it again next block.
+                Self::retry_later(order_id, order);
             }
         }
         T::WeightInfo::on_initialize(count)
     }
 
+    /// Schedule `order` (taken out of its bucket) again from the next block on.
+    fn retry_later(order_id: OrderId, mut order: Order<T>) {
+        let next = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
+        order.deadline = Self::schedule(order_id, next).ok();
+        if order.deadline.is_none() {
+            log::error!(target: LOG_TARGET, "order {order_id} lost its deadline");
+        }
+        Orders::<T>::insert(order_id, order);
+    }
+
     /// Fail an order in its own storage layer: if any step fails, the order stays as it was
-    /// (still open, so `expire_order` can retry) and the error is logged.
-    fn fail_isolated(order_id: OrderId, order: Order<T>, reason: FailureReason) {
+    /// (still open, so `expire_order` can retry), the error is logged and `false` returned.
+    fn fail_isolated(order_id: OrderId, order: Order<T>, reason: FailureReason) -> bool {
         if let Err(e) = with_storage_layer(|| Self::fail_order(order_id, order, reason)) {
             log::error!(
                 target: LOG_TARGET,
                 "failing order {order_id} ({reason:?}) failed: {e:?}",
             );
             defensive!("failing an open order must not fail");
+            return false;
         }
+        true
     }
 
     /// Fail every open order of `worker`: Pending orders are refunded in full, Running orders
@@ -52,7 +85,7 @@ impl<T: Config> Pallet<T> {
         for order_id in ids {
             match Orders::<T>::get(order_id) {
                 Some(order) if order.status.is_open() => {
-                    Self::fail_isolated(order_id, order, FailureReason::WorkerUnavailable)
+                    Self::fail_isolated(order_id, order, FailureReason::WorkerUnavailable);
                 }
                 _ => {
                     defensive!("worker index lists an order that is not open");

@@ -201,4 +201,10 @@ pub struct Order<T: Config> {
     pub status: OrderStatus<BlockNumberFor<T>>,
     /// Block of placement.
     pub created_at: BlockNumberFor<T>,
+    /// The order deposit held from the user while the order is Pending (zero otherwise).
+    pub deposit: BalanceOf<T>,
+    /// The block whose bucket of the deadline index holds this order (its accept deadline,
+    /// report deadline or removal, possibly spilled a few blocks later). `None` only for a
+    /// terminal order whose removal found no room (then `drop_order` removes it).
+    pub deadline: Option<BlockNumberFor<T>>,
 }

@@ -183,8 +183,7 @@ pub trait WorkerRegistry<AccountId, Balance> {
     /// ([`WorkerSummary::takes_new_orders`]) with at least `gpus` free GPUs whose price is at
     /// most `max_price_per_gpu_hour`. Searches a bounded, price-sorted index (never all workers)
     /// and reports how many entries it read.
-    fn find_cheapest(model: GpuModel, gpus: u32, max_price_per_gpu_hour: Balance)
-        -> CheapestMatch;
+    fn find_cheapest(model: GpuModel, gpus: u32, max_price_per_gpu_hour: Balance) -> CheapestMatch;
 
     /// The most index entries [`Self::find_cheapest`] can read (the index's bound).
     fn max_scanned() -> u32;

@@ -16,7 +16,7 @@
 
 use alloc::{vec, vec::Vec};
 use frame_support::{parameter_types, PalletId};
-use sp_runtime::{traits::AccountIdConversion, FixedU128};
+use sp_runtime::{traits::AccountIdConversion, FixedU128, Perbill};
 
 use super::{GovernanceOrigin, TreasuryAccount};
 use crate::{
@@ -152,13 +152,27 @@ parameter_types! {
     /// (The orders benchmarks rely on this: their worst case is one worker with
     /// `MaxOrdersPerWorker` GPUs.)
     pub const MaxOrdersPerWorker: u32 = MAX_GPUS_PER_WORKER;
-    /// Most orders whose accept deadline falls in one block, i.e. most orders placed per
-    /// block.
+    /// Most deadlines (accept, report, removal) the orders pallet handles per block.
     pub const MaxDeadlinesPerBlock: u32 = 64;
+    /// A deadline whose block is full goes to the next of 4 blocks (24 s later at most):
+    /// 256 deadlines per window before placing or accepting fails with `DeadlineQueueFull`.
+    pub const MaxDeadlineSpill: u32 = 4;
+    /// Each Pending order holds 1 token from the user: released when the order is accepted or
+    /// the provider fails it, forfeited to the treasury when the user cancels it while Pending.
+    pub const OrderDeposit: Balance = UNITS;
+    /// Forfeited order deposits go to the treasury.
+    pub OrderDepositForfeitDestination: AccountId = TreasuryAccount::get();
+    /// Points pay at most half of an order's cost.
+    pub const MaxOrderDiscount: Perbill = Perbill::from_percent(50);
 }
 
 impl pallet_orders::Config for Runtime {
     type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type OrderDeposit = OrderDeposit;
+    type DepositForfeitDestination = OrderDepositForfeitDestination;
+    type MaxDiscount = MaxOrderDiscount;
+    type MaxDeadlineSpill = MaxDeadlineSpill;
     type Workers = WorkerRegistry;
     type Escrow = Escrow;
     type Points = Points;

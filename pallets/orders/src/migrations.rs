@@ -1,0 +1,141 @@
+//! Storage migrations of the orders pallet.
+//!
+//! - [`MigrateV0ToV1`]: `Order` gains `deposit` (zero for every existing order: v0 took none)
+//!   and `deadline`; the deadline index (same storage as v0's `AcceptDeadlines`) gains the
+//!   report deadlines of Running orders and the removals of terminal orders. Pending orders keep
+//!   their bucket (`deadline = accept_by`).
+//!
+//! The integrator lists `MigrateV0ToV1<Runtime>` in the runtime's `Migrations`.
+
+use crate::*;
+use frame_support::{
+    migrations::VersionedMigration,
+    pallet_prelude::*,
+    traits::{Get, UncheckedOnRuntimeUpgrade},
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+use sp_runtime::traits::Zero;
+
+#[cfg(feature = "try-runtime")]
+use alloc::vec::Vec;
+
+/// The v0 layout.
+pub mod v0 {
+    use super::*;
+    use kaisar_primitives::{GpuModel, WorkerId};
+
+    /// An order as v0 stored it: [`Order`] without `deposit` and `deadline` (fields as there).
+    #[allow(missing_docs)]
+    #[derive(Encode, Decode)]
+    pub struct OldOrder<T: Config> {
+        pub user: T::AccountId,
+        pub worker: WorkerId,
+        pub provider: T::AccountId,
+        pub image: BoundedVec<u8, T::MaxImageLen>,
+        pub gpu_model: GpuModel,
+        pub gpu_count: u32,
+        pub duration: BlockNumberFor<T>,
+        pub price_per_gpu_hour: BalanceOf<T>,
+        pub user_public_key: [u8; 32],
+        pub ports: BoundedVec<u16, T::MaxPorts>,
+        pub total_cost: BalanceOf<T>,
+        pub discount: BalanceOf<T>,
+        pub paid_so_far: BalanceOf<T>,
+        pub status: OrderStatus<BlockNumberFor<T>>,
+        pub created_at: BlockNumberFor<T>,
+    }
+
+    /// v0's `Orders`.
+    #[frame_support::storage_alias]
+    pub type Orders<T: Config> =
+        StorageMap<Pallet<T>, Blake2_128Concat, kaisar_primitives::OrderId, OldOrder<T>>;
+}
+
+/// v0 -> v1 without the version check; use [`MigrateV0ToV1`].
+///
+/// Reads and rewrites every order once (the chain has no v0 history beyond its first release,
+/// so the order count is small); for each Running or terminal order it schedules one deadline
+/// (at most `MaxDeadlineSpill` bucket reads). Orders whose deadline finds no room keep
+/// `deadline = None`: a terminal one is removed by `drop_order`; a Running one (logged) by
+/// `expire_order` or a cancellation. Deadlines already past are scheduled in the next block.
+pub struct InnerMigrateV0ToV1<T>(core::marker::PhantomData<T>);
+
+impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV0ToV1<T> {
+    fn on_runtime_upgrade() -> Weight {
+        let mut orders = 0u64;
+        let mut bucket_reads = 0u64;
+        let spill = u64::from(T::MaxDeadlineSpill::get().max(1));
+        Orders::<T>::translate::<v0::OldOrder<T>, _>(|id, old| {
+            orders += 1;
+            let deadline = match old.status {
+                OrderStatus::Pending { accept_by } => Some(accept_by),
+                status => {
+                    bucket_reads += spill;
+                    let scheduled = Pallet::<T>::schedule(id, Pallet::<T>::deadline_of(&status));
+                    if scheduled.is_err() && status.is_open() {
+                        log::error!(
+                            target: LOG_TARGET,
+                            "v1 migration: no room for the report deadline of order {id}",
+                        );
+                    }
+                    scheduled.ok()
+                }
+            };
+            Some(Order {
+                user: old.user,
+                worker: old.worker,
+                provider: old.provider,
+                image: old.image,
+                gpu_model: old.gpu_model,
+                gpu_count: old.gpu_count,
+                duration: old.duration,
+                price_per_gpu_hour: old.price_per_gpu_hour,
+                user_public_key: old.user_public_key,
+                ports: old.ports,
+                total_cost: old.total_cost,
+                discount: old.discount,
+                paid_so_far: old.paid_so_far,
+                status: old.status,
+                created_at: old.created_at,
+                deposit: Zero::zero(),
+                deadline,
+            })
+        });
+        log::info!(target: LOG_TARGET, "v1 migration: {orders} orders translated");
+        T::DbWeight::get().reads_writes(
+            orders.saturating_add(bucket_reads),
+            orders.saturating_add(bucket_reads),
+        )
+    }
+
+    #[cfg(feature = "try-runtime")]
+    fn pre_upgrade() -> Result<Vec<u8>, sp_runtime::TryRuntimeError> {
+        Ok((v0::Orders::<T>::iter().count() as u64).encode())
+    }
+
+    #[cfg(feature = "try-runtime")]
+    fn post_upgrade(state: Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+        let before = u64::decode(&mut &state[..])
+            .map_err(|_| sp_runtime::TryRuntimeError::Other("pre_upgrade state"))?;
+        ensure!(
+            Orders::<T>::iter().count() as u64 == before,
+            "v1 migration lost orders"
+        );
+        for (_, order) in Orders::<T>::iter() {
+            ensure!(order.deposit.is_zero(), "v1 migration invented a deposit");
+            if matches!(order.status, OrderStatus::Pending { .. }) {
+                ensure!(order.deadline.is_some(), "pending order lost its deadline");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Migrates the orders pallet from storage version 0 to 1 (see [`InnerMigrateV0ToV1`]).
+pub type MigrateV0ToV1<T> = VersionedMigration<
+    0,
+    1,
+    InnerMigrateV0ToV1<T>,
+    Pallet<T>,
+    <T as frame_system::Config>::DbWeight,
+>;
