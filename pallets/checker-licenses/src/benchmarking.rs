@@ -6,7 +6,7 @@ use crate::Pallet as CheckerLicenses;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_support::{
-    traits::{fungible::Mutate, Get, Hooks},
+    traits::{fungible::Mutate, EnsureOrigin, Get, Hooks},
     BoundedVec,
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
@@ -99,8 +99,8 @@ mod benchmarks {
         #[extrinsic_call]
         _(
             origin as T::RuntimeOrigin,
-            now,
             now.saturating_add(10u32.into()),
+            now.saturating_add(20u32.into()),
             tier_terms::<T>(t, 100),
             T::MaxPerWallet::get(),
             root,
