@@ -923,3 +923,31 @@ fn try_state_detects_a_hold_that_differs_from_the_commitments() {
         assert!(CheckerLicenses::do_try_state().is_err());
     });
 }
+
+#[test]
+fn a_round_of_100_000_commitments_allocates_exactly_its_supply() {
+    // Settlement is O(tiers) whatever the number of buyers; each claim computes its own share.
+    // Here: 100,000 commitments of 1 to 20 licenses for a supply of 50,000, three offsets.
+    let units: Vec<u32> = (0..100_000u32)
+        .map(|i| 1 + (i.wrapping_mul(2_654_435_761) >> 7) % 20)
+        .collect();
+    let committed: u32 = units.iter().sum();
+    let supply = 50_000;
+    assert!(committed > supply);
+    for offset in [0, committed / 3, committed - 1] {
+        let mut position = 0;
+        let mut total = 0u32;
+        let mut rounded_up = 0u32;
+        for &u in &units {
+            let a = allocation(position, u, committed, supply, offset);
+            let floor = (u as u64 * supply as u64 / committed as u64) as u32;
+            assert!(a == floor || a == floor + 1);
+            rounded_up += a - floor;
+            total += a;
+            position += u;
+        }
+        assert_eq!(total, supply);
+        // The leftover is fewer than the number of buyers.
+        assert!(rounded_up < units.len() as u32);
+    }
+}

@@ -54,18 +54,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(95_000_000, 6196)
 			.saturating_add(Weight::from_parts(110_000_000, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(T::DbWeight::get().writes((9_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3600).saturating_mul(n.into()))
 	}
 	// estimated from pallet_worker_registry::withdraw_deposit; re-measured by scripts/bench-weights.sh
 	fn grant(n: u32, ) -> Weight {
 		Weight::from_parts(12_000_000, 3600)
 			.saturating_add(Weight::from_parts(110_000_000, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(0_u64))
 			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(0_u64))
 			.saturating_add(T::DbWeight::get().writes((9_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3600).saturating_mul(n.into()))
 	}
 	// estimated from pallet_points::set_refund_preference; re-measured by scripts/bench-weights.sh
 	fn register_referral_code() -> Weight {
@@ -108,9 +110,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(6_000_000, 1500)
 			.saturating_add(Weight::from_parts(16_000_000, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3400).saturating_mul(n.into()))
 	}
 }
 
@@ -138,17 +141,19 @@ impl WeightInfo for () {
 		Weight::from_parts(95_000_000, 6196)
 			.saturating_add(Weight::from_parts(110_000_000, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
-			.saturating_add(RocksDbWeight::get().writes(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
 			.saturating_add(RocksDbWeight::get().writes((9_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3600).saturating_mul(n.into()))
 	}
 	fn grant(n: u32, ) -> Weight {
 		Weight::from_parts(12_000_000, 3600)
 			.saturating_add(Weight::from_parts(110_000_000, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().writes(0_u64))
 			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(0_u64))
 			.saturating_add(RocksDbWeight::get().writes((9_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3600).saturating_mul(n.into()))
 	}
 	fn register_referral_code() -> Weight {
 		Weight::from_parts(15_000_000, 3600)
@@ -184,8 +189,9 @@ impl WeightInfo for () {
 		Weight::from_parts(6_000_000, 1500)
 			.saturating_add(Weight::from_parts(16_000_000, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3400).saturating_mul(n.into()))
 	}
 }
