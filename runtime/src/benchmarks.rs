@@ -17,6 +17,7 @@ frame_benchmarking::define_benchmarks!(
     [pallet_escrow, Escrow]
     [pallet_points, Points]
     [pallet_orders, Orders]
+    [pallet_checker_licenses, CheckerLicenses]
 );
 
 impl frame_system_benchmarking::Config for Runtime {

@@ -14,6 +14,9 @@
 //! - 23 `Aura`, 24 `AuraExt`
 //! - 50 `WorkerRegistry`, 51 `Escrow`, 52 `Points`, 53 `Orders`: the Kaisar marketplace
 //!   (wiring in [`configs::kaisar`], design in `docs/architecture.md`).
+//! - 54 `Nfts` (`pallet-nfts`), 55 `CheckerLicenses`: checker node licenses as NFTs, their
+//!   sale, referrals and delegation (wiring in [`configs::licenses`], design in
+//!   `docs/checker-licenses.md`).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 // `#[frame_support::runtime]` expands recursively.
@@ -253,6 +256,12 @@ mod runtime {
     pub type Points = pallet_points;
     #[runtime::pallet_index(53)]
     pub type Orders = pallet_orders;
+
+    // Checker node licenses (configured in `configs::licenses`).
+    #[runtime::pallet_index(54)]
+    pub type Nfts = pallet_nfts;
+    #[runtime::pallet_index(55)]
+    pub type CheckerLicenses = pallet_checker_licenses;
 }
 
 cumulus_pallet_parachain_system::register_validate_block! {

@@ -300,10 +300,16 @@ fn every_kaisar_pallet_is_listed_for_benchmarking() {
         "pallet_escrow",
         "pallet_points",
         "pallet_orders",
+        "pallet_checker_licenses",
     ] {
         assert!(
             names.iter().any(|n| n == pallet),
             "{pallet} missing from {names:?}"
         );
     }
+}
+
+#[test]
+fn checker_licenses_benchmarks_run_against_the_runtime() {
+    assert!(run_all("pallet_checker_licenses") >= 12);
 }

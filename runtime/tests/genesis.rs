@@ -136,3 +136,19 @@ fn genesis_state_satisfies_every_pallets_invariants() {
         });
     }
 }
+
+#[test]
+fn both_presets_create_the_licenses_collection_owned_by_the_licenses_pallet() {
+    use frame_support::traits::tokens::nonfungibles_v2::Inspect;
+    for preset in ["development", "local_testnet"] {
+        preset_ext(preset).execute_with(|| {
+            let collection = pallet_checker_licenses::LicenseCollection::<Runtime>::get()
+                .unwrap_or_else(|| panic!("{preset}: no licenses collection"));
+            assert_eq!(
+                <kaisar_runtime::Nfts as Inspect<_>>::collection_owner(&collection),
+                Some(kaisar_runtime::CheckerLicenses::account_id()),
+                "{preset}"
+            );
+        });
+    }
+}

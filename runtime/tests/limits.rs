@@ -106,3 +106,50 @@ fn a_worker_never_needs_more_order_slots_than_it_has_gpus() {
     assert!(MinDuration::get() <= MaxDuration::get());
     assert!(HeartbeatTimeout::get() > 0 && AcceptTimeout::get() > 0);
 }
+
+#[test]
+fn checker_licenses_epoch_boundary_and_calls_fit_the_block() {
+    use frame_support::traits::Get;
+    use kaisar_runtime::configs::licenses::MaxPendingDelegationChanges;
+    use pallet_checker_licenses::WeightInfo as _;
+    type C = <Runtime as pallet_checker_licenses::Config>::WeightInfo;
+    type Cfg = Runtime;
+    let per_wallet = <<Cfg as pallet_checker_licenses::Config>::MaxPerWallet as Get<u32>>::get();
+    let tiers = <<Cfg as pallet_checker_licenses::Config>::MaxTiers as Get<u32>>::get();
+    let proof = <<Cfg as pallet_checker_licenses::Config>::MaxProofLen as Get<u32>>::get();
+    let limits = RuntimeBlockWeights::get();
+    // An epoch boundary may fall in the marketplace's worst block.
+    let hooks = worst_case_hooks() + C::on_initialize_epoch(MaxPendingDelegationChanges::get());
+    println!("worst-case hooks with an epoch boundary: {}", pretty(hooks));
+    assert!(
+        hooks.all_lte(limits.max_block / 2),
+        "hooks {} exceed half the block {}",
+        pretty(hooks),
+        pretty(limits.max_block)
+    );
+    let max = limits
+        .get(DispatchClass::Normal)
+        .max_extrinsic
+        .expect("a normal-class limit");
+    let calls = [
+        ("open_round", C::open_round(tiers)),
+        ("commit", C::commit(proof)),
+        ("settle", C::settle(tiers)),
+        ("claim", C::claim(per_wallet)),
+        ("grant", C::grant(per_wallet)),
+        ("register_referral_code", C::register_referral_code()),
+        ("delegate", C::delegate()),
+        ("undelegate", C::undelegate()),
+        ("set_commission", C::set_commission()),
+        ("set_max_licenses", C::set_max_licenses()),
+    ];
+    for (name, weight) in calls {
+        println!("{name}: {}", pretty(weight));
+        assert!(
+            weight.all_lte(max),
+            "{name} ({}) exceeds {}",
+            pretty(weight),
+            pretty(max)
+        );
+    }
+}

@@ -298,3 +298,59 @@ pub trait Points<AccountId, Balance> {
     /// `who` with points at the configured rate. Returns the points credited.
     fn credit_refund(who: &AccountId, tokens: Balance) -> Balance;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Checker node licenses (`pallet-checker-licenses`), read by the checking and rewards pallets.
+// ---------------------------------------------------------------------------------------------
+
+/// Identifies a checker node license: the item id of its NFT in the licenses collection of
+/// `pallet-nfts`.
+pub type LicenseId = u32;
+/// A checking epoch: `block_number / EpochLength` of `pallet-checker-licenses`.
+pub type CheckingEpoch = u32;
+
+/// One checker slot of an epoch: one delegated license. The operator runs the checks for it;
+/// the owner receives the license's rewards minus the operator's `commission`.
+#[derive(
+    Clone,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    RuntimeDebug,
+)]
+pub struct CheckerSlot<AccountId> {
+    /// The delegated license.
+    pub license: LicenseId,
+    /// Its owner (the NFT owner; a delegated license cannot be transferred).
+    pub owner: AccountId,
+    /// The operator it is delegated to (equal to `owner` for a self-delegated license).
+    pub operator: AccountId,
+    /// The operator's commission in force for the epoch (zero for a self-delegation).
+    pub commission: sp_runtime::Perbill,
+}
+
+/// The checker slots of the current checking epoch, implemented by `pallet-checker-licenses`
+/// for the checking and rewards pallets. The slot set changes only at epoch boundaries, so
+/// everything read during an epoch is consistent. Every function is O(1) (one or two storage
+/// reads): random assignment draws an index in `0..slot_count()` and reads [`Self::slot`].
+pub trait CheckerSlots<AccountId> {
+    /// The epoch the current slot set belongs to.
+    fn current_epoch() -> CheckingEpoch;
+    /// Number of slots active in the current epoch; valid indices are `0..slot_count()`.
+    fn slot_count() -> u32;
+    /// The slot at `index` (`None` if `index >= slot_count()`).
+    fn slot(index: u32) -> Option<CheckerSlot<AccountId>>;
+    /// The index of `license`'s slot, if it is active in the current epoch.
+    fn slot_of(license: LicenseId) -> Option<u32>;
+}
+
+/// Who referred an account (recorded once, at its first commitment with a referral code), for
+/// the rewards pallet. Implemented by `pallet-checker-licenses`.
+pub trait Referrals<AccountId> {
+    /// The referrer of `who`, if any.
+    fn referrer_of(who: &AccountId) -> Option<AccountId>;
+}

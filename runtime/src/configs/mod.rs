@@ -2,6 +2,7 @@
 //! The Kaisar pallets are configured in [`kaisar`].
 
 pub mod kaisar;
+pub mod licenses;
 
 use frame_support::{
     derive_impl,
