@@ -74,6 +74,19 @@ pub enum CheckerError {
     /// The requested parameters are invalid.
     #[error("invalid parameters: {0}")]
     BadParams(crate::params::ParamsError),
+    /// With these parameters the honest answer to the open request (`openings` rows of `n`
+    /// entries with their Merkle paths) would exceed the hard message cap
+    /// ([`messages::MAX_MESSAGE_BYTES`]) and be refused unread: ask for fewer openings or a
+    /// smaller `n`. Checked at issue, so an honest worker is never failed for it.
+    #[error("{openings} openings under these parameters need {len} bytes, above the {max}-byte message cap")]
+    OpeningsTooLarge {
+        /// Rows that would be opened.
+        openings: u32,
+        /// The largest signed `Openings` message for them.
+        len: usize,
+        /// The message cap.
+        max: usize,
+    },
     /// A received message was refused.
     #[error(transparent)]
     Message(#[from] MessageError),
@@ -161,6 +174,12 @@ impl Checker {
         self.signer.public()
     }
 
+    /// How many rows this checker opens under `params`: the configured count, within
+    /// `1..=MAX_OPENINGS`, and never more than there are rows.
+    fn openings_for(&self, params: &Params) -> u32 {
+        openings_count(&self.config, params)
+    }
+
     /// Build and sign a challenge; `now` is when it is sent. The secret `r` is drawn here.
     pub fn issue<R: Rng + CryptoRng>(
         &self,
@@ -180,6 +199,15 @@ impl Checker {
                 .ok_or(CheckerError::UnknownModel(req.claimed_model))?,
         };
         params.validate().map_err(CheckerError::BadParams)?;
+        let openings = self.openings_for(&params);
+        let len = messages::max_openings_len(&params, openings);
+        if len > messages::MAX_MESSAGE_BYTES {
+            return Err(CheckerError::OpeningsTooLarge {
+                openings,
+                len,
+                max: messages::MAX_MESSAGE_BYTES,
+            });
+        }
         let challenge = Challenge {
             version: PROTOCOL_VERSION,
             genesis_hash: req.genesis_hash,
@@ -315,7 +343,7 @@ impl CheckerSession {
         let asked = verify::select_openings(
             rng,
             &self.challenge.params,
-            self.config.openings.clamp(1, MAX_OPENINGS),
+            openings_count(&self.config, &self.challenge.params),
         );
         let open = Open {
             challenge_id: self.id,
@@ -428,6 +456,13 @@ impl CheckerSession {
         };
         Ok(v)
     }
+}
+
+/// Rows opened under `params` with `config`: `config.openings` within `1..=MAX_OPENINGS`, at
+/// most the number of rows.
+fn openings_count(config: &CheckerConfig, params: &Params) -> u32 {
+    let wanted = config.openings.clamp(1, MAX_OPENINGS);
+    params.rows().min(wanted as u64) as u32
 }
 
 fn snapshots_ok(before: &GpuSnapshot, after: &GpuSnapshot, gpu: &GpuUuidHash) -> bool {

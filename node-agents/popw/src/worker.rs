@@ -227,6 +227,15 @@ impl<B: Backend> Worker<B> {
         if open.indices.is_empty() || open.indices.len() > MAX_OPENINGS as usize {
             return Err(WorkerError::BadOpenRequest("row count"));
         }
+        // The answer must fit the receiver's hard cap, or it would be refused unread (an honest
+        // checker never asks for this: `Checker::issue` refuses such parameters).
+        if messages::max_openings_len(&c.params, open.indices.len() as u32)
+            > messages::MAX_MESSAGE_BYTES
+        {
+            return Err(WorkerError::BadOpenRequest(
+                "answer would exceed the message cap",
+            ));
+        }
         let rows = self
             .backend
             .rows(&pending.accepted.seed, &c.params, &open.indices)

@@ -515,3 +515,86 @@ fn standard_params_come_from_the_calibration_table() {
         kaisar_popw::CalibrationTable::builtin().standard_params(req.claimed_model)
     );
 }
+
+/// The largest number of openings whose honest answer fits the hard message cap under `p`.
+fn largest_openings_within_the_cap(p: &Params) -> u32 {
+    (1..=messages::MAX_OPENINGS)
+        .take_while(|c| messages::max_openings_len(p, *c) <= messages::MAX_MESSAGE_BYTES)
+        .last()
+        .unwrap()
+}
+
+#[test]
+fn honest_worker_at_the_message_cap_passes_and_parameters_beyond_it_are_refused_at_issue() {
+    // n = 2^15 (the largest allowed): one opened row is 128 KiB, so about 510 rows fill the
+    // 64 MiB cap. The review's case: 512 openings used to be issued, the honest answer was then
+    // refused as TooLarge and the worker failed as late.
+    let p = Params {
+        m: 512,
+        n: 1 << 15,
+        k: 16,
+        chunks: 1,
+    };
+    let largest = largest_openings_within_the_cap(&p);
+    assert!((500..512).contains(&largest), "{largest}");
+    let mut r = rng(31);
+    let mut w = worker(CpuBackend::new());
+    let v = run_exchange(&checker(&p, largest), &mut w, p, &mut r, Timing::default());
+    assert_eq!(v.outcome, Ok(()), "{v:?}");
+    assert_eq!(v.rows_verified, largest as usize);
+
+    // One more row: refused when the challenge is issued, with a typed error.
+    let nonce = Nonce::random(&mut r);
+    let t0 = Instant::now();
+    let err = checker(&p, largest + 1)
+        .issue(&request(nonce, p), &mut r, t0)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        CheckerError::OpeningsTooLarge {
+            openings: largest + 1,
+            len: messages::max_openings_len(&p, largest + 1),
+            max: messages::MAX_MESSAGE_BYTES,
+        }
+    );
+    // The review's exact cases: n = 32768 with 512 openings, n = 16384 with 1024.
+    for (n, openings) in [(1u32 << 15, 512u32), (1 << 14, 1024)] {
+        let q = Params {
+            m: 1024,
+            n,
+            k: 16,
+            chunks: 1,
+        };
+        assert!(matches!(
+            checker(&q, openings).issue(&request(nonce, q), &mut r, t0),
+            Err(CheckerError::OpeningsTooLarge { .. })
+        ));
+        // One row less (or a smaller n) is fine.
+        assert!(checker(&q, largest_openings_within_the_cap(&q))
+            .issue(&request(nonce, q), &mut r, t0)
+            .is_ok());
+    }
+
+    // A worker asked (by a non-conforming checker) for an answer over the cap refuses the
+    // request instead of computing rows nobody will read.
+    let (s, ch) = checker(&p, largest)
+        .issue(&request(nonce, p), &mut r, t0)
+        .unwrap();
+    let (pending, _) = w
+        .work(
+            w.accept(&ch, &expectation(&nonce)).unwrap(),
+            &mut snapshots(),
+        )
+        .unwrap();
+    let too_many = messages::seal(
+        &Open {
+            challenge_id: s.id(),
+            indices: (0..largest + 1).map(|i| RowIndex { t: 0, i }).collect(),
+        },
+        &checker_signer(),
+    );
+    assert_eq!(
+        w.open(&pending, &too_many).unwrap_err(),
+        WorkerError::BadOpenRequest("answer would exceed the message cap")
+    );
+}
