@@ -106,10 +106,12 @@ fn session_at_openings(
     t0: Instant,
 ) -> (CheckerSession, Vec<RowIndex>) {
     let mut rng = StdRng::seed_from_u64(CHECKER_RNG_SEED);
-    let (mut s, _) = checker.issue(&request(params), &mut rng, t0).unwrap();
+    let (mut s, _) = checker
+        .issue_with_rng(&request(params), &mut rng, t0)
+        .unwrap();
     let commit = commit_bytes(&s, root);
     let AfterCommit::SendOpen(open) = s
-        .receive_commit(&commit, t0 + Duration::from_secs(7), &mut rng)
+        .receive_commit_with_rng(&commit, t0 + Duration::from_secs(7), &mut rng)
         .unwrap()
     else {
         panic!("commit refused")

@@ -12,7 +12,8 @@ use crate::seed::{ChallengeId, GpuUuidHash, Nonce};
 use crate::snapshot::GpuSnapshot;
 use crate::verify::{self, RowFault};
 use kaisar_primitives::{GpuModel, WorkerId};
-use rand::{CryptoRng, Rng};
+use rand::rngs::OsRng;
+use rand::{CryptoRng, RngCore};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -180,8 +181,22 @@ impl Checker {
         openings_count(&self.config, params)
     }
 
-    /// Build and sign a challenge; `now` is when it is sent. The secret `r` is drawn here.
-    pub fn issue<R: Rng + CryptoRng>(
+    /// Build and sign a challenge; `now` is when it is sent. The secret `r` is drawn here, from
+    /// the operating system's CSPRNG ([`OsRng`]): this is the entry point a checker daemon uses.
+    pub fn issue(
+        &self,
+        req: &ChallengeRequest,
+        now: Instant,
+    ) -> Result<(CheckerSession, Vec<u8>), CheckerError> {
+        self.issue_with_rng(req, &mut OsRng, now)
+    }
+
+    /// [`Checker::issue`] with the secret `r` drawn from `rng`. **For reproducible tests and
+    /// benchmarks only; a checker daemon never calls this**: whoever can predict `r` can forge
+    /// rows that pass the Freivalds check, so `rng` must be a CSPRNG seeded unpredictably (the
+    /// `CryptoRng` bound refuses non-cryptographic generators, but cannot tell a publicly seeded
+    /// `StdRng` from a secret one).
+    pub fn issue_with_rng<R: RngCore + CryptoRng + ?Sized>(
         &self,
         req: &ChallengeRequest,
         rng: &mut R,
@@ -320,8 +335,36 @@ impl CheckerSession {
     }
 
     /// A commit arrived at `now`. Its signature (by the worker's agent) and challenge id are
-    /// checked; then the rows to open are drawn, and the signed open request returned.
-    pub fn receive_commit<R: Rng + ?Sized>(
+    /// checked; then the rows to open are drawn from the operating system's CSPRNG ([`OsRng`]),
+    /// and the signed open request returned. This is the entry point a checker daemon uses.
+    pub fn receive_commit(
+        &mut self,
+        bytes: &[u8],
+        now: Instant,
+    ) -> Result<AfterCommit, CheckerError> {
+        self.receive_commit_with_rng(bytes, now, &mut OsRng)
+    }
+
+    /// [`CheckerSession::receive_commit`] with the rows to open drawn from `rng`. **For
+    /// reproducible tests and benchmarks only; a checker daemon never calls this**: a worker that
+    /// can predict the rows computes only those. `rng` must be a CSPRNG (`CryptoRng`), e.g. a
+    /// seeded `StdRng` in a test; a plain generator does not compile:
+    ///
+    /// ```compile_fail
+    /// # fn f(s: &mut kaisar_popw::CheckerSession, commit: &[u8]) {
+    /// let mut predictable = rand::rngs::mock::StepRng::new(0, 1);
+    /// let _ = s.receive_commit_with_rng(commit, std::time::Instant::now(), &mut predictable);
+    /// # }
+    /// ```
+    ///
+    /// ```
+    /// # fn f(s: &mut kaisar_popw::CheckerSession, commit: &[u8]) {
+    /// use rand::SeedableRng;
+    /// let mut seeded = rand::rngs::StdRng::seed_from_u64(7); // reproducible tests only
+    /// let _ = s.receive_commit_with_rng(commit, std::time::Instant::now(), &mut seeded);
+    /// # }
+    /// ```
+    pub fn receive_commit_with_rng<R: RngCore + CryptoRng + ?Sized>(
         &mut self,
         bytes: &[u8],
         now: Instant,
@@ -469,4 +512,95 @@ fn snapshots_ok(before: &GpuSnapshot, after: &GpuSnapshot, gpu: &GpuUuidHash) ->
     before.gpu_uuid_hash == *gpu
         && after.gpu_uuid_hash == *gpu
         && before.timestamp_ms <= after.timestamp_ms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::GpuSnapshot;
+    use rand::SeedableRng;
+
+    fn agent() -> Signer {
+        Signer::from_seed(&[0xA1; 32])
+    }
+
+    fn params() -> Params {
+        Params {
+            m: 1024,
+            n: 16,
+            k: 16,
+            chunks: 1,
+        }
+    }
+
+    fn checker() -> Checker {
+        Checker::new(Signer::from_seed(&[0xC2; 32]), CheckerConfig::default())
+    }
+
+    fn request() -> ChallengeRequest {
+        ChallengeRequest {
+            genesis_hash: [1; 32],
+            epoch_randomness: [2; 32],
+            nonce: Nonce([3; 32]),
+            worker_id: 4,
+            worker_agent: agent().public(),
+            gpu_uuid_hash: GpuUuidHash([5; 32]),
+            claimed_model: GpuModel::L40S,
+            params: Some(params()),
+        }
+    }
+
+    fn commit_for(s: &CheckerSession) -> Vec<u8> {
+        let gpu = s.challenge().gpu_uuid_hash;
+        messages::seal(
+            &Commit {
+                challenge_id: s.id(),
+                root: [9; 32],
+                before: GpuSnapshot::without_telemetry(gpu, 1),
+                after: GpuSnapshot::without_telemetry(gpu, 2),
+            },
+            &agent(),
+        )
+    }
+
+    fn asked(after: AfterCommit, checker: &Checker) -> Vec<RowIndex> {
+        let AfterCommit::SendOpen(bytes) = after else {
+            panic!("expected an open request")
+        };
+        let open: Open = messages::unseal(&bytes, usize::MAX, &checker.public()).unwrap();
+        open.indices
+    }
+
+    #[test]
+    fn plain_entry_points_draw_the_secrets_from_the_os_csprng_not_from_the_caller() {
+        let c = checker();
+        let t0 = Instant::now();
+        // The same request twice through the daemon's entry points: fresh r, fresh rows.
+        let (mut s1, _) = c.issue(&request(), t0).unwrap();
+        let (mut s2, _) = c.issue(&request(), t0).unwrap();
+        assert_eq!(s1.id(), s2.id());
+        assert_ne!(s1.r, s2.r);
+        let at = t0 + Duration::from_secs(1);
+        let rows1 = asked(s1.receive_commit(&commit_for(&s1), at).unwrap(), &c);
+        let rows2 = asked(s2.receive_commit(&commit_for(&s2), at).unwrap(), &c);
+        assert_eq!(rows1.len(), 128);
+        assert_ne!(rows1, rows2);
+
+        // The explicitly named seeded variants reproduce both (tests and benches only).
+        let seeded = || rand::rngs::StdRng::seed_from_u64(11);
+        let (mut s3, _) = c.issue_with_rng(&request(), &mut seeded(), t0).unwrap();
+        let (mut s4, _) = c.issue_with_rng(&request(), &mut seeded(), t0).unwrap();
+        assert_eq!(s3.r, s4.r);
+        let rows3 = asked(
+            s3.receive_commit_with_rng(&commit_for(&s3), at, &mut seeded())
+                .unwrap(),
+            &c,
+        );
+        let rows4 = asked(
+            s4.receive_commit_with_rng(&commit_for(&s4), at, &mut seeded())
+                .unwrap(),
+            &c,
+        );
+        assert_eq!(rows3, rows4);
+    }
 }

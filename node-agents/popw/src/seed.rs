@@ -57,8 +57,14 @@ bytes32!(
 );
 
 impl Nonce {
-    /// A fresh random nonce.
-    pub fn random<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+    /// A fresh nonce from the operating system's CSPRNG (what a checker daemon uses: a worker
+    /// that can predict the nonce can start the work before the challenge).
+    pub fn random() -> Self {
+        Self::random_with_rng(&mut rand::rngs::OsRng)
+    }
+
+    /// A nonce from `rng`. **For reproducible tests only**; daemons call [`Nonce::random`].
+    pub fn random_with_rng<R: RngCore + CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut n = [0u8; 32];
         rng.fill_bytes(&mut n);
         Self(n)

@@ -153,9 +153,9 @@ fn check_timeout_fails_a_silent_worker_at_each_stage() {
     let p = small();
     let c = checker(&p, 8);
     let mut r = rng(4);
-    let nonce = Nonce::random(&mut r);
+    let nonce = Nonce::random_with_rng(&mut r);
     let t0 = Instant::now();
-    let (mut s, _) = c.issue(&request(nonce, p), &mut r, t0).unwrap();
+    let (mut s, _) = c.issue_with_rng(&request(nonce, p), &mut r, t0).unwrap();
     assert_eq!(s.check_timeout(t0 + Duration::from_secs(29)), None);
     assert_eq!(
         s.check_timeout(t0 + Duration::from_secs(31))
@@ -165,13 +165,13 @@ fn check_timeout_fails_a_silent_worker_at_each_stage() {
     );
 
     let mut w = worker(CpuBackend::new());
-    let nonce = Nonce::random(&mut r);
-    let (mut s, ch) = c.issue(&request(nonce, p), &mut r, t0).unwrap();
+    let nonce = Nonce::random_with_rng(&mut r);
+    let (mut s, ch) = c.issue_with_rng(&request(nonce, p), &mut r, t0).unwrap();
     let acc = w.accept(&ch, &expectation(&nonce)).unwrap();
     let (_, commit) = w.work(acc, &mut snapshots()).unwrap();
     let at = t0 + Duration::from_secs(1);
     assert!(matches!(
-        s.receive_commit(&commit, at, &mut r).unwrap(),
+        s.receive_commit_with_rng(&commit, at, &mut r).unwrap(),
         AfterCommit::SendOpen(_)
     ));
     assert_eq!(s.check_timeout(at + Duration::from_secs(9)), None);
@@ -189,16 +189,16 @@ fn snapshots_of_another_gpu_fail() {
     let c = checker(&p, 8);
     let mut w = worker(CpuBackend::new());
     let mut r = rng(5);
-    let nonce = Nonce::random(&mut r);
+    let nonce = Nonce::random_with_rng(&mut r);
     let t0 = Instant::now();
-    let (mut s, ch) = c.issue(&request(nonce, p), &mut r, t0).unwrap();
+    let (mut s, ch) = c.issue_with_rng(&request(nonce, p), &mut r, t0).unwrap();
     let acc = w.accept(&ch, &expectation(&nonce)).unwrap();
     let other = GpuUuidHash::of_uuid("GPU-other");
     let (pending, commit) = w
         .work(acc, &mut || GpuSnapshot::without_telemetry(other, 5))
         .unwrap();
     let AfterCommit::SendOpen(open) = s
-        .receive_commit(&commit, t0 + Duration::from_millis(1250), &mut r)
+        .receive_commit_with_rng(&commit, t0 + Duration::from_millis(1250), &mut r)
         .unwrap()
     else {
         panic!("expected an open request")
@@ -219,13 +219,13 @@ fn messages_replayed_from_an_earlier_challenge_are_rejected() {
     let t0 = Instant::now();
 
     // Exchange 1, complete.
-    let n1 = Nonce::random(&mut r);
-    let (mut s1, ch1) = c.issue(&request(n1, p), &mut r, t0).unwrap();
+    let n1 = Nonce::random_with_rng(&mut r);
+    let (mut s1, ch1) = c.issue_with_rng(&request(n1, p), &mut r, t0).unwrap();
     let (pending1, commit1) = w
         .work(w.accept(&ch1, &expectation(&n1)).unwrap(), &mut snapshots())
         .unwrap();
     let AfterCommit::SendOpen(open1) = s1
-        .receive_commit(&commit1, t0 + Duration::from_millis(1250), &mut r)
+        .receive_commit_with_rng(&commit1, t0 + Duration::from_millis(1250), &mut r)
         .unwrap()
     else {
         panic!()
@@ -233,10 +233,10 @@ fn messages_replayed_from_an_earlier_challenge_are_rejected() {
     let openings1 = w.open(&pending1, &open1).unwrap();
 
     // Exchange 2: the old commit, open and openings are refused with WrongChallenge.
-    let n2 = Nonce::random(&mut r);
-    let (mut s2, ch2) = c.issue(&request(n2, p), &mut r, t0).unwrap();
+    let n2 = Nonce::random_with_rng(&mut r);
+    let (mut s2, ch2) = c.issue_with_rng(&request(n2, p), &mut r, t0).unwrap();
     assert!(matches!(
-        s2.receive_commit(&commit1, t0 + Duration::from_secs(1), &mut r),
+        s2.receive_commit_with_rng(&commit1, t0 + Duration::from_secs(1), &mut r),
         Err(CheckerError::Message(MessageError::WrongChallenge { .. }))
     ));
     let (pending2, commit2) = w
@@ -247,7 +247,7 @@ fn messages_replayed_from_an_earlier_challenge_are_rejected() {
         Err(WorkerError::Message(MessageError::WrongChallenge { .. }))
     ));
     let AfterCommit::SendOpen(open2) = s2
-        .receive_commit(&commit2, t0 + Duration::from_millis(1250), &mut r)
+        .receive_commit_with_rng(&commit2, t0 + Duration::from_millis(1250), &mut r)
         .unwrap()
     else {
         panic!()
@@ -264,7 +264,7 @@ fn messages_replayed_from_an_earlier_challenge_are_rejected() {
         .passed());
     // Replaying the commit to a finished session is refused.
     assert_eq!(
-        s2.receive_commit(&commit2, t0 + Duration::from_secs(3), &mut r)
+        s2.receive_commit_with_rng(&commit2, t0 + Duration::from_secs(3), &mut r)
             .unwrap_err(),
         CheckerError::UnexpectedMessage
     );
@@ -284,11 +284,11 @@ fn worker_refuses_challenges_not_meant_for_it() {
     let c = checker(&p, 8);
     let w = worker(CpuBackend::new());
     let mut r = rng(7);
-    let nonce = Nonce::random(&mut r);
+    let nonce = Nonce::random_with_rng(&mut r);
     let t0 = Instant::now();
     let good = expectation(&nonce);
 
-    let (_, ch) = c.issue(&request(nonce, p), &mut r, t0).unwrap();
+    let (_, ch) = c.issue_with_rng(&request(nonce, p), &mut r, t0).unwrap();
     assert!(w.accept(&ch, &good).is_ok());
 
     // Nonce not matching the on-chain commitment.
@@ -314,7 +314,9 @@ fn worker_refuses_challenges_not_meant_for_it() {
         Default::default(),
         table_for(&p),
     );
-    let (_, forged) = impostor.issue(&request(nonce, p), &mut r, t0).unwrap();
+    let (_, forged) = impostor
+        .issue_with_rng(&request(nonce, p), &mut r, t0)
+        .unwrap();
     assert!(matches!(
         w.accept(&forged, &good),
         Err(WorkerError::Message(MessageError::WrongSigner { .. }))
@@ -323,21 +325,21 @@ fn worker_refuses_challenges_not_meant_for_it() {
     let mut req = request(nonce, p);
     req.worker_id += 1;
     assert_eq!(
-        w.accept(&c.issue(&req, &mut r, t0).unwrap().1, &good)
+        w.accept(&c.issue_with_rng(&req, &mut r, t0).unwrap().1, &good)
             .unwrap_err(),
         WorkerError::NotForMe("worker id")
     );
     let mut req = request(nonce, p);
     req.worker_agent = Signer::from_seed(&[3; 32]).public();
     assert_eq!(
-        w.accept(&c.issue(&req, &mut r, t0).unwrap().1, &good)
+        w.accept(&c.issue_with_rng(&req, &mut r, t0).unwrap().1, &good)
             .unwrap_err(),
         WorkerError::NotForMe("agent key")
     );
     let mut req = request(nonce, p);
     req.gpu_uuid_hash = GpuUuidHash::of_uuid("GPU-x");
     assert_eq!(
-        w.accept(&c.issue(&req, &mut r, t0).unwrap().1, &good)
+        w.accept(&c.issue_with_rng(&req, &mut r, t0).unwrap().1, &good)
             .unwrap_err(),
         WorkerError::NotForMe("GPU")
     );
@@ -369,8 +371,10 @@ fn worker_refuses_bad_open_requests() {
     let c = checker(&p, 8);
     let mut w = worker(CpuBackend::new());
     let mut r = rng(8);
-    let nonce = Nonce::random(&mut r);
-    let (s, ch) = c.issue(&request(nonce, p), &mut r, Instant::now()).unwrap();
+    let nonce = Nonce::random_with_rng(&mut r);
+    let (s, ch) = c
+        .issue_with_rng(&request(nonce, p), &mut r, Instant::now())
+        .unwrap();
     let (pending, _) = w
         .work(
             w.accept(&ch, &expectation(&nonce)).unwrap(),
@@ -430,9 +434,9 @@ fn checker_refuses_unsigned_oversized_or_out_of_order_messages() {
     let c = checker(&p, 8);
     let mut w = worker(CpuBackend::new());
     let mut r = rng(9);
-    let nonce = Nonce::random(&mut r);
+    let nonce = Nonce::random_with_rng(&mut r);
     let t0 = Instant::now();
-    let (mut s, ch) = c.issue(&request(nonce, p), &mut r, t0).unwrap();
+    let (mut s, ch) = c.issue_with_rng(&request(nonce, p), &mut r, t0).unwrap();
     let (pending, commit) = w
         .work(
             w.accept(&ch, &expectation(&nonce)).unwrap(),
@@ -450,26 +454,26 @@ fn checker_refuses_unsigned_oversized_or_out_of_order_messages() {
     let mut rogue = other;
     let mut req = request(nonce, p);
     req.worker_agent = rogue.public();
-    let (_, ch_rogue) = c.issue(&req, &mut r, t0).unwrap();
+    let (_, ch_rogue) = c.issue_with_rng(&req, &mut r, t0).unwrap();
     let mut e = expectation(&nonce);
     e.checker = c.public();
     let (_, rogue_commit) = rogue
         .work(rogue.accept(&ch_rogue, &e).unwrap(), &mut snapshots())
         .unwrap();
     assert!(matches!(
-        s.receive_commit(&rogue_commit, t0, &mut r),
+        s.receive_commit_with_rng(&rogue_commit, t0, &mut r),
         Err(CheckerError::Message(MessageError::WrongSigner { .. }))
     ));
     // Oversized commit.
     let mut big = commit.clone();
     big.insert(0, 0);
     assert!(matches!(
-        s.receive_commit(&big, t0, &mut r),
+        s.receive_commit_with_rng(&big, t0, &mut r),
         Err(CheckerError::Message(MessageError::TooLarge { .. }))
     ));
     // The genuine commit still works, then oversized openings are refused before parsing.
     let AfterCommit::SendOpen(open) = s
-        .receive_commit(&commit, t0 + Duration::from_millis(1250), &mut r)
+        .receive_commit_with_rng(&commit, t0 + Duration::from_millis(1250), &mut r)
         .unwrap()
     else {
         panic!()
@@ -489,13 +493,13 @@ fn checker_refuses_unsigned_oversized_or_out_of_order_messages() {
     let mut req = request(nonce, p);
     req.claimed_model = kaisar_primitives::GpuModel::H100Sxm;
     assert_eq!(
-        c.issue(&req, &mut r, t0).unwrap_err(),
+        c.issue_with_rng(&req, &mut r, t0).unwrap_err(),
         CheckerError::UnknownModel(kaisar_primitives::GpuModel::H100Sxm)
     );
     let mut req = request(nonce, p);
     req.params = Some(Params { k: 24, ..p });
     assert!(matches!(
-        c.issue(&req, &mut r, t0),
+        c.issue_with_rng(&req, &mut r, t0),
         Err(CheckerError::BadParams(_))
     ));
 }
@@ -504,10 +508,10 @@ fn checker_refuses_unsigned_oversized_or_out_of_order_messages() {
 fn standard_params_come_from_the_calibration_table() {
     let c = kaisar_popw::Checker::new(checker_signer(), Default::default());
     let mut r = rng(10);
-    let mut req = request(Nonce::random(&mut r), small());
+    let mut req = request(Nonce::random_with_rng(&mut r), small());
     req.params = None;
     req.claimed_model = kaisar_primitives::GpuModel::H100Sxm;
-    let (s, _) = c.issue(&req, &mut r, Instant::now()).unwrap();
+    let (s, _) = c.issue_with_rng(&req, &mut r, Instant::now()).unwrap();
     let p = s.challenge().params;
     assert_eq!(p.shape(), kaisar_popw::STANDARD_SHAPE);
     assert_eq!(
@@ -544,10 +548,10 @@ fn honest_worker_at_the_message_cap_passes_and_parameters_beyond_it_are_refused_
     assert_eq!(v.rows_verified, largest as usize);
 
     // One more row: refused when the challenge is issued, with a typed error.
-    let nonce = Nonce::random(&mut r);
+    let nonce = Nonce::random_with_rng(&mut r);
     let t0 = Instant::now();
     let err = checker(&p, largest + 1)
-        .issue(&request(nonce, p), &mut r, t0)
+        .issue_with_rng(&request(nonce, p), &mut r, t0)
         .unwrap_err();
     assert_eq!(
         err,
@@ -566,19 +570,19 @@ fn honest_worker_at_the_message_cap_passes_and_parameters_beyond_it_are_refused_
             chunks: 1,
         };
         assert!(matches!(
-            checker(&q, openings).issue(&request(nonce, q), &mut r, t0),
+            checker(&q, openings).issue_with_rng(&request(nonce, q), &mut r, t0),
             Err(CheckerError::OpeningsTooLarge { .. })
         ));
         // One row less (or a smaller n) is fine.
         assert!(checker(&q, largest_openings_within_the_cap(&q))
-            .issue(&request(nonce, q), &mut r, t0)
+            .issue_with_rng(&request(nonce, q), &mut r, t0)
             .is_ok());
     }
 
     // A worker asked (by a non-conforming checker) for an answer over the cap refuses the
     // request instead of computing rows nobody will read.
     let (s, ch) = checker(&p, largest)
-        .issue(&request(nonce, p), &mut r, t0)
+        .issue_with_rng(&request(nonce, p), &mut r, t0)
         .unwrap();
     let (pending, _) = w
         .work(

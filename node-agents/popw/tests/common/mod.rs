@@ -132,13 +132,18 @@ pub fn run_exchange_keep<B: Backend>(
     rng: &mut StdRng,
     timing: Timing,
 ) -> (CheckerSession, Verdict) {
-    let nonce = Nonce::random(rng);
+    let nonce = Nonce::random_with_rng(rng);
     let t0 = Instant::now();
-    let (mut session, challenge) = checker.issue(&request(nonce, params), rng, t0).unwrap();
+    let (mut session, challenge) = checker
+        .issue_with_rng(&request(nonce, params), rng, t0)
+        .unwrap();
     let accepted = worker.accept(&challenge, &expectation(&nonce)).unwrap();
     let (pending, commit) = worker.work(accepted, &mut snapshots()).unwrap();
     let commit_at = t0 + Duration::from_secs_f64(timing.commit_after);
-    let open = match session.receive_commit(&commit, commit_at, rng).unwrap() {
+    let open = match session
+        .receive_commit_with_rng(&commit, commit_at, rng)
+        .unwrap()
+    {
         AfterCommit::SendOpen(bytes) => bytes,
         AfterCommit::Done(v) => return (session, v),
     };
