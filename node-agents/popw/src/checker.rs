@@ -3,8 +3,8 @@
 use crate::calibration::CalibrationTable;
 use crate::keys::{AccountKey, Signer};
 use crate::messages::{
-    self, check_challenge_id, Challenge, Commit, MessageError, Open, Openings, RowIndex,
-    MAX_OPENINGS, PROTOCOL_VERSION,
+    self, check_challenge_id, Challenge, Commit, MessageError, Open, Openings, Ping, Pong,
+    RowIndex, MAX_OPENINGS, PROTOCOL_VERSION,
 };
 use crate::params::Params;
 use crate::prf::MatrixPrf;
@@ -16,6 +16,17 @@ use rand::rngs::OsRng;
 use rand::{CryptoRng, RngCore};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The most round-trip time credited to the work, as a fraction of the challenge's expected
+/// work time at the claimed model's calibrated throughput (0.35 s of the standard 7 s). The
+/// commit's arrival includes one network round trip, which the checker subtracts; but the worker
+/// controls how fast it answers the pings that measure it, so the credit is capped: at most it
+/// lets a worker at `min_ratio / (1 + min_ratio * MAX_RTT_CREDIT_FRACTION)` (0.488 instead of
+/// 0.5) of the calibrated speed pass.
+pub const MAX_RTT_CREDIT_FRACTION: f64 = 0.05;
+
+/// The most pings one session sends ([`CheckerSession::ping`]).
+pub const MAX_PINGS: u32 = 16;
 
 /// How a checker judges.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -91,9 +102,19 @@ pub enum CheckerError {
     /// A received message was refused.
     #[error(transparent)]
     Message(#[from] MessageError),
-    /// A message arrived that this state does not expect.
+    /// A message arrived that this state does not expect (a second commit, openings before the
+    /// commit, a second pong for the same ping, anything after the verdict).
     #[error("unexpected message in this state")]
     UnexpectedMessage,
+    /// The session already sent [`MAX_PINGS`] pings.
+    #[error("the session already sent {MAX_PINGS} pings")]
+    TooManyPings,
+    /// A pong for a ping this session never sent.
+    #[error("pong for ping {0}, which was never sent")]
+    UnknownPing(u32),
+    /// The exchange is over (a verdict was returned): nothing more is sent.
+    #[error("the exchange is finished")]
+    Finished,
 }
 
 /// Why a worker failed.
@@ -127,8 +148,12 @@ pub struct Verdict {
     pub challenge_id: ChallengeId,
     /// `Ok` if the worker passed.
     pub outcome: Result<(), Failure>,
-    /// Time charged to the work: commit arrival - issue - median RTT (`None` without a commit).
+    /// Time charged to the work: commit arrival - issue - [`Verdict::rtt_credit`] (`None`
+    /// without a commit).
     pub work_time: Option<Duration>,
+    /// Round-trip time subtracted: the smallest round trip of the session's own pings, capped
+    /// at [`MAX_RTT_CREDIT_FRACTION`] of the expected work time (zero without pings).
+    pub rtt_credit: Duration,
     /// Measured throughput in TOPS (`2*m*n*k*T / work_time / 1e12`).
     pub throughput_tops: Option<f64>,
     /// The claimed model's calibrated throughput in TOPS.
@@ -249,6 +274,8 @@ impl Checker {
             issued_at: now,
             challenge,
             state: State::AwaitingCommit,
+            pings: Vec::new(),
+            min_rtt: None,
         };
         Ok((session, bytes))
     }
@@ -286,6 +313,10 @@ pub struct CheckerSession {
     signer: Arc<Signer>,
     issued_at: Instant,
     state: State,
+    /// When ping `seq` was sent (index = seq), and whether its pong arrived.
+    pings: Vec<(Instant, bool)>,
+    /// Smallest round trip measured so far.
+    min_rtt: Option<Duration>,
 }
 
 impl core::fmt::Debug for CheckerSession {
@@ -321,11 +352,72 @@ impl CheckerSession {
         }
     }
 
+    /// A signed [`Ping`] to send to the worker now (`now` is recorded as its send time). Send a
+    /// few (e.g. one per second while the worker computes); the smallest round trip counts.
+    pub fn ping(&mut self, now: Instant) -> Result<Vec<u8>, CheckerError> {
+        if matches!(self.state, State::Finished) {
+            return Err(CheckerError::Finished);
+        }
+        if self.pings.len() >= MAX_PINGS as usize {
+            return Err(CheckerError::TooManyPings);
+        }
+        let seq = self.pings.len() as u32;
+        self.pings.push((now, false));
+        Ok(messages::seal(
+            &Ping {
+                challenge_id: self.id,
+                seq,
+            },
+            &self.signer,
+        ))
+    }
+
+    /// A [`Pong`] arrived at `now`: checked (size, the worker agent's signature, challenge id, a
+    /// ping this session sent and not yet answered) and its round trip recorded. Returns it.
+    pub fn receive_pong(&mut self, bytes: &[u8], now: Instant) -> Result<Duration, CheckerError> {
+        if matches!(self.state, State::Finished) {
+            return Err(CheckerError::UnexpectedMessage);
+        }
+        let pong: Pong = messages::unseal(
+            bytes,
+            messages::max_ping_len(),
+            &self.challenge.worker_agent,
+        )?;
+        check_challenge_id(&self.id, &pong.challenge_id)?;
+        let (sent, answered) = self
+            .pings
+            .get_mut(pong.seq as usize)
+            .ok_or(CheckerError::UnknownPing(pong.seq))?;
+        if *answered {
+            return Err(CheckerError::UnexpectedMessage);
+        }
+        *answered = true;
+        let rtt = now.saturating_duration_since(*sent);
+        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        Ok(rtt)
+    }
+
+    /// The most RTT credit this challenge can get: [`MAX_RTT_CREDIT_FRACTION`] of its expected
+    /// work time at the calibrated throughput.
+    pub fn max_rtt_credit(&self) -> Duration {
+        let expected = self.challenge.params.total_ops() as f64 / (self.calibrated_tops * 1e12);
+        Duration::try_from_secs_f64(expected * MAX_RTT_CREDIT_FRACTION).unwrap_or(Duration::ZERO)
+    }
+
+    /// The round-trip time subtracted from the work time: the smallest round trip of this
+    /// session's pings, at most [`CheckerSession::max_rtt_credit`]; zero without a pong.
+    pub fn rtt_credit(&self) -> Duration {
+        self.min_rtt
+            .unwrap_or(Duration::ZERO)
+            .min(self.max_rtt_credit())
+    }
+
     fn verdict(&self, outcome: Result<(), Failure>) -> Verdict {
         Verdict {
             challenge_id: self.id,
             outcome,
             work_time: None,
+            rtt_credit: self.rtt_credit(),
             throughput_tops: None,
             calibrated_tops: self.calibrated_tops,
             ratio: None,
@@ -421,13 +513,12 @@ impl CheckerSession {
         Some(self.verdict(Err(failure)))
     }
 
-    /// The openings arrived at `now`; `median_rtt` is the measured round-trip time to the
-    /// worker. Verifies everything and returns the verdict.
+    /// The openings arrived at `now`. Verifies everything and returns the verdict. The work time
+    /// is commit arrival - issue - [`CheckerSession::rtt_credit`] (the session's own pings).
     pub fn receive_openings(
         &mut self,
         bytes: &[u8],
         now: Instant,
-        median_rtt: Duration,
     ) -> Result<Verdict, CheckerError> {
         let State::AwaitingOpenings { asked, .. } = &self.state else {
             return Err(CheckerError::UnexpectedMessage);
@@ -449,7 +540,7 @@ impl CheckerSession {
 
         let work_time = committed_at
             .saturating_duration_since(self.issued_at)
-            .saturating_sub(median_rtt)
+            .saturating_sub(self.rtt_credit())
             .max(Duration::from_nanos(1));
         let throughput = params.total_ops() as f64 / work_time.as_secs_f64() / 1e12;
         let ratio = throughput / self.calibrated_tops;

@@ -14,7 +14,8 @@
 //!    the rows and their Merkle paths ([`Openings`]).
 //! 4. The checker verifies each row with a Freivalds check against `y = B*r mod (2^61-1)` for a
 //!    secret random `r` ([`verify`]), without a GPU, and scores the throughput
-//!    `2*m*n*k*T / (arrival - issue - RTT)` against the claimed model's calibrated figure
+//!    `2*m*n*k*T / (arrival - issue - RTT credit)` (the RTT measured by the checker's own
+//!    pings, capped) against the claimed model's calibrated figure
 //!    ([`calibration`]).
 //!
 //! Backends: [`backend::CpuBackend`] (reference, rayon) and, with feature `cuda`,
@@ -38,10 +39,10 @@ pub use backend::{Backend, CpuBackend};
 pub use calibration::CalibrationTable;
 pub use checker::{
     AfterCommit, ChallengeRequest, Checker, CheckerConfig, CheckerError, CheckerSession, Failure,
-    Verdict,
+    Verdict, MAX_PINGS, MAX_RTT_CREDIT_FRACTION,
 };
 pub use keys::{AccountKey, Signer};
-pub use messages::{Challenge, Commit, Open, OpenedRow, Openings, RowIndex};
+pub use messages::{Challenge, Commit, Open, OpenedRow, Openings, Ping, Pong, RowIndex};
 pub use params::{Params, Shape, STANDARD_SHAPE};
 pub use seed::{ChallengeId, GpuUuidHash, Nonce, NonceCommitment, Seed};
 pub use snapshot::GpuSnapshot;

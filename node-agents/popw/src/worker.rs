@@ -5,8 +5,8 @@ use crate::calibration::CalibrationTable;
 use crate::keys::{AccountKey, Signer};
 use crate::merkle::{Commitment, CommitmentError};
 use crate::messages::{
-    self, check_challenge_id, Challenge, Commit, MessageError, Open, OpenedRow, Openings,
-    MAX_OPENINGS,
+    self, check_challenge_id, Challenge, Commit, MessageError, Open, OpenedRow, Openings, Ping,
+    Pong, MAX_OPENINGS,
 };
 use crate::seed::{ChallengeId, GpuUuidHash, NonceCommitment, Seed};
 use crate::snapshot::GpuSnapshot;
@@ -216,6 +216,22 @@ impl<B: Backend> Worker<B> {
                 commitment,
             },
             bytes,
+        ))
+    }
+
+    /// Answer the checker's signed [`Ping`] for `accepted` at once with a signed [`Pong`] (the
+    /// agent should answer pings while the work runs; a slow answer only lowers the worker's
+    /// own RTT credit, and the credit is capped anyway).
+    pub fn pong(&self, accepted: &AcceptedChallenge, bytes: &[u8]) -> Result<Vec<u8>, WorkerError> {
+        let ping: Ping =
+            messages::unseal(bytes, messages::max_ping_len(), &accepted.challenge.checker)?;
+        check_challenge_id(&accepted.id, &ping.challenge_id)?;
+        Ok(messages::seal(
+            &Pong {
+                challenge_id: accepted.id,
+                seq: ping.seq,
+            },
+            &self.signer,
         ))
     }
 

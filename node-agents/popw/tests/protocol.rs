@@ -81,16 +81,21 @@ fn throughput_is_scored_against_the_calibrated_figure_after_removing_rtt() {
     let at = |secs: f64, rtt_ms: u64| Timing {
         commit_after: secs,
         openings_after: 0.1,
-        rtt: Duration::from_millis(rtt_ms),
+        rtt: (rtt_ms > 0).then(|| Duration::from_millis(rtt_ms)),
     };
     // 2.5 s -> ratio 0.4: too slow.
     let v = run_exchange(&c, &mut w, p, &mut r, at(2.5, 0));
     assert_eq!(v.outcome, Err(Failure::TooSlow));
     assert!((v.ratio.unwrap() - 0.4).abs() < 1e-9);
-    // Same arrival with 600 ms of RTT -> 1.9 s of work -> 0.526: passes.
-    let v = run_exchange(&c, &mut w, p, &mut r, at(2.5, 600));
+    // 2.03 s without a ping: 0.493, too slow; with a measured 40 ms round trip (under the cap of
+    // 5% of the expected 1 s) -> 1.99 s of work -> 0.503: passes.
+    let v = run_exchange(&c, &mut w, p, &mut r, at(2.03, 0));
+    assert_eq!(v.outcome, Err(Failure::TooSlow));
+    assert_eq!(v.rtt_credit, Duration::ZERO);
+    let v = run_exchange(&c, &mut w, p, &mut r, at(2.03, 40));
     assert_eq!(v.outcome, Ok(()));
-    assert_eq!(v.work_time, Some(Duration::from_millis(1900)));
+    assert_eq!(v.rtt_credit, Duration::from_millis(40));
+    assert!((v.work_time.unwrap().as_secs_f64() - 1.99).abs() < 1e-6);
     // 0.9 s -> 1.11: faster than the claimed model can be: misclaimed.
     let v = run_exchange(&c, &mut w, p, &mut r, at(0.9, 0));
     assert_eq!(v.outcome, Err(Failure::TooFast));
@@ -205,7 +210,7 @@ fn snapshots_of_another_gpu_fail() {
     };
     let openings = w.open(&pending, &open).unwrap();
     let v = s
-        .receive_openings(&openings, t0 + Duration::from_secs(2), Duration::ZERO)
+        .receive_openings(&openings, t0 + Duration::from_secs(2))
         .unwrap();
     assert_eq!(v.outcome, Err(Failure::BadSnapshots));
 }
@@ -253,13 +258,13 @@ fn messages_replayed_from_an_earlier_challenge_are_rejected() {
         panic!()
     };
     assert!(matches!(
-        s2.receive_openings(&openings1, t0 + Duration::from_secs(2), Duration::ZERO),
+        s2.receive_openings(&openings1, t0 + Duration::from_secs(2)),
         Err(CheckerError::Message(_))
     ));
     // The session is still waiting, and the genuine answer passes.
     let openings2 = w.open(&pending2, &open2).unwrap();
     assert!(s2
-        .receive_openings(&openings2, t0 + Duration::from_secs(2), Duration::ZERO)
+        .receive_openings(&openings2, t0 + Duration::from_secs(2))
         .unwrap()
         .passed());
     // Replaying the commit to a finished session is refused.
@@ -270,7 +275,7 @@ fn messages_replayed_from_an_earlier_challenge_are_rejected() {
     );
     // And exchange 1 still completes with its own openings.
     assert!(s1
-        .receive_openings(&openings1, t0 + Duration::from_secs(2), Duration::ZERO)
+        .receive_openings(&openings1, t0 + Duration::from_secs(2))
         .unwrap()
         .passed());
     // A challenge replayed to the worker still parses, but it is the same id: the agent's replay
@@ -445,7 +450,7 @@ fn checker_refuses_unsigned_oversized_or_out_of_order_messages() {
         .unwrap();
     // Openings before the commit.
     assert_eq!(
-        s.receive_openings(&commit, t0, Duration::ZERO).unwrap_err(),
+        s.receive_openings(&commit, t0).unwrap_err(),
         CheckerError::UnexpectedMessage
     );
     // A commit signed by another key.
@@ -482,11 +487,11 @@ fn checker_refuses_unsigned_oversized_or_out_of_order_messages() {
     let good = openings.clone();
     openings.splice(0..0, vec![0u8; 1 << 20]);
     assert!(matches!(
-        s.receive_openings(&openings, t0 + Duration::from_secs(2), Duration::ZERO),
+        s.receive_openings(&openings, t0 + Duration::from_secs(2)),
         Err(CheckerError::Message(MessageError::TooLarge { .. }))
     ));
     assert!(s
-        .receive_openings(&good, t0 + Duration::from_secs(2), Duration::ZERO)
+        .receive_openings(&good, t0 + Duration::from_secs(2))
         .unwrap()
         .passed());
     // Unknown model / bad params at issue time.
@@ -601,4 +606,102 @@ fn honest_worker_at_the_message_cap_passes_and_parameters_beyond_it_are_refused_
         w.open(&pending, &too_many).unwrap_err(),
         WorkerError::BadOpenRequest("answer would exceed the message cap")
     );
+}
+
+#[test]
+fn slow_worker_answering_pings_slowly_gets_only_the_capped_rtt_credit() {
+    // The review's case: a worker at 0.3x the calibrated speed (commit after 1 / 0.3 s) that
+    // answers the pings behind the RTT in 1.5 s used to pass (3.33 - 1.5 = 1.83 s -> 0.545).
+    let p = small();
+    let c = checker(&p, 8);
+    let mut w = worker(CpuBackend::new());
+    let mut r = rng(41);
+    let slow = Timing {
+        commit_after: 1.0 / 0.3,
+        openings_after: 0.1,
+        rtt: Some(Duration::from_millis(1500)),
+    };
+    let (s, v) = run_exchange_keep(&c, &mut w, p, &mut r, slow);
+    assert_eq!(v.outcome, Err(Failure::TooSlow));
+    // The credit is capped at 5% of the expected work time (1 s with this table).
+    let cap = Duration::from_secs_f64(kaisar_popw::MAX_RTT_CREDIT_FRACTION);
+    assert_eq!(s.max_rtt_credit(), cap);
+    assert_eq!(v.rtt_credit, cap);
+    assert!(v.ratio.unwrap() < 0.32, "{v:?}");
+
+    // The credit is the minimum of the checker-timed round trips, not what anyone claims.
+    let nonce = Nonce::random_with_rng(&mut r);
+    let t0 = Instant::now();
+    let (mut s, ch) = c.issue_with_rng(&request(nonce, p), &mut r, t0).unwrap();
+    let acc = w.accept(&ch, &expectation(&nonce)).unwrap();
+    let ping0 = s.ping(t0).unwrap();
+    let ping1 = s.ping(t0 + Duration::from_millis(100)).unwrap();
+    let pong1 = w.pong(&acc, &ping1).unwrap();
+    let pong0 = w.pong(&acc, &ping0).unwrap();
+    assert_eq!(
+        s.receive_pong(&pong0, t0 + Duration::from_millis(1500)),
+        Ok(Duration::from_millis(1500))
+    );
+    assert_eq!(
+        s.receive_pong(&pong1, t0 + Duration::from_millis(120)),
+        Ok(Duration::from_millis(20))
+    );
+    assert_eq!(s.rtt_credit(), Duration::from_millis(20));
+    // A pong replayed, for a ping never sent, from another key, or for another challenge.
+    assert_eq!(
+        s.receive_pong(&pong1, t0 + Duration::from_millis(130)),
+        Err(CheckerError::UnexpectedMessage)
+    );
+    let unknown = messages::seal(
+        &kaisar_popw::Pong {
+            challenge_id: s.id(),
+            seq: 5,
+        },
+        &agent_signer(),
+    );
+    assert_eq!(
+        s.receive_pong(&unknown, t0),
+        Err(CheckerError::UnknownPing(5))
+    );
+    let forged = messages::seal(
+        &kaisar_popw::Pong {
+            challenge_id: s.id(),
+            seq: 0,
+        },
+        &checker_signer(),
+    );
+    assert!(matches!(
+        s.receive_pong(&forged, t0),
+        Err(CheckerError::Message(MessageError::WrongSigner { .. }))
+    ));
+    let other_nonce = Nonce::random_with_rng(&mut r);
+    let (mut other, _) = c
+        .issue_with_rng(&request(other_nonce, p), &mut r, t0)
+        .unwrap();
+    let _ = other.ping(t0).unwrap();
+    assert!(matches!(
+        other.receive_pong(&pong0, t0),
+        Err(CheckerError::Message(MessageError::WrongChallenge { .. }))
+    ));
+    // Pings are bounded.
+    for _ in 2..kaisar_popw::MAX_PINGS {
+        s.ping(t0).unwrap();
+    }
+    assert_eq!(s.ping(t0), Err(CheckerError::TooManyPings));
+    // The worker only answers genuine pings of the checker for its own challenge.
+    let ping_other = other.ping(t0).unwrap();
+    assert!(matches!(
+        w.pong(&acc, &ping_other),
+        Err(WorkerError::Message(MessageError::WrongChallenge { .. }))
+    ));
+    let mut bad = ping0.clone();
+    bad[3] ^= 1;
+    assert_eq!(
+        w.pong(&acc, &bad).unwrap_err(),
+        WorkerError::Message(MessageError::BadSignature)
+    );
+    // Nothing is sent or received after the verdict.
+    let v = run_exchange_keep(&c, &mut w, p, &mut r, Timing::default());
+    let mut done = v.0;
+    assert_eq!(done.ping(t0), Err(CheckerError::Finished));
 }

@@ -97,8 +97,9 @@ pub struct Timing {
     pub commit_after: f64,
     /// Seconds from open request to openings arrival.
     pub openings_after: f64,
-    /// Median RTT.
-    pub rtt: Duration,
+    /// Round trip of the checker's ping (the worker's answer arrives this long after the
+    /// ping is sent); `None`: no ping.
+    pub rtt: Option<Duration>,
 }
 
 impl Default for Timing {
@@ -107,7 +108,7 @@ impl Default for Timing {
         Self {
             commit_after: 1.25,
             openings_after: 0.2,
-            rtt: Duration::ZERO,
+            rtt: None,
         }
     }
 }
@@ -138,6 +139,12 @@ pub fn run_exchange_keep<B: Backend>(
         .issue_with_rng(&request(nonce, params), rng, t0)
         .unwrap();
     let accepted = worker.accept(&challenge, &expectation(&nonce)).unwrap();
+    if let Some(rtt) = timing.rtt {
+        // The checker measures the round trip itself: one ping, answered after `rtt`.
+        let ping = session.ping(t0).unwrap();
+        let pong = worker.pong(&accepted, &ping).unwrap();
+        session.receive_pong(&pong, t0 + rtt).unwrap();
+    }
     let (pending, commit) = worker.work(accepted, &mut snapshots()).unwrap();
     let commit_at = t0 + Duration::from_secs_f64(timing.commit_after);
     let open = match session
@@ -149,7 +156,7 @@ pub fn run_exchange_keep<B: Backend>(
     };
     let openings = worker.open(&pending, &open).unwrap();
     let at = commit_at + Duration::from_secs_f64(timing.openings_after);
-    let verdict = session.receive_openings(&openings, at, timing.rtt).unwrap();
+    let verdict = session.receive_openings(&openings, at).unwrap();
     (session, verdict)
 }
 
