@@ -111,6 +111,8 @@ impl Challenge {
             nonce: self.nonce,
             worker_id: self.worker_id,
             gpu_uuid_hash: self.gpu_uuid_hash,
+            claimed_model: self.claimed_model,
+            params: self.params,
         }
         .seed()
     }

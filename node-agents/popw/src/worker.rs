@@ -8,6 +8,7 @@ use crate::messages::{
     self, check_challenge_id, Challenge, Commit, MessageError, Open, OpenedRow, Openings, Ping,
     Pong, MAX_OPENINGS,
 };
+use crate::params::{Shape, STANDARD_SHAPE};
 use crate::seed::{ChallengeId, GpuUuidHash, NonceCommitment, Seed};
 use crate::snapshot::GpuSnapshot;
 use kaisar_primitives::{GpuModel, WorkerId};
@@ -81,6 +82,16 @@ pub enum WorkerError {
     /// The challenge's checker, genesis hash or epoch randomness is not the chain's.
     #[error("challenge does not match the chain: {0} differs")]
     ChainMismatch(&'static str),
+    /// The challenge's matrix shape (`m`, `n`, `k`) is not the one this worker accepts (the
+    /// calibrated [`STANDARD_SHAPE`]): the shape decides how much GPU memory the work needs, so
+    /// a checker must not choose it (e.g. `m = 2^16, n = 2^15, k = 2^16` needs 14 GiB).
+    #[error("challenge shape {got:?} is not the accepted shape {expected:?}")]
+    UnexpectedShape {
+        /// What was asked.
+        got: Shape,
+        /// What this worker accepts.
+        expected: Shape,
+    },
     /// More work than this worker accepts (a denial-of-service guard).
     #[error("challenge asks for {ops} operations, more than the limit of {max}")]
     TooMuchWork {
@@ -105,11 +116,14 @@ pub struct Worker<B: Backend> {
     signer: Signer,
     identity: WorkerIdentity,
     backend: B,
+    shape: Shape,
     max_ops: u128,
 }
 
 impl<B: Backend> Worker<B> {
-    /// A worker that accepts at most twice the standard work for its model (built-in table).
+    /// A worker that accepts only the calibrated [`STANDARD_SHAPE`] (so its GPU memory use is
+    /// fixed: three 256 MiB matrices, plus 32 bytes per row for the leaf hashes), and at most
+    /// twice the standard work (chunk count) for its model (built-in table).
     pub fn new(signer: Signer, identity: WorkerIdentity, backend: B) -> Self {
         let max_ops = CalibrationTable::builtin()
             .standard_params(identity.model)
@@ -119,8 +133,17 @@ impl<B: Backend> Worker<B> {
             signer,
             identity,
             backend,
+            shape: STANDARD_SHAPE,
             max_ops,
         }
+    }
+
+    /// Accept challenges of `shape` instead of [`STANDARD_SHAPE`]. **For tests and test networks
+    /// only; a worker daemon keeps the calibrated shape** (otherwise the checker chooses how much
+    /// memory the worker allocates).
+    pub fn with_shape(mut self, shape: Shape) -> Self {
+        self.shape = shape;
+        self
     }
 
     /// Change the most work (operations) accepted in one challenge.
@@ -140,7 +163,8 @@ impl<B: Backend> Worker<B> {
     }
 
     /// Check a received challenge: size, checker signature, nonce commitment, chain values, that
-    /// it is for this worker/agent/GPU/model, and that the work is within limits.
+    /// it is for this worker/agent/GPU/model, that its shape is the accepted one
+    /// ([`WorkerError::UnexpectedShape`]) and that the work is within limits.
     pub fn accept(
         &self,
         bytes: &[u8],
@@ -171,6 +195,12 @@ impl<B: Backend> Worker<B> {
         }
         if c.claimed_model != self.identity.model {
             return Err(WorkerError::NotForMe("model"));
+        }
+        if c.params.shape() != self.shape {
+            return Err(WorkerError::UnexpectedShape {
+                got: c.params.shape(),
+                expected: self.shape,
+            });
         }
         let ops = c.params.total_ops();
         if ops > self.max_ops {

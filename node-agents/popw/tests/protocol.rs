@@ -60,7 +60,7 @@ fn honest_cpu_worker_always_passes() {
     let mut runs = 0;
     for p in shapes {
         let checker = checker(&p, 128);
-        let mut w = worker(CpuBackend::new());
+        let mut w = worker(CpuBackend::new(), &p);
         for _ in 0..8 {
             let v = run_exchange(&checker, &mut w, p, &mut r, Timing::default());
             assert_eq!(v.outcome, Ok(()), "{p:?}: {v:?}");
@@ -76,7 +76,7 @@ fn honest_cpu_worker_always_passes() {
 fn throughput_is_scored_against_the_calibrated_figure_after_removing_rtt() {
     let p = small();
     let c = checker(&p, 16);
-    let mut w = worker(CpuBackend::new());
+    let mut w = worker(CpuBackend::new(), &p);
     let mut r = rng(2);
     let at = |secs: f64, rtt_ms: u64| Timing {
         commit_after: secs,
@@ -126,7 +126,7 @@ fn throughput_is_scored_against_the_calibrated_figure_after_removing_rtt() {
 fn late_commit_and_late_openings_fail() {
     let p = small();
     let c = checker(&p, 8);
-    let mut w = worker(CpuBackend::new());
+    let mut w = worker(CpuBackend::new(), &p);
     let mut r = rng(3);
     let v = run_exchange(
         &c,
@@ -169,7 +169,7 @@ fn check_timeout_fails_a_silent_worker_at_each_stage() {
         Err(Failure::CommitTimeout)
     );
 
-    let mut w = worker(CpuBackend::new());
+    let mut w = worker(CpuBackend::new(), &p);
     let nonce = Nonce::random_with_rng(&mut r);
     let (mut s, ch) = c.issue_with_rng(&request(nonce, p), &mut r, t0).unwrap();
     let acc = w.accept(&ch, &expectation(&nonce)).unwrap();
@@ -192,7 +192,7 @@ fn check_timeout_fails_a_silent_worker_at_each_stage() {
 fn snapshots_of_another_gpu_fail() {
     let p = small();
     let c = checker(&p, 8);
-    let mut w = worker(CpuBackend::new());
+    let mut w = worker(CpuBackend::new(), &p);
     let mut r = rng(5);
     let nonce = Nonce::random_with_rng(&mut r);
     let t0 = Instant::now();
@@ -219,7 +219,7 @@ fn snapshots_of_another_gpu_fail() {
 fn messages_replayed_from_an_earlier_challenge_are_rejected() {
     let p = small();
     let c = checker(&p, 8);
-    let mut w = worker(CpuBackend::new());
+    let mut w = worker(CpuBackend::new(), &p);
     let mut r = rng(6);
     let t0 = Instant::now();
 
@@ -287,7 +287,7 @@ fn messages_replayed_from_an_earlier_challenge_are_rejected() {
 fn worker_refuses_challenges_not_meant_for_it() {
     let p = small();
     let c = checker(&p, 8);
-    let w = worker(CpuBackend::new());
+    let w = worker(CpuBackend::new(), &p);
     let mut r = rng(7);
     let nonce = Nonce::random_with_rng(&mut r);
     let t0 = Instant::now();
@@ -349,7 +349,7 @@ fn worker_refuses_challenges_not_meant_for_it() {
         WorkerError::NotForMe("GPU")
     );
     // Too much work.
-    let small_worker = worker(CpuBackend::new()).with_max_ops(p.total_ops() - 1);
+    let small_worker = worker(CpuBackend::new(), &p).with_max_ops(p.total_ops() - 1);
     assert!(matches!(
         small_worker.accept(&ch, &good),
         Err(WorkerError::TooMuchWork { .. })
@@ -374,7 +374,7 @@ fn worker_refuses_challenges_not_meant_for_it() {
 fn worker_refuses_bad_open_requests() {
     let p = small();
     let c = checker(&p, 8);
-    let mut w = worker(CpuBackend::new());
+    let mut w = worker(CpuBackend::new(), &p);
     let mut r = rng(8);
     let nonce = Nonce::random_with_rng(&mut r);
     let (s, ch) = c
@@ -437,7 +437,7 @@ fn worker_refuses_bad_open_requests() {
 fn checker_refuses_unsigned_oversized_or_out_of_order_messages() {
     let p = small();
     let c = checker(&p, 8);
-    let mut w = worker(CpuBackend::new());
+    let mut w = worker(CpuBackend::new(), &p);
     let mut r = rng(9);
     let nonce = Nonce::random_with_rng(&mut r);
     let t0 = Instant::now();
@@ -455,7 +455,8 @@ fn checker_refuses_unsigned_oversized_or_out_of_order_messages() {
     );
     // A commit signed by another key.
     let other =
-        kaisar_popw::Worker::new(Signer::from_seed(&[5; 32]), identity(), CpuBackend::new());
+        kaisar_popw::Worker::new(Signer::from_seed(&[5; 32]), identity(), CpuBackend::new())
+            .with_shape(p.shape());
     let mut rogue = other;
     let mut req = request(nonce, p);
     req.worker_agent = rogue.public();
@@ -547,7 +548,7 @@ fn honest_worker_at_the_message_cap_passes_and_parameters_beyond_it_are_refused_
     let largest = largest_openings_within_the_cap(&p);
     assert!((500..512).contains(&largest), "{largest}");
     let mut r = rng(31);
-    let mut w = worker(CpuBackend::new());
+    let mut w = worker(CpuBackend::new(), &p);
     let v = run_exchange(&checker(&p, largest), &mut w, p, &mut r, Timing::default());
     assert_eq!(v.outcome, Ok(()), "{v:?}");
     assert_eq!(v.rows_verified, largest as usize);
@@ -614,7 +615,7 @@ fn slow_worker_answering_pings_slowly_gets_only_the_capped_rtt_credit() {
     // answers the pings behind the RTT in 1.5 s used to pass (3.33 - 1.5 = 1.83 s -> 0.545).
     let p = small();
     let c = checker(&p, 8);
-    let mut w = worker(CpuBackend::new());
+    let mut w = worker(CpuBackend::new(), &p);
     let mut r = rng(41);
     let slow = Timing {
         commit_after: 1.0 / 0.3,
@@ -704,4 +705,68 @@ fn slow_worker_answering_pings_slowly_gets_only_the_capped_rtt_credit() {
     let v = run_exchange_keep(&c, &mut w, p, &mut r, Timing::default());
     let mut done = v.0;
     assert_eq!(done.ping(t0), Err(CheckerError::Finished));
+}
+
+#[test]
+fn worker_refuses_a_shape_other_than_the_calibrated_one() {
+    // The review's case: an RTX A4000 (16 GB) worker was sent m = 2^16, n = 2^15, k = 2^16 with
+    // 5 chunks. That is within twice the model's standard operation count, so it used to be
+    // accepted, and A_t, B, C_t alone need 4 + 2 + 8 = 14 GiB of GPU memory.
+    let c = kaisar_popw::Checker::new(checker_signer(), Default::default());
+    let model = kaisar_primitives::GpuModel::RtxA4000;
+    let w = kaisar_popw::Worker::new(
+        agent_signer(),
+        kaisar_popw::WorkerIdentity {
+            model,
+            ..identity()
+        },
+        CpuBackend::new(),
+    );
+    let huge = Params {
+        m: 1 << 16,
+        n: 1 << 15,
+        k: 1 << 16,
+        chunks: 5,
+    };
+    let standard = kaisar_popw::CalibrationTable::builtin()
+        .standard_params(model)
+        .unwrap();
+    assert!(huge.total_ops() <= 2 * standard.total_ops());
+    let buffers = huge.m as u64 * huge.k as u64
+        + huge.k as u64 * huge.n as u64
+        + 4 * huge.m as u64 * huge.n as u64;
+    assert_eq!(buffers, 14 << 30);
+    let mut r = rng(51);
+    let t0 = Instant::now();
+    let nonce = Nonce::random_with_rng(&mut r);
+    let mut req = request(nonce, huge);
+    req.claimed_model = model;
+    let (_, ch) = c.issue_with_rng(&req, &mut r, t0).unwrap();
+    assert_eq!(
+        w.accept(&ch, &expectation(&nonce)).unwrap_err(),
+        WorkerError::UnexpectedShape {
+            got: huge.shape(),
+            expected: kaisar_popw::STANDARD_SHAPE,
+        }
+    );
+    // Any other shape too (here a smaller one); the standard challenge for the model is
+    // accepted.
+    req.params = Some(Params {
+        k: kaisar_popw::STANDARD_SHAPE.k / 2,
+        ..standard
+    });
+    let (_, ch) = c.issue_with_rng(&req, &mut r, t0).unwrap();
+    assert!(matches!(
+        w.accept(&ch, &expectation(&nonce)),
+        Err(WorkerError::UnexpectedShape { .. })
+    ));
+    req.params = None;
+    let (s, ch) = c.issue_with_rng(&req, &mut r, t0).unwrap();
+    let accepted = w.accept(&ch, &expectation(&nonce)).unwrap();
+    assert_eq!(accepted.challenge.params, standard);
+    // And its seed binds the parameters: the same nonce under the smaller shape (a challenge a
+    // worker might have computed before) has another seed.
+    let mut smaller = s.challenge().clone();
+    smaller.params.k /= 2;
+    assert_ne!(smaller.seed(), accepted.seed);
 }

@@ -48,8 +48,10 @@ pub fn identity() -> WorkerIdentity {
     }
 }
 
-pub fn worker<B: Backend>(backend: B) -> Worker<B> {
-    Worker::new(agent_signer(), identity(), backend)
+/// A worker accepting challenges of `params`' shape (a test shape: a real worker accepts only
+/// the calibrated `STANDARD_SHAPE`).
+pub fn worker<B: Backend>(backend: B, params: &Params) -> Worker<B> {
+    Worker::new(agent_signer(), identity(), backend).with_shape(params.shape())
 }
 
 pub fn checker(params: &Params, openings: u32) -> Checker {
