@@ -5,7 +5,8 @@
 //! `docs/popw.md`; in short:
 //!
 //! 1. The checker commits `H(nonce)` on-chain, then sends a signed [`Challenge`]. The seed is
-//!    `H(tag, genesis, epoch randomness, nonce, worker id, GPU UUID hash)` ([`seed`]).
+//!    `H(tag, genesis, epoch randomness, nonce, worker id, GPU UUID hash, model, m, n, k, T)`
+//!    ([`seed`]).
 //! 2. The worker computes `C_t = A_t * B` for `t in 0..T` in exact INT8 x INT8 -> INT32
 //!    arithmetic, every entry of `A_t` and `B` coming from a counter-based PRF of the seed
 //!    ([`prf`]), hashes every row into a two-level Merkle tree ([`merkle`]) and sends the root in a
