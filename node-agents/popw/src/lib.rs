@@ -48,5 +48,6 @@ pub use params::{Params, Shape, STANDARD_SHAPE};
 pub use seed::{ChallengeId, GpuUuidHash, Nonce, NonceCommitment, Seed};
 pub use snapshot::GpuSnapshot;
 pub use worker::{
-    AcceptedChallenge, ChallengeExpectation, PendingOpening, Worker, WorkerError, WorkerIdentity,
+    answer_ping, AcceptedChallenge, ChallengeExpectation, PendingOpening, Worker, WorkerError,
+    WorkerIdentity,
 };

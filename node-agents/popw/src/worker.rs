@@ -253,16 +253,7 @@ impl<B: Backend> Worker<B> {
     /// agent should answer pings while the work runs; a slow answer only lowers the worker's
     /// own RTT credit, and the credit is capped anyway).
     pub fn pong(&self, accepted: &AcceptedChallenge, bytes: &[u8]) -> Result<Vec<u8>, WorkerError> {
-        let ping: Ping =
-            messages::unseal(bytes, messages::max_ping_len(), &accepted.challenge.checker)?;
-        check_challenge_id(&accepted.id, &ping.challenge_id)?;
-        Ok(messages::seal(
-            &Pong {
-                challenge_id: accepted.id,
-                seq: ping.seq,
-            },
-            &self.signer,
-        ))
+        answer_ping(&self.signer, accepted, bytes)
     }
 
     /// Answer a signed open request with the rows and their paths.
@@ -313,4 +304,24 @@ impl<B: Backend> Worker<B> {
             &self.signer,
         ))
     }
+}
+
+/// [`Worker::pong`] without the worker: for an agent that answers pings on another thread while
+/// [`Worker::work`] holds the worker (`signer` is the agent key, e.g. a second
+/// [`Signer::from_seed`] of the same seed; `accepted` a clone of the accepted challenge).
+pub fn answer_ping(
+    signer: &Signer,
+    accepted: &AcceptedChallenge,
+    bytes: &[u8],
+) -> Result<Vec<u8>, WorkerError> {
+    let ping: Ping =
+        messages::unseal(bytes, messages::max_ping_len(), &accepted.challenge.checker)?;
+    check_challenge_id(&accepted.id, &ping.challenge_id)?;
+    Ok(messages::seal(
+        &Pong {
+            challenge_id: accepted.id,
+            seq: ping.seq,
+        },
+        signer,
+    ))
 }

@@ -637,7 +637,8 @@ fn slow_worker_answering_pings_slowly_gets_only_the_capped_rtt_credit() {
     let acc = w.accept(&ch, &expectation(&nonce)).unwrap();
     let ping0 = s.ping(t0).unwrap();
     let ping1 = s.ping(t0 + Duration::from_millis(100)).unwrap();
-    let pong1 = w.pong(&acc, &ping1).unwrap();
+    // (an agent answering on another thread uses the free function with its own key handle)
+    let pong1 = kaisar_popw::answer_ping(&agent_signer(), &acc, &ping1).unwrap();
     let pong0 = w.pong(&acc, &ping0).unwrap();
     assert_eq!(
         s.receive_pong(&pong0, t0 + Duration::from_millis(1500)),
