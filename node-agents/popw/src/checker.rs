@@ -31,7 +31,9 @@ pub const MAX_PINGS: u32 = 16;
 /// How a checker judges.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CheckerConfig {
-    /// Rows to open (the issue's "~128"). Capped at [`MAX_OPENINGS`].
+    /// Rows to open (the issue's "~128"). Capped at [`MAX_OPENINGS`] and at the number of rows;
+    /// [`Checker::issue`] refuses parameters under which the honest answer would exceed
+    /// [`messages::MAX_MESSAGE_BYTES`] ([`CheckerError::OpeningsTooLarge`]).
     pub openings: u32,
     /// Lowest accepted `measured / calibrated` throughput.
     pub min_ratio: f64,
