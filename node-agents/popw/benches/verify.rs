@@ -106,10 +106,12 @@ fn session_at_openings(
     t0: Instant,
 ) -> (CheckerSession, Vec<RowIndex>) {
     let mut rng = StdRng::seed_from_u64(CHECKER_RNG_SEED);
-    let (mut s, _) = checker.issue(&request(params), &mut rng, t0).unwrap();
+    let (mut s, _) = checker
+        .issue_with_rng(&request(params), &mut rng, t0)
+        .unwrap();
     let commit = commit_bytes(&s, root);
     let AfterCommit::SendOpen(open) = s
-        .receive_commit(&commit, t0 + Duration::from_secs(7), &mut rng)
+        .receive_commit_with_rng(&commit, t0 + Duration::from_secs(7), &mut rng)
         .unwrap()
     else {
         panic!("commit refused")
@@ -233,11 +235,7 @@ fn benches(c: &mut Criterion) {
     PEAK.store(base, Ordering::Relaxed);
     let start = Instant::now();
     let verdict = s
-        .receive_openings(
-            &f.openings_bytes,
-            t0 + Duration::from_secs(8),
-            Duration::ZERO,
-        )
+        .receive_openings(&f.openings_bytes, t0 + Duration::from_secs(8))
         .unwrap();
     let took = start.elapsed();
     let peak = PEAK.load(Ordering::Relaxed) - base;
@@ -271,11 +269,7 @@ fn benches(c: &mut Criterion) {
             }
             let (w0, c0) = (Instant::now(), thread_cpu_ns());
             let v = s
-                .receive_openings(
-                    &f.openings_bytes,
-                    t0 + Duration::from_secs(8),
-                    Duration::ZERO,
-                )
+                .receive_openings(&f.openings_bytes, t0 + Duration::from_secs(8))
                 .unwrap();
             let (w1, c1) = (w0.elapsed().as_secs_f64(), thread_cpu_ns());
             assert_eq!(v.rows_verified, 128);
@@ -310,12 +304,8 @@ fn benches(c: &mut Criterion) {
         b.iter_batched(
             || session_at_openings(&f.checker, f.params, f.root, t0).0,
             |mut s| {
-                s.receive_openings(
-                    &f.openings_bytes,
-                    t0 + Duration::from_secs(8),
-                    Duration::ZERO,
-                )
-                .unwrap()
+                s.receive_openings(&f.openings_bytes, t0 + Duration::from_secs(8))
+                    .unwrap()
             },
             BatchSize::PerIteration,
         )

@@ -3,8 +3,8 @@
 use crate::calibration::CalibrationTable;
 use crate::keys::{AccountKey, Signer};
 use crate::messages::{
-    self, check_challenge_id, Challenge, Commit, MessageError, Open, Openings, RowIndex,
-    MAX_OPENINGS, PROTOCOL_VERSION,
+    self, check_challenge_id, Challenge, Commit, MessageError, Open, Openings, Ping, Pong,
+    RowIndex, MAX_OPENINGS, PROTOCOL_VERSION,
 };
 use crate::params::Params;
 use crate::prf::MatrixPrf;
@@ -12,14 +12,28 @@ use crate::seed::{ChallengeId, GpuUuidHash, Nonce};
 use crate::snapshot::GpuSnapshot;
 use crate::verify::{self, RowFault};
 use kaisar_primitives::{GpuModel, WorkerId};
-use rand::{CryptoRng, Rng};
+use rand::rngs::OsRng;
+use rand::{CryptoRng, RngCore};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The most round-trip time credited to the work, as a fraction of the challenge's expected
+/// work time at the claimed model's calibrated throughput (0.35 s of the standard 7 s). The
+/// commit's arrival includes one network round trip, which the checker subtracts; but the worker
+/// controls how fast it answers the pings that measure it, so the credit is capped: at most it
+/// lets a worker at `min_ratio / (1 + min_ratio * MAX_RTT_CREDIT_FRACTION)` (0.488 instead of
+/// 0.5) of the calibrated speed pass.
+pub const MAX_RTT_CREDIT_FRACTION: f64 = 0.05;
+
+/// The most pings one session sends ([`CheckerSession::ping`]).
+pub const MAX_PINGS: u32 = 16;
 
 /// How a checker judges.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CheckerConfig {
-    /// Rows to open (the issue's "~128"). Capped at [`MAX_OPENINGS`].
+    /// Rows to open (the issue's "~128"). Capped at [`MAX_OPENINGS`] and at the number of rows;
+    /// [`Checker::issue`] refuses parameters under which the honest answer would exceed
+    /// [`messages::MAX_MESSAGE_BYTES`] ([`CheckerError::OpeningsTooLarge`]).
     pub openings: u32,
     /// Lowest accepted `measured / calibrated` throughput.
     pub min_ratio: f64,
@@ -74,12 +88,35 @@ pub enum CheckerError {
     /// The requested parameters are invalid.
     #[error("invalid parameters: {0}")]
     BadParams(crate::params::ParamsError),
+    /// With these parameters the honest answer to the open request (`openings` rows of `n`
+    /// entries with their Merkle paths) would exceed the hard message cap
+    /// ([`messages::MAX_MESSAGE_BYTES`]) and be refused unread: ask for fewer openings or a
+    /// smaller `n`. Checked at issue, so an honest worker is never failed for it.
+    #[error("{openings} openings under these parameters need {len} bytes, above the {max}-byte message cap")]
+    OpeningsTooLarge {
+        /// Rows that would be opened.
+        openings: u32,
+        /// The largest signed `Openings` message for them.
+        len: usize,
+        /// The message cap.
+        max: usize,
+    },
     /// A received message was refused.
     #[error(transparent)]
     Message(#[from] MessageError),
-    /// A message arrived that this state does not expect.
+    /// A message arrived that this state does not expect (a second commit, openings before the
+    /// commit, a second pong for the same ping, anything after the verdict).
     #[error("unexpected message in this state")]
     UnexpectedMessage,
+    /// The session already sent [`MAX_PINGS`] pings.
+    #[error("the session already sent {MAX_PINGS} pings")]
+    TooManyPings,
+    /// A pong for a ping this session never sent.
+    #[error("pong for ping {0}, which was never sent")]
+    UnknownPing(u32),
+    /// The exchange is over (a verdict was returned): nothing more is sent.
+    #[error("the exchange is finished")]
+    Finished,
 }
 
 /// Why a worker failed.
@@ -113,8 +150,12 @@ pub struct Verdict {
     pub challenge_id: ChallengeId,
     /// `Ok` if the worker passed.
     pub outcome: Result<(), Failure>,
-    /// Time charged to the work: commit arrival - issue - median RTT (`None` without a commit).
+    /// Time charged to the work: commit arrival - issue - [`Verdict::rtt_credit`] (`None`
+    /// without a commit).
     pub work_time: Option<Duration>,
+    /// Round-trip time subtracted: the smallest round trip of the session's own pings, capped
+    /// at [`MAX_RTT_CREDIT_FRACTION`] of the expected work time (zero without pings).
+    pub rtt_credit: Duration,
     /// Measured throughput in TOPS (`2*m*n*k*T / work_time / 1e12`).
     pub throughput_tops: Option<f64>,
     /// The claimed model's calibrated throughput in TOPS.
@@ -161,8 +202,28 @@ impl Checker {
         self.signer.public()
     }
 
-    /// Build and sign a challenge; `now` is when it is sent. The secret `r` is drawn here.
-    pub fn issue<R: Rng + CryptoRng>(
+    /// How many rows this checker opens under `params`: the configured count, within
+    /// `1..=MAX_OPENINGS`, and never more than there are rows.
+    fn openings_for(&self, params: &Params) -> u32 {
+        openings_count(&self.config, params)
+    }
+
+    /// Build and sign a challenge; `now` is when it is sent. The secret `r` is drawn here, from
+    /// the operating system's CSPRNG ([`OsRng`]): this is the entry point a checker daemon uses.
+    pub fn issue(
+        &self,
+        req: &ChallengeRequest,
+        now: Instant,
+    ) -> Result<(CheckerSession, Vec<u8>), CheckerError> {
+        self.issue_with_rng(req, &mut OsRng, now)
+    }
+
+    /// [`Checker::issue`] with the secret `r` drawn from `rng`. **For reproducible tests and
+    /// benchmarks only; a checker daemon never calls this**: whoever can predict `r` can forge
+    /// rows that pass the Freivalds check, so `rng` must be a CSPRNG seeded unpredictably (the
+    /// `CryptoRng` bound refuses non-cryptographic generators, but cannot tell a publicly seeded
+    /// `StdRng` from a secret one).
+    pub fn issue_with_rng<R: RngCore + CryptoRng + ?Sized>(
         &self,
         req: &ChallengeRequest,
         rng: &mut R,
@@ -180,6 +241,15 @@ impl Checker {
                 .ok_or(CheckerError::UnknownModel(req.claimed_model))?,
         };
         params.validate().map_err(CheckerError::BadParams)?;
+        let openings = self.openings_for(&params);
+        let len = messages::max_openings_len(&params, openings);
+        if len > messages::MAX_MESSAGE_BYTES {
+            return Err(CheckerError::OpeningsTooLarge {
+                openings,
+                len,
+                max: messages::MAX_MESSAGE_BYTES,
+            });
+        }
         let challenge = Challenge {
             version: PROTOCOL_VERSION,
             genesis_hash: req.genesis_hash,
@@ -206,6 +276,8 @@ impl Checker {
             issued_at: now,
             challenge,
             state: State::AwaitingCommit,
+            pings: Vec::new(),
+            min_rtt: None,
         };
         Ok((session, bytes))
     }
@@ -243,6 +315,10 @@ pub struct CheckerSession {
     signer: Arc<Signer>,
     issued_at: Instant,
     state: State,
+    /// When ping `seq` was sent (index = seq), and whether its pong arrived.
+    pings: Vec<(Instant, bool)>,
+    /// Smallest round trip measured so far.
+    min_rtt: Option<Duration>,
 }
 
 impl core::fmt::Debug for CheckerSession {
@@ -278,11 +354,72 @@ impl CheckerSession {
         }
     }
 
+    /// A signed [`Ping`] to send to the worker now (`now` is recorded as its send time). Send a
+    /// few (e.g. one per second while the worker computes); the smallest round trip counts.
+    pub fn ping(&mut self, now: Instant) -> Result<Vec<u8>, CheckerError> {
+        if matches!(self.state, State::Finished) {
+            return Err(CheckerError::Finished);
+        }
+        if self.pings.len() >= MAX_PINGS as usize {
+            return Err(CheckerError::TooManyPings);
+        }
+        let seq = self.pings.len() as u32;
+        self.pings.push((now, false));
+        Ok(messages::seal(
+            &Ping {
+                challenge_id: self.id,
+                seq,
+            },
+            &self.signer,
+        ))
+    }
+
+    /// A [`Pong`] arrived at `now`: checked (size, the worker agent's signature, challenge id, a
+    /// ping this session sent and not yet answered) and its round trip recorded. Returns it.
+    pub fn receive_pong(&mut self, bytes: &[u8], now: Instant) -> Result<Duration, CheckerError> {
+        if matches!(self.state, State::Finished) {
+            return Err(CheckerError::UnexpectedMessage);
+        }
+        let pong: Pong = messages::unseal(
+            bytes,
+            messages::max_ping_len(),
+            &self.challenge.worker_agent,
+        )?;
+        check_challenge_id(&self.id, &pong.challenge_id)?;
+        let (sent, answered) = self
+            .pings
+            .get_mut(pong.seq as usize)
+            .ok_or(CheckerError::UnknownPing(pong.seq))?;
+        if *answered {
+            return Err(CheckerError::UnexpectedMessage);
+        }
+        *answered = true;
+        let rtt = now.saturating_duration_since(*sent);
+        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        Ok(rtt)
+    }
+
+    /// The most RTT credit this challenge can get: [`MAX_RTT_CREDIT_FRACTION`] of its expected
+    /// work time at the calibrated throughput.
+    pub fn max_rtt_credit(&self) -> Duration {
+        let expected = self.challenge.params.total_ops() as f64 / (self.calibrated_tops * 1e12);
+        Duration::try_from_secs_f64(expected * MAX_RTT_CREDIT_FRACTION).unwrap_or(Duration::ZERO)
+    }
+
+    /// The round-trip time subtracted from the work time: the smallest round trip of this
+    /// session's pings, at most [`CheckerSession::max_rtt_credit`]; zero without a pong.
+    pub fn rtt_credit(&self) -> Duration {
+        self.min_rtt
+            .unwrap_or(Duration::ZERO)
+            .min(self.max_rtt_credit())
+    }
+
     fn verdict(&self, outcome: Result<(), Failure>) -> Verdict {
         Verdict {
             challenge_id: self.id,
             outcome,
             work_time: None,
+            rtt_credit: self.rtt_credit(),
             throughput_tops: None,
             calibrated_tops: self.calibrated_tops,
             ratio: None,
@@ -292,8 +429,36 @@ impl CheckerSession {
     }
 
     /// A commit arrived at `now`. Its signature (by the worker's agent) and challenge id are
-    /// checked; then the rows to open are drawn, and the signed open request returned.
-    pub fn receive_commit<R: Rng + ?Sized>(
+    /// checked; then the rows to open are drawn from the operating system's CSPRNG ([`OsRng`]),
+    /// and the signed open request returned. This is the entry point a checker daemon uses.
+    pub fn receive_commit(
+        &mut self,
+        bytes: &[u8],
+        now: Instant,
+    ) -> Result<AfterCommit, CheckerError> {
+        self.receive_commit_with_rng(bytes, now, &mut OsRng)
+    }
+
+    /// [`CheckerSession::receive_commit`] with the rows to open drawn from `rng`. **For
+    /// reproducible tests and benchmarks only; a checker daemon never calls this**: a worker that
+    /// can predict the rows computes only those. `rng` must be a CSPRNG (`CryptoRng`), e.g. a
+    /// seeded `StdRng` in a test; a plain generator does not compile:
+    ///
+    /// ```compile_fail
+    /// # fn f(s: &mut kaisar_popw::CheckerSession, commit: &[u8]) {
+    /// let mut predictable = rand::rngs::mock::StepRng::new(0, 1);
+    /// let _ = s.receive_commit_with_rng(commit, std::time::Instant::now(), &mut predictable);
+    /// # }
+    /// ```
+    ///
+    /// ```
+    /// # fn f(s: &mut kaisar_popw::CheckerSession, commit: &[u8]) {
+    /// use rand::SeedableRng;
+    /// let mut seeded = rand::rngs::StdRng::seed_from_u64(7); // reproducible tests only
+    /// let _ = s.receive_commit_with_rng(commit, std::time::Instant::now(), &mut seeded);
+    /// # }
+    /// ```
+    pub fn receive_commit_with_rng<R: RngCore + CryptoRng + ?Sized>(
         &mut self,
         bytes: &[u8],
         now: Instant,
@@ -315,7 +480,7 @@ impl CheckerSession {
         let asked = verify::select_openings(
             rng,
             &self.challenge.params,
-            self.config.openings.clamp(1, MAX_OPENINGS),
+            openings_count(&self.config, &self.challenge.params),
         );
         let open = Open {
             challenge_id: self.id,
@@ -350,13 +515,12 @@ impl CheckerSession {
         Some(self.verdict(Err(failure)))
     }
 
-    /// The openings arrived at `now`; `median_rtt` is the measured round-trip time to the
-    /// worker. Verifies everything and returns the verdict.
+    /// The openings arrived at `now`. Verifies everything and returns the verdict. The work time
+    /// is commit arrival - issue - [`CheckerSession::rtt_credit`] (the session's own pings).
     pub fn receive_openings(
         &mut self,
         bytes: &[u8],
         now: Instant,
-        median_rtt: Duration,
     ) -> Result<Verdict, CheckerError> {
         let State::AwaitingOpenings { asked, .. } = &self.state else {
             return Err(CheckerError::UnexpectedMessage);
@@ -378,7 +542,7 @@ impl CheckerSession {
 
         let work_time = committed_at
             .saturating_duration_since(self.issued_at)
-            .saturating_sub(median_rtt)
+            .saturating_sub(self.rtt_credit())
             .max(Duration::from_nanos(1));
         let throughput = params.total_ops() as f64 / work_time.as_secs_f64() / 1e12;
         let ratio = throughput / self.calibrated_tops;
@@ -430,8 +594,106 @@ impl CheckerSession {
     }
 }
 
+/// Rows opened under `params` with `config`: `config.openings` within `1..=MAX_OPENINGS`, at
+/// most the number of rows.
+fn openings_count(config: &CheckerConfig, params: &Params) -> u32 {
+    let wanted = config.openings.clamp(1, MAX_OPENINGS);
+    params.rows().min(wanted as u64) as u32
+}
+
 fn snapshots_ok(before: &GpuSnapshot, after: &GpuSnapshot, gpu: &GpuUuidHash) -> bool {
     before.gpu_uuid_hash == *gpu
         && after.gpu_uuid_hash == *gpu
         && before.timestamp_ms <= after.timestamp_ms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::GpuSnapshot;
+    use rand::SeedableRng;
+
+    fn agent() -> Signer {
+        Signer::from_seed(&[0xA1; 32])
+    }
+
+    fn params() -> Params {
+        Params {
+            m: 1024,
+            n: 16,
+            k: 16,
+            chunks: 1,
+        }
+    }
+
+    fn checker() -> Checker {
+        Checker::new(Signer::from_seed(&[0xC2; 32]), CheckerConfig::default())
+    }
+
+    fn request() -> ChallengeRequest {
+        ChallengeRequest {
+            genesis_hash: [1; 32],
+            epoch_randomness: [2; 32],
+            nonce: Nonce([3; 32]),
+            worker_id: 4,
+            worker_agent: agent().public(),
+            gpu_uuid_hash: GpuUuidHash([5; 32]),
+            claimed_model: GpuModel::L40S,
+            params: Some(params()),
+        }
+    }
+
+    fn commit_for(s: &CheckerSession) -> Vec<u8> {
+        let gpu = s.challenge().gpu_uuid_hash;
+        messages::seal(
+            &Commit {
+                challenge_id: s.id(),
+                root: [9; 32],
+                before: GpuSnapshot::without_telemetry(gpu, 1),
+                after: GpuSnapshot::without_telemetry(gpu, 2),
+            },
+            &agent(),
+        )
+    }
+
+    fn asked(after: AfterCommit, checker: &Checker) -> Vec<RowIndex> {
+        let AfterCommit::SendOpen(bytes) = after else {
+            panic!("expected an open request")
+        };
+        let open: Open = messages::unseal(&bytes, usize::MAX, &checker.public()).unwrap();
+        open.indices
+    }
+
+    #[test]
+    fn plain_entry_points_draw_the_secrets_from_the_os_csprng_not_from_the_caller() {
+        let c = checker();
+        let t0 = Instant::now();
+        // The same request twice through the daemon's entry points: fresh r, fresh rows.
+        let (mut s1, _) = c.issue(&request(), t0).unwrap();
+        let (mut s2, _) = c.issue(&request(), t0).unwrap();
+        assert_eq!(s1.id(), s2.id());
+        assert_ne!(s1.r, s2.r);
+        let at = t0 + Duration::from_secs(1);
+        let rows1 = asked(s1.receive_commit(&commit_for(&s1), at).unwrap(), &c);
+        let rows2 = asked(s2.receive_commit(&commit_for(&s2), at).unwrap(), &c);
+        assert_eq!(rows1.len(), 128);
+        assert_ne!(rows1, rows2);
+
+        // The explicitly named seeded variants reproduce both (tests and benches only).
+        let seeded = || rand::rngs::StdRng::seed_from_u64(11);
+        let (mut s3, _) = c.issue_with_rng(&request(), &mut seeded(), t0).unwrap();
+        let (mut s4, _) = c.issue_with_rng(&request(), &mut seeded(), t0).unwrap();
+        assert_eq!(s3.r, s4.r);
+        let rows3 = asked(
+            s3.receive_commit_with_rng(&commit_for(&s3), at, &mut seeded())
+                .unwrap(),
+            &c,
+        );
+        let rows4 = asked(
+            s4.receive_commit_with_rng(&commit_for(&s4), at, &mut seeded())
+                .unwrap(),
+            &c,
+        );
+        assert_eq!(rows3, rows4);
+    }
 }

@@ -28,7 +28,9 @@ use codec::{Compact, CompactLen, Decode, DecodeAll, DecodeWithMemTracking, Encod
 use kaisar_primitives::{GpuModel, WorkerId};
 
 /// Protocol version carried in the challenge and in every signature.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// Version 2: the seed binds the claimed model and the parameters (`kaisar-popw/seed/v2`), and
+/// the [`Ping`]/[`Pong`] messages exist.
+pub const PROTOCOL_VERSION: u8 = 2;
 /// The most rows a checker may ask to open.
 pub const MAX_OPENINGS: u32 = 1024;
 /// Hard limit on any message, whatever the parameters.
@@ -50,6 +52,10 @@ pub enum MessageKind {
     Open = 3,
     /// [`Openings`].
     Openings = 4,
+    /// [`Ping`].
+    Ping = 5,
+    /// [`Pong`].
+    Pong = 6,
 }
 
 /// A protocol payload.
@@ -105,6 +111,8 @@ impl Challenge {
             nonce: self.nonce,
             worker_id: self.worker_id,
             gpu_uuid_hash: self.gpu_uuid_hash,
+            claimed_model: self.claimed_model,
+            params: self.params,
         }
         .seed()
     }
@@ -192,6 +200,33 @@ pub struct Openings {
 
 impl Payload for Openings {
     const KIND: MessageKind = MessageKind::Openings;
+}
+
+/// A round-trip probe, signed by the checker. The checker times it itself (send to
+/// [`Pong`] arrival); the smallest round trip, capped, is credited to the work time.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen)]
+pub struct Ping {
+    /// The challenge.
+    pub challenge_id: ChallengeId,
+    /// Which ping of the session (`0..MAX_PINGS`).
+    pub seq: u32,
+}
+
+impl Payload for Ping {
+    const KIND: MessageKind = MessageKind::Ping;
+}
+
+/// The worker's answer to a [`Ping`], signed by its agent key.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen)]
+pub struct Pong {
+    /// The challenge.
+    pub challenge_id: ChallengeId,
+    /// The ping answered.
+    pub seq: u32,
+}
+
+impl Payload for Pong {
+    const KIND: MessageKind = MessageKind::Pong;
 }
 
 /// Why a message was refused.
@@ -307,6 +342,11 @@ pub fn max_challenge_len() -> usize {
 /// Exact upper bound on a signed [`Commit`].
 pub fn max_commit_len() -> usize {
     Commit::max_encoded_len() + ENVELOPE_BYTES
+}
+
+/// Exact upper bound on a signed [`Ping`] or [`Pong`].
+pub fn max_ping_len() -> usize {
+    Ping::max_encoded_len().max(Pong::max_encoded_len()) + ENVELOPE_BYTES
 }
 
 /// Upper bound on a signed [`Open`] of `count` rows.

@@ -4,11 +4,15 @@
 //! recompute them on-chain cheaply. Every hash is prefixed by a fixed-length domain tag and
 //! takes fixed-length fields only, so there is no ambiguity between inputs.
 
+use crate::params::Params;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use kaisar_primitives::GpuModel;
 use rand::{CryptoRng, RngCore};
 
 const NONCE_TAG: &[u8; 20] = b"kaisar-popw/nonce/v1";
-const SEED_TAG: &[u8; 19] = b"kaisar-popw/seed/v1";
+/// v2 binds the claimed model and the parameters (v1 did not: a reused nonce let work carry over
+/// between challenges of different shapes, whose matrices shared prefixes).
+const SEED_TAG: &[u8; 19] = b"kaisar-popw/seed/v2";
 const CHALLENGE_TAG: &[u8; 24] = b"kaisar-popw/challenge/v1";
 const GPU_UUID_TAG: &[u8; 23] = b"kaisar-popw/gpu-uuid/v1";
 
@@ -57,8 +61,14 @@ bytes32!(
 );
 
 impl Nonce {
-    /// A fresh random nonce.
-    pub fn random<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+    /// A fresh nonce from the operating system's CSPRNG (what a checker daemon uses: a worker
+    /// that can predict the nonce can start the work before the challenge).
+    pub fn random() -> Self {
+        Self::random_with_rng(&mut rand::rngs::OsRng)
+    }
+
+    /// A nonce from `rng`. **For reproducible tests only**; daemons call [`Nonce::random`].
+    pub fn random_with_rng<R: RngCore + CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut n = [0u8; 32];
         rng.fill_bytes(&mut n);
         Self(n)
@@ -97,19 +107,36 @@ pub struct SeedInputs {
     pub worker_id: u64,
     /// The challenged GPU.
     pub gpu_uuid_hash: GpuUuidHash,
+    /// The model the worker claims (its SCALE index, one byte).
+    pub claimed_model: GpuModel,
+    /// The shape and length of the work: `m`, `n`, `k`, `T`.
+    pub params: Params,
 }
 
 impl SeedInputs {
-    /// `blake2_256("kaisar-popw/seed/v1" ++ genesis ++ epoch_randomness ++ nonce ++
-    /// worker_id (u64 LE) ++ gpu_uuid_hash)`.
+    /// `blake2_256("kaisar-popw/seed/v2" ++ genesis ++ epoch_randomness ++ nonce ++
+    /// worker_id (u64 LE) ++ gpu_uuid_hash ++ claimed_model (SCALE index, 1 byte) ++
+    /// m ++ n ++ k ++ T (u32 LE each))`: every input fixed-length.
     pub fn seed(&self) -> Seed {
-        let mut buf = Vec::with_capacity(19 + 32 * 4 + 8);
+        let mut buf = Vec::with_capacity(19 + 32 * 4 + 8 + 1 + 16);
         buf.extend_from_slice(SEED_TAG);
         buf.extend_from_slice(&self.genesis_hash);
         buf.extend_from_slice(&self.epoch_randomness);
         buf.extend_from_slice(&self.nonce.0);
         buf.extend_from_slice(&self.worker_id.to_le_bytes());
         buf.extend_from_slice(&self.gpu_uuid_hash.0);
+        // A fieldless enum with explicit `codec(index)`es: always exactly one byte.
+        let model = self.claimed_model.encode();
+        debug_assert_eq!(model.len(), 1);
+        buf.extend_from_slice(&model);
+        for x in [
+            self.params.m,
+            self.params.n,
+            self.params.k,
+            self.params.chunks,
+        ] {
+            buf.extend_from_slice(&x.to_le_bytes());
+        }
         Seed(sp_crypto_hashing::blake2_256(&buf))
     }
 }
@@ -133,6 +160,13 @@ mod tests {
             nonce: Nonce([3; 32]),
             worker_id: 7,
             gpu_uuid_hash: GpuUuidHash::of_uuid("GPU-00000000-0000-0000-0000-000000000000"),
+            claimed_model: GpuModel::L40S,
+            params: Params {
+                m: 16,
+                n: 16,
+                k: 32,
+                chunks: 4,
+            },
         }
     }
 
@@ -155,6 +189,57 @@ mod tests {
         i.gpu_uuid_hash = GpuUuidHash::of_uuid("GPU-1");
         assert_ne!(i.seed(), base);
         assert_eq!(inputs().seed(), base);
+    }
+
+    #[test]
+    fn reused_nonce_under_another_shape_or_model_gives_an_unrelated_seed() {
+        // v1 ignored the parameters: the same nonce under k = 32 and k = 64 gave the same seed,
+        // so B of the first was a prefix of B of the second and work carried over.
+        let base = inputs().seed();
+        let changes: [fn(&mut Params); 4] = [
+            |p: &mut Params| p.m *= 2,
+            |p: &mut Params| p.n *= 2,
+            |p: &mut Params| p.k *= 2,
+            |p: &mut Params| p.chunks += 1,
+        ];
+        for change in changes {
+            let mut i = inputs();
+            change(&mut i.params);
+            assert_ne!(i.seed(), base, "{:?}", i.params);
+        }
+        let mut i = inputs();
+        i.claimed_model = GpuModel::H100Sxm;
+        assert_ne!(i.seed(), base);
+        // The B matrix of another shape shares nothing with this one's.
+        let mut i = inputs();
+        i.params.k *= 2;
+        let (a, b) = (
+            crate::prf::MatrixPrf::new(&base),
+            crate::prf::MatrixPrf::new(&i.seed()),
+        );
+        let (mut ra, mut rb) = (vec![0i8; 16], vec![0i8; 16]);
+        a.b_row(0, &mut ra);
+        b.b_row(0, &mut rb);
+        assert_ne!(ra, rb);
+    }
+
+    #[test]
+    fn seed_v2_known_answer() {
+        // Pinned so that a pallet or another implementation can check its derivation:
+        // blake2_256("kaisar-popw/seed/v2" ++ [1;32] ++ [2;32] ++ [3;32] ++ 7u64 LE
+        //            ++ gpu_uuid_hash ++ [5] (L40S) ++ 16, 16, 32, 4 as u32 LE).
+        let i = inputs();
+        let mut buf = b"kaisar-popw/seed/v2".to_vec();
+        buf.extend_from_slice(&[1; 32]);
+        buf.extend_from_slice(&[2; 32]);
+        buf.extend_from_slice(&[3; 32]);
+        buf.extend_from_slice(&7u64.to_le_bytes());
+        buf.extend_from_slice(&i.gpu_uuid_hash.0);
+        buf.push(5);
+        for x in [16u32, 16, 32, 4] {
+            buf.extend_from_slice(&x.to_le_bytes());
+        }
+        assert_eq!(i.seed().0, sp_crypto_hashing::blake2_256(&buf));
     }
 
     #[test]

@@ -20,10 +20,11 @@ use crate::merkle::{self, Hash};
 use crate::messages::{OpenedRow, RowIndex};
 use crate::params::Params;
 use crate::prf::MatrixPrf;
-use rand::Rng;
+use rand::{CryptoRng, RngCore};
 
-/// The checker's secret vector `r` (`n` uniform elements of `F_p`).
-pub fn draw_secret<R: Rng + ?Sized>(rng: &mut R, n: u32) -> Vec<u64> {
+/// The checker's secret vector `r` (`n` uniform elements of `F_p`). `rng` must be a CSPRNG the
+/// worker cannot predict (see [`crate::Checker::issue`]).
+pub fn draw_secret<R: RngCore + CryptoRng + ?Sized>(rng: &mut R, n: u32) -> Vec<u64> {
     (0..n).map(|_| field::random_element(rng)).collect()
 }
 
@@ -41,7 +42,12 @@ pub fn compute_y(prf: &MatrixPrf, params: &Params, r: &[u64]) -> Vec<u64> {
 }
 
 /// `count` distinct rows drawn uniformly from the `T * m` rows (all of them if there are fewer).
-pub fn select_openings<R: Rng + ?Sized>(rng: &mut R, params: &Params, count: u32) -> Vec<RowIndex> {
+/// `rng` must be a CSPRNG the worker cannot predict (see [`crate::CheckerSession::receive_commit`]).
+pub fn select_openings<R: RngCore + CryptoRng + ?Sized>(
+    rng: &mut R,
+    params: &Params,
+    count: u32,
+) -> Vec<RowIndex> {
     let total = params.rows() as usize;
     let amount = (count as usize).min(total);
     rand::seq::index::sample(rng, total, amount)

@@ -5,9 +5,10 @@ use crate::calibration::CalibrationTable;
 use crate::keys::{AccountKey, Signer};
 use crate::merkle::{Commitment, CommitmentError};
 use crate::messages::{
-    self, check_challenge_id, Challenge, Commit, MessageError, Open, OpenedRow, Openings,
-    MAX_OPENINGS,
+    self, check_challenge_id, Challenge, Commit, MessageError, Open, OpenedRow, Openings, Ping,
+    Pong, MAX_OPENINGS,
 };
+use crate::params::{Shape, STANDARD_SHAPE};
 use crate::seed::{ChallengeId, GpuUuidHash, NonceCommitment, Seed};
 use crate::snapshot::GpuSnapshot;
 use kaisar_primitives::{GpuModel, WorkerId};
@@ -81,6 +82,16 @@ pub enum WorkerError {
     /// The challenge's checker, genesis hash or epoch randomness is not the chain's.
     #[error("challenge does not match the chain: {0} differs")]
     ChainMismatch(&'static str),
+    /// The challenge's matrix shape (`m`, `n`, `k`) is not the one this worker accepts (the
+    /// calibrated [`STANDARD_SHAPE`]): the shape decides how much GPU memory the work needs, so
+    /// a checker must not choose it (e.g. `m = 2^16, n = 2^15, k = 2^16` needs 14 GiB).
+    #[error("challenge shape {got:?} is not the accepted shape {expected:?}")]
+    UnexpectedShape {
+        /// What was asked.
+        got: Shape,
+        /// What this worker accepts.
+        expected: Shape,
+    },
     /// More work than this worker accepts (a denial-of-service guard).
     #[error("challenge asks for {ops} operations, more than the limit of {max}")]
     TooMuchWork {
@@ -105,11 +116,14 @@ pub struct Worker<B: Backend> {
     signer: Signer,
     identity: WorkerIdentity,
     backend: B,
+    shape: Shape,
     max_ops: u128,
 }
 
 impl<B: Backend> Worker<B> {
-    /// A worker that accepts at most twice the standard work for its model (built-in table).
+    /// A worker that accepts only the calibrated [`STANDARD_SHAPE`] (so its GPU memory use is
+    /// fixed: three 256 MiB matrices, plus 32 bytes per row for the leaf hashes), and at most
+    /// twice the standard work (chunk count) for its model (built-in table).
     pub fn new(signer: Signer, identity: WorkerIdentity, backend: B) -> Self {
         let max_ops = CalibrationTable::builtin()
             .standard_params(identity.model)
@@ -119,8 +133,17 @@ impl<B: Backend> Worker<B> {
             signer,
             identity,
             backend,
+            shape: STANDARD_SHAPE,
             max_ops,
         }
+    }
+
+    /// Accept challenges of `shape` instead of [`STANDARD_SHAPE`]. **For tests and test networks
+    /// only; a worker daemon keeps the calibrated shape** (otherwise the checker chooses how much
+    /// memory the worker allocates).
+    pub fn with_shape(mut self, shape: Shape) -> Self {
+        self.shape = shape;
+        self
     }
 
     /// Change the most work (operations) accepted in one challenge.
@@ -140,7 +163,8 @@ impl<B: Backend> Worker<B> {
     }
 
     /// Check a received challenge: size, checker signature, nonce commitment, chain values, that
-    /// it is for this worker/agent/GPU/model, and that the work is within limits.
+    /// it is for this worker/agent/GPU/model, that its shape is the accepted one
+    /// ([`WorkerError::UnexpectedShape`]) and that the work is within limits.
     pub fn accept(
         &self,
         bytes: &[u8],
@@ -171,6 +195,12 @@ impl<B: Backend> Worker<B> {
         }
         if c.claimed_model != self.identity.model {
             return Err(WorkerError::NotForMe("model"));
+        }
+        if c.params.shape() != self.shape {
+            return Err(WorkerError::UnexpectedShape {
+                got: c.params.shape(),
+                expected: self.shape,
+            });
         }
         let ops = c.params.total_ops();
         if ops > self.max_ops {
@@ -219,6 +249,13 @@ impl<B: Backend> Worker<B> {
         ))
     }
 
+    /// Answer the checker's signed [`Ping`] for `accepted` at once with a signed [`Pong`] (the
+    /// agent should answer pings while the work runs; a slow answer only lowers the worker's
+    /// own RTT credit, and the credit is capped anyway).
+    pub fn pong(&self, accepted: &AcceptedChallenge, bytes: &[u8]) -> Result<Vec<u8>, WorkerError> {
+        answer_ping(&self.signer, accepted, bytes)
+    }
+
     /// Answer a signed open request with the rows and their paths.
     pub fn open(&mut self, pending: &PendingOpening, bytes: &[u8]) -> Result<Vec<u8>, WorkerError> {
         let c = &pending.accepted.challenge;
@@ -226,6 +263,15 @@ impl<B: Backend> Worker<B> {
         check_challenge_id(&pending.accepted.id, &open.challenge_id)?;
         if open.indices.is_empty() || open.indices.len() > MAX_OPENINGS as usize {
             return Err(WorkerError::BadOpenRequest("row count"));
+        }
+        // The answer must fit the receiver's hard cap, or it would be refused unread (an honest
+        // checker never asks for this: `Checker::issue` refuses such parameters).
+        if messages::max_openings_len(&c.params, open.indices.len() as u32)
+            > messages::MAX_MESSAGE_BYTES
+        {
+            return Err(WorkerError::BadOpenRequest(
+                "answer would exceed the message cap",
+            ));
         }
         let rows = self
             .backend
@@ -258,4 +304,24 @@ impl<B: Backend> Worker<B> {
             &self.signer,
         ))
     }
+}
+
+/// [`Worker::pong`] without the worker: for an agent that answers pings on another thread while
+/// [`Worker::work`] holds the worker (`signer` is the agent key, e.g. a second
+/// [`Signer::from_seed`] of the same seed; `accepted` a clone of the accepted challenge).
+pub fn answer_ping(
+    signer: &Signer,
+    accepted: &AcceptedChallenge,
+    bytes: &[u8],
+) -> Result<Vec<u8>, WorkerError> {
+    let ping: Ping =
+        messages::unseal(bytes, messages::max_ping_len(), &accepted.challenge.checker)?;
+    check_challenge_id(&accepted.id, &ping.challenge_id)?;
+    Ok(messages::seal(
+        &Pong {
+            challenge_id: accepted.id,
+            seq: ping.seq,
+        },
+        signer,
+    ))
 }

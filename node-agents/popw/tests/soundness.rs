@@ -164,7 +164,7 @@ impl Backend for Cheater {
 /// Runs `runs` whole signed exchanges (checker, worker, sr25519) and returns the verdicts.
 fn campaign(strategy: Strategy, p: Params, openings: u32, runs: usize, seed: u64) -> Vec<Verdict> {
     let checker = checker(&p, openings);
-    let mut w = worker(Cheater::new(strategy, seed));
+    let mut w = worker(Cheater::new(strategy, seed), &p);
     let mut r = rng(seed ^ 0x5eed);
     (0..runs)
         .map(|_| run_exchange(&checker, &mut w, p, &mut r, Timing::default()))
@@ -352,7 +352,7 @@ fn answering_for_another_seed_is_always_caught() {
 fn reusing_an_earlier_challenges_result_is_always_caught() {
     let p = n64();
     let checker = checker(&p, 16);
-    let mut w = worker(Cheater::new(Strategy::ReuseFirst, 23));
+    let mut w = worker(Cheater::new(Strategy::ReuseFirst, 23), &p);
     let mut r = rng(23);
     // The first challenge is answered honestly and passes.
     assert!(run_exchange(&checker, &mut w, p, &mut r, Timing::default()).passed());
@@ -390,7 +390,7 @@ fn an_honest_worker_passes_every_one_of_many_runs() {
     assert!(results.iter().all(|f| f.is_none()));
     eprintln!("honest worker: passed {n_runs}/{n_runs} (core) and 20/20 (signed protocol)");
     let checker = checker(&p, 16);
-    let mut w = worker(CpuBackend::new());
+    let mut w = worker(CpuBackend::new(), &p);
     let mut r = rng(25);
     for _ in 0..20 {
         assert!(run_exchange(&checker, &mut w, p, &mut r, Timing::default()).passed());

@@ -48,8 +48,10 @@ pub fn identity() -> WorkerIdentity {
     }
 }
 
-pub fn worker<B: Backend>(backend: B) -> Worker<B> {
-    Worker::new(agent_signer(), identity(), backend)
+/// A worker accepting challenges of `params`' shape (a test shape: a real worker accepts only
+/// the calibrated `STANDARD_SHAPE`).
+pub fn worker<B: Backend>(backend: B, params: &Params) -> Worker<B> {
+    Worker::new(agent_signer(), identity(), backend).with_shape(params.shape())
 }
 
 pub fn checker(params: &Params, openings: u32) -> Checker {
@@ -97,8 +99,9 @@ pub struct Timing {
     pub commit_after: f64,
     /// Seconds from open request to openings arrival.
     pub openings_after: f64,
-    /// Median RTT.
-    pub rtt: Duration,
+    /// Round trip of the checker's ping (the worker's answer arrives this long after the
+    /// ping is sent); `None`: no ping.
+    pub rtt: Option<Duration>,
 }
 
 impl Default for Timing {
@@ -107,7 +110,7 @@ impl Default for Timing {
         Self {
             commit_after: 1.25,
             openings_after: 0.2,
-            rtt: Duration::ZERO,
+            rtt: None,
         }
     }
 }
@@ -132,19 +135,30 @@ pub fn run_exchange_keep<B: Backend>(
     rng: &mut StdRng,
     timing: Timing,
 ) -> (CheckerSession, Verdict) {
-    let nonce = Nonce::random(rng);
+    let nonce = Nonce::random_with_rng(rng);
     let t0 = Instant::now();
-    let (mut session, challenge) = checker.issue(&request(nonce, params), rng, t0).unwrap();
+    let (mut session, challenge) = checker
+        .issue_with_rng(&request(nonce, params), rng, t0)
+        .unwrap();
     let accepted = worker.accept(&challenge, &expectation(&nonce)).unwrap();
+    if let Some(rtt) = timing.rtt {
+        // The checker measures the round trip itself: one ping, answered after `rtt`.
+        let ping = session.ping(t0).unwrap();
+        let pong = worker.pong(&accepted, &ping).unwrap();
+        session.receive_pong(&pong, t0 + rtt).unwrap();
+    }
     let (pending, commit) = worker.work(accepted, &mut snapshots()).unwrap();
     let commit_at = t0 + Duration::from_secs_f64(timing.commit_after);
-    let open = match session.receive_commit(&commit, commit_at, rng).unwrap() {
+    let open = match session
+        .receive_commit_with_rng(&commit, commit_at, rng)
+        .unwrap()
+    {
         AfterCommit::SendOpen(bytes) => bytes,
         AfterCommit::Done(v) => return (session, v),
     };
     let openings = worker.open(&pending, &open).unwrap();
     let at = commit_at + Duration::from_secs_f64(timing.openings_after);
-    let verdict = session.receive_openings(&openings, at, timing.rtt).unwrap();
+    let verdict = session.receive_openings(&openings, at).unwrap();
     (session, verdict)
 }
 
