@@ -672,3 +672,125 @@ async fn rejected_order_is_refunded_as_points_that_discount_the_next_order() {
 
     assert_chain_consistent(&client).await;
 }
+
+/// A Running order whose agent accepted (access details delivered) and then never reported
+/// usage is cancelled by the user: the provider is paid only for reported periods, i.e. nothing,
+/// and the user gets the whole escrow back in tokens (issue #10 item 1: paying "up to now" on
+/// cancel paid for time nobody reported).
+#[tokio::test]
+async fn cancel_after_silent_accept_refunds_everything_and_pays_the_provider_nothing() {
+    let _serial = serial().await;
+    let client = connect().await;
+    let bph = blocks_per_hour(&client).await;
+    let duration = min_duration(&client).await.max(20);
+    let price = 3 * UNITS;
+    let worker = active_worker(&client, "//Dave", "silent", GpuModel::Rtx3090, 1, price).await;
+    let dave_id = account_of(&worker.provider);
+    let user = fresh_key("//Charlie//silent-user");
+    let user_id = account_of(&user);
+    fund(&client, &key("charlie"), &user_id, 100 * UNITS).await;
+    let total = order_cost(price, 1, duration, bph);
+
+    let free0 = free(&client, &user_id).await;
+    let held0 = escrow_held(&client, &user_id).await;
+    let dave_free0 = free(&client, &dave_id).await;
+    let spec = order_spec(worker.id, GpuModel::Rtx3090, 1, duration, price);
+    let placed = ok(
+        &client,
+        "place_order",
+        &kaisar::tx().orders().place_order(spec, 0),
+        &user,
+    )
+    .await;
+    let id = placed
+        .expect_event::<order_events::OrderPlaced>()
+        .unwrap()
+        .order_id;
+    assert_eq!(escrow_held(&client, &user_id).await, held0 + total);
+
+    // The agent accepts with the access details, then stays silent: no usage report.
+    let accepted = ok(
+        &client,
+        "accept_order",
+        &kaisar::tx().orders().accept_order(
+            id,
+            BoundedVec(b"sealed-to-user: ssh root@203.0.113.9".to_vec()),
+        ),
+        &worker.agent,
+    )
+    .await;
+    let started = accepted.block_number;
+    assert!(matches!(
+        order(&client, id).await.status,
+        OrderStatus::Running { .. }
+    ));
+    client.advance_blocks(4).await.unwrap();
+
+    let cancelled = ok(
+        &client,
+        "cancel silent running order",
+        &kaisar::tx().orders().cancel_order(id),
+        &user,
+    )
+    .await;
+    let silent = cancelled.block_number - started;
+    // Paying "up to now" would have paid for these unreported blocks: the test would catch it.
+    assert!(
+        owed(total, silent, duration) > 0,
+        "{silent} silent blocks are too few to tell the rules apart"
+    );
+    cancelled
+        .expect_event::<order_events::OrderCancelled>()
+        .unwrap();
+    let paid: Balance = cancelled
+        .find::<order_events::ProviderPaid>()
+        .unwrap()
+        .iter()
+        .filter(|p| p.order_id == id)
+        .map(|p| p.amount)
+        .sum();
+    assert_eq!(
+        paid, 0,
+        "the provider was paid for {silent} blocks its agent never reported"
+    );
+    let refund = cancelled
+        .expect_event::<order_events::OrderRefunded>()
+        .unwrap();
+    assert_eq!(
+        (refund.order_id, refund.tokens, refund.points),
+        (id, total, 0),
+        "the whole escrow goes back to the user in tokens"
+    );
+    assert_eq!(
+        free(&client, &dave_id).await,
+        dave_free0,
+        "provider paid nothing"
+    );
+    assert_eq!(
+        free(&client, &user_id).await,
+        free0 - fee_paid(&placed) - fee_paid(&cancelled),
+        "user refunded everything but the fees"
+    );
+    assert_eq!(escrow_held(&client, &user_id).await, held0);
+    assert_eq!(client.escrow(id).await.unwrap(), None);
+    assert_eq!(client.access_blob(id).await.unwrap(), None);
+    let o = order(&client, id).await;
+    assert!(
+        matches!(o.status, OrderStatus::Cancelled { .. }),
+        "{:?}",
+        o.status
+    );
+    assert_eq!(o.paid_so_far, 0);
+    assert_eq!(
+        client
+            .worker(worker.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .reserved_gpus,
+        0,
+        "GPU released"
+    );
+
+    assert_chain_consistent(&client).await;
+}
