@@ -286,8 +286,9 @@ async fn order_runs_to_completion_and_pays_the_provider_per_period() {
     assert_chain_consistent(&client).await;
 }
 
-/// A Pending order cancelled is refunded in full (tokens); a Running order cancelled pays the
-/// provider for the blocks served and refunds the rest.
+/// A Pending order cancelled is refunded in full (tokens); a Running order cancelled leaves the
+/// provider what its agent's usage reports paid (nothing for the unreported blocks since) and
+/// refunds the rest.
 #[tokio::test]
 async fn cancelled_orders_refund_the_user() {
     let _serial = serial().await;
@@ -374,7 +375,8 @@ async fn cancelled_orders_refund_the_user() {
     )
     .await;
 
-    // Running → cancelled: provider paid for what was served, the rest refunded.
+    // Running → cancelled: the provider keeps what the agent's report paid for; the blocks
+    // after the last report are not paid (nobody reported them); the rest is refunded.
     let free1 = free(&client, &eve_id).await;
     let dave_free1 = free(&client, &dave_id).await;
     let spec = order_spec(worker.id, GpuModel::Rtx3090, 1, duration, price);
@@ -400,6 +402,35 @@ async fn cancelled_orders_refund_the_user() {
     .await;
     let started = accepted.block_number;
     client.advance_blocks(2).await.unwrap();
+    let report = ok(
+        &client,
+        "report_usage",
+        &kaisar::tx().orders().report_usage(
+            b,
+            1,
+            UsageReport {
+                gpu_util_permille: 700,
+                gpu_mem_used_mib: 8_000,
+                uptime_secs: 30,
+            },
+        ),
+        &worker.agent,
+    )
+    .await;
+    let reported = report.block_number - started;
+    let paid = owed(total, reported, duration);
+    assert!(
+        paid > 0 && paid < total,
+        "reported {reported} of {duration} blocks"
+    );
+    assert_eq!(
+        report
+            .expect_event::<order_events::ProviderPaid>()
+            .unwrap()
+            .amount,
+        paid
+    );
+    client.advance_blocks(3).await.unwrap();
     let cancelled = ok(
         &client,
         "cancel running order",
@@ -408,17 +439,19 @@ async fn cancelled_orders_refund_the_user() {
     )
     .await;
     let served = cancelled.block_number - started;
-    let paid = owed(total, served, duration);
     assert!(
-        paid > 0 && paid < total,
-        "served {served} of {duration} blocks"
+        owed(total, served, duration) > paid,
+        "the unreported blocks {reported}..{served} must be worth something"
     );
+    let paid_at_cancel: Balance = cancelled
+        .find::<order_events::ProviderPaid>()
+        .unwrap()
+        .iter()
+        .map(|p| p.amount)
+        .sum();
     assert_eq!(
-        cancelled
-            .expect_event::<order_events::ProviderPaid>()
-            .unwrap()
-            .amount,
-        paid
+        paid_at_cancel, 0,
+        "paid at cancel for blocks {reported}..{served} that no report covered"
     );
     let refund = cancelled
         .expect_event::<order_events::OrderRefunded>()
@@ -428,7 +461,7 @@ async fn cancelled_orders_refund_the_user() {
     assert_eq!(
         free(&client, &eve_id).await,
         free1 - fee_paid(&placed) - fee_paid(&cancelled) - paid,
-        "user pays only what was served"
+        "user pays only what was reported"
     );
     assert_eq!(escrow_held(&client, &eve_id).await, held0);
     assert_eq!(client.escrow(b).await.unwrap(), None);
