@@ -11,6 +11,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+. scripts/lib/target-dir.sh
 steps="${STEPS:-50}"; repeat="${REPEAT:-20}"
 bencher="${BENCHER:-$(command -v frame-omni-bencher || echo "$HOME/.cargo/bin/frame-omni-bencher")}"
 [ -x "$bencher" ] || { echo "bench-weights: frame-omni-bencher not found (scripts/setup installs it)" >&2; exit 1; }
@@ -25,7 +26,9 @@ pallets=("$@"); [ ${#pallets[@]} -gt 0 ] || pallets=(pallet_worker_registry pall
 
 echo "bench-weights: building the runtime with runtime-benchmarks"
 cargo build --release -p kaisar-runtime --features runtime-benchmarks
-wasm="target/release/wbuild/kaisar-runtime/kaisar_runtime.compact.compressed.wasm"
+wasm="$(kaisar_wasm_blob release)" || exit 1
+# Relative to the clone where it is inside it: the path goes into the weights files' headers.
+wasm="${wasm#"$root"/}"
 [ -f "$wasm" ] || { echo "bench-weights: no runtime Wasm at $wasm" >&2; exit 1; }
 
 for p in "${pallets[@]}"; do

@@ -286,8 +286,9 @@ async fn order_runs_to_completion_and_pays_the_provider_per_period() {
     assert_chain_consistent(&client).await;
 }
 
-/// A Pending order cancelled is refunded in full (tokens); a Running order cancelled pays the
-/// provider for the blocks served and refunds the rest.
+/// A Pending order cancelled is refunded in full (tokens); a Running order cancelled leaves the
+/// provider what its agent's usage reports paid (nothing for the unreported blocks since) and
+/// refunds the rest.
 #[tokio::test]
 async fn cancelled_orders_refund_the_user() {
     let _serial = serial().await;
@@ -374,7 +375,8 @@ async fn cancelled_orders_refund_the_user() {
     )
     .await;
 
-    // Running → cancelled: provider paid for what was served, the rest refunded.
+    // Running → cancelled: the provider keeps what the agent's report paid for; the blocks
+    // after the last report are not paid (nobody reported them); the rest is refunded.
     let free1 = free(&client, &eve_id).await;
     let dave_free1 = free(&client, &dave_id).await;
     let spec = order_spec(worker.id, GpuModel::Rtx3090, 1, duration, price);
@@ -400,6 +402,35 @@ async fn cancelled_orders_refund_the_user() {
     .await;
     let started = accepted.block_number;
     client.advance_blocks(2).await.unwrap();
+    let report = ok(
+        &client,
+        "report_usage",
+        &kaisar::tx().orders().report_usage(
+            b,
+            1,
+            UsageReport {
+                gpu_util_permille: 700,
+                gpu_mem_used_mib: 8_000,
+                uptime_secs: 30,
+            },
+        ),
+        &worker.agent,
+    )
+    .await;
+    let reported = report.block_number - started;
+    let paid = owed(total, reported, duration);
+    assert!(
+        paid > 0 && paid < total,
+        "reported {reported} of {duration} blocks"
+    );
+    assert_eq!(
+        report
+            .expect_event::<order_events::ProviderPaid>()
+            .unwrap()
+            .amount,
+        paid
+    );
+    client.advance_blocks(3).await.unwrap();
     let cancelled = ok(
         &client,
         "cancel running order",
@@ -408,17 +439,19 @@ async fn cancelled_orders_refund_the_user() {
     )
     .await;
     let served = cancelled.block_number - started;
-    let paid = owed(total, served, duration);
     assert!(
-        paid > 0 && paid < total,
-        "served {served} of {duration} blocks"
+        owed(total, served, duration) > paid,
+        "the unreported blocks {reported}..{served} must be worth something"
     );
+    let paid_at_cancel: Balance = cancelled
+        .find::<order_events::ProviderPaid>()
+        .unwrap()
+        .iter()
+        .map(|p| p.amount)
+        .sum();
     assert_eq!(
-        cancelled
-            .expect_event::<order_events::ProviderPaid>()
-            .unwrap()
-            .amount,
-        paid
+        paid_at_cancel, 0,
+        "paid at cancel for blocks {reported}..{served} that no report covered"
     );
     let refund = cancelled
         .expect_event::<order_events::OrderRefunded>()
@@ -428,7 +461,7 @@ async fn cancelled_orders_refund_the_user() {
     assert_eq!(
         free(&client, &eve_id).await,
         free1 - fee_paid(&placed) - fee_paid(&cancelled) - paid,
-        "user pays only what was served"
+        "user pays only what was reported"
     );
     assert_eq!(escrow_held(&client, &eve_id).await, held0);
     assert_eq!(client.escrow(b).await.unwrap(), None);
@@ -669,6 +702,128 @@ async fn rejected_order_is_refunded_as_points_that_discount_the_next_order() {
         free1 - fee_paid(&placed) - fee_paid(&cancelled)
     );
     assert_eq!(client.escrow(ev.order_id).await.unwrap(), None);
+
+    assert_chain_consistent(&client).await;
+}
+
+/// A Running order whose agent accepted (access details delivered) and then never reported
+/// usage is cancelled by the user: the provider is paid only for reported periods, i.e. nothing,
+/// and the user gets the whole escrow back in tokens (issue #10 item 1: paying "up to now" on
+/// cancel paid for time nobody reported).
+#[tokio::test]
+async fn cancel_after_silent_accept_refunds_everything_and_pays_the_provider_nothing() {
+    let _serial = serial().await;
+    let client = connect().await;
+    let bph = blocks_per_hour(&client).await;
+    let duration = min_duration(&client).await.max(20);
+    let price = 3 * UNITS;
+    let worker = active_worker(&client, "//Dave", "silent", GpuModel::Rtx3090, 1, price).await;
+    let dave_id = account_of(&worker.provider);
+    let user = fresh_key("//Charlie//silent-user");
+    let user_id = account_of(&user);
+    fund(&client, &key("charlie"), &user_id, 100 * UNITS).await;
+    let total = order_cost(price, 1, duration, bph);
+
+    let free0 = free(&client, &user_id).await;
+    let held0 = escrow_held(&client, &user_id).await;
+    let dave_free0 = free(&client, &dave_id).await;
+    let spec = order_spec(worker.id, GpuModel::Rtx3090, 1, duration, price);
+    let placed = ok(
+        &client,
+        "place_order",
+        &kaisar::tx().orders().place_order(spec, 0),
+        &user,
+    )
+    .await;
+    let id = placed
+        .expect_event::<order_events::OrderPlaced>()
+        .unwrap()
+        .order_id;
+    assert_eq!(escrow_held(&client, &user_id).await, held0 + total);
+
+    // The agent accepts with the access details, then stays silent: no usage report.
+    let accepted = ok(
+        &client,
+        "accept_order",
+        &kaisar::tx().orders().accept_order(
+            id,
+            BoundedVec(b"sealed-to-user: ssh root@203.0.113.9".to_vec()),
+        ),
+        &worker.agent,
+    )
+    .await;
+    let started = accepted.block_number;
+    assert!(matches!(
+        order(&client, id).await.status,
+        OrderStatus::Running { .. }
+    ));
+    client.advance_blocks(4).await.unwrap();
+
+    let cancelled = ok(
+        &client,
+        "cancel silent running order",
+        &kaisar::tx().orders().cancel_order(id),
+        &user,
+    )
+    .await;
+    let silent = cancelled.block_number - started;
+    // Paying "up to now" would have paid for these unreported blocks: the test would catch it.
+    assert!(
+        owed(total, silent, duration) > 0,
+        "{silent} silent blocks are too few to tell the rules apart"
+    );
+    cancelled
+        .expect_event::<order_events::OrderCancelled>()
+        .unwrap();
+    let paid: Balance = cancelled
+        .find::<order_events::ProviderPaid>()
+        .unwrap()
+        .iter()
+        .filter(|p| p.order_id == id)
+        .map(|p| p.amount)
+        .sum();
+    assert_eq!(
+        paid, 0,
+        "the provider was paid for {silent} blocks its agent never reported"
+    );
+    let refund = cancelled
+        .expect_event::<order_events::OrderRefunded>()
+        .unwrap();
+    assert_eq!(
+        (refund.order_id, refund.tokens, refund.points),
+        (id, total, 0),
+        "the whole escrow goes back to the user in tokens"
+    );
+    assert_eq!(
+        free(&client, &dave_id).await,
+        dave_free0,
+        "provider paid nothing"
+    );
+    assert_eq!(
+        free(&client, &user_id).await,
+        free0 - fee_paid(&placed) - fee_paid(&cancelled),
+        "user refunded everything but the fees"
+    );
+    assert_eq!(escrow_held(&client, &user_id).await, held0);
+    assert_eq!(client.escrow(id).await.unwrap(), None);
+    assert_eq!(client.access_blob(id).await.unwrap(), None);
+    let o = order(&client, id).await;
+    assert!(
+        matches!(o.status, OrderStatus::Cancelled { .. }),
+        "{:?}",
+        o.status
+    );
+    assert_eq!(o.paid_so_far, 0);
+    assert_eq!(
+        client
+            .worker(worker.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .reserved_gpus,
+        0,
+        "GPU released"
+    );
 
     assert_chain_consistent(&client).await;
 }
