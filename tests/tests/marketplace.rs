@@ -42,6 +42,13 @@ async fn min_duration(client: &Client) -> u32 {
         .unwrap()
 }
 
+async fn order_deposit(client: &Client) -> Balance {
+    client
+        .constant(kaisar::constants().orders().order_deposit())
+        .await
+        .unwrap()
+}
+
 async fn free(client: &Client, who: &AccountId32) -> Balance {
     client.account(who).await.unwrap().free
 }
@@ -286,7 +293,7 @@ async fn order_runs_to_completion_and_pays_the_provider_per_period() {
     assert_chain_consistent(&client).await;
 }
 
-/// A Pending order cancelled is refunded in full (tokens); a Running order cancelled leaves the
+/// A Pending order cancelled is refunded in full (tokens) and forfeits its deposit; a Running order cancelled leaves the
 /// provider what its agent's usage reports paid (nothing for the unreported blocks since) and
 /// refunds the rest.
 #[tokio::test]
@@ -345,10 +352,16 @@ async fn cancelled_orders_refund_the_user() {
         (a, total, 0)
     );
     assert!(!cancelled.has::<order_events::ProviderPaid>());
+    // Cancelling inside the accept window forfeits the order deposit (to the treasury): what a
+    // flood of place-then-cancel orders costs. Everything escrowed comes back.
+    let forfeited = cancelled
+        .expect_event::<order_events::DepositForfeited>()
+        .unwrap();
+    assert_eq!((forfeited.order_id, forfeited.amount), (a, order_deposit(&client)));
     assert_eq!(
         free(&client, &eve_id).await,
-        free0 - fee_paid(&placed) - fee_paid(&cancelled),
-        "refunded in full"
+        free0 - fee_paid(&placed) - fee_paid(&cancelled) - forfeited.amount,
+        "escrow refunded in full, deposit forfeited"
     );
     assert_eq!(escrow_held(&client, &eve_id).await, held0);
     assert!(matches!(
