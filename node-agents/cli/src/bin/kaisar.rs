@@ -98,8 +98,9 @@ enum OrderCommand {
         /// The order id.
         id: u64,
     },
-    /// Cancel an order: a pending one is refunded in full; for a running one the provider is
-    /// paid for the time used and the rest is refunded, in tokens.
+    /// Cancel an order: a pending one is refunded in full (cancelling inside the accept window
+    /// forfeits the order deposit); for a running one the provider keeps what the agent's usage
+    /// reports were paid and the unreported rest is refunded, in tokens.
     Cancel {
         /// The order id.
         id: u64,
