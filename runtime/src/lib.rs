@@ -103,8 +103,9 @@ pub type TxExtension = cumulus_pallet_weight_reclaim::StorageWeightReclaim<
 pub type UncheckedExtrinsic =
     generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 
-/// Storage migrations run on runtime upgrade. None yet: this is the first release.
-pub type Migrations = ();
+/// Storage migrations run on runtime upgrade (each runs once, gated by its pallet's storage
+/// version; on a new chain they are no-ops).
+pub type Migrations = (pallet_worker_registry::migrations::MigrateV0ToV1<Runtime>,);
 
 /// Dispatches blocks and transactions to the pallets.
 pub type Executive = frame_executive::Executive<

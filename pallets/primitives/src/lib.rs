@@ -14,6 +14,8 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use core::fmt::Debug as RuntimeDebug;
 use frame_support::pallet_prelude::{DispatchError, DispatchResult, Weight};
@@ -25,6 +27,20 @@ pub type WorkerId = u64;
 pub type OrderId = u64;
 /// Identifies an escrow account. Orders use their [`OrderId`].
 pub type EscrowId = u64;
+
+/// Domain tag of [`gpu_uuid_hash`].
+pub const GPU_UUID_HASH_TAG: &[u8; 23] = b"kaisar-popw/gpu-uuid/v1";
+
+/// The one definition of a GPU's `uuid_hash` (the registry's `GpuDevice::uuid_hash`, the PoPW
+/// snapshots' `GpuUuidHash`): `blake2_256(b"kaisar-popw/gpu-uuid/v1" ++ uuid)`, where `uuid` is
+/// the device's NVML UUID string as bytes (e.g. `GPU-8f0e...`). The registry lets one physical GPU
+/// back one worker at a time by this hash, so agents, tools and tests must all compute it here.
+pub fn gpu_uuid_hash(uuid: &[u8]) -> [u8; 32] {
+    let mut buf = alloc::vec::Vec::with_capacity(GPU_UUID_HASH_TAG.len() + uuid.len());
+    buf.extend_from_slice(GPU_UUID_HASH_TAG);
+    buf.extend_from_slice(uuid);
+    sp_crypto_hashing::blake2_256(&buf)
+}
 
 /// The GPU models the marketplace knows. The PoPW calibration table is keyed by the same names.
 ///
@@ -183,8 +199,7 @@ pub trait WorkerRegistry<AccountId, Balance> {
     /// ([`WorkerSummary::takes_new_orders`]) with at least `gpus` free GPUs whose price is at
     /// most `max_price_per_gpu_hour`. Searches a bounded, price-sorted index (never all workers)
     /// and reports how many entries it read.
-    fn find_cheapest(model: GpuModel, gpus: u32, max_price_per_gpu_hour: Balance)
-        -> CheapestMatch;
+    fn find_cheapest(model: GpuModel, gpus: u32, max_price_per_gpu_hour: Balance) -> CheapestMatch;
 
     /// The most index entries [`Self::find_cheapest`] can read (the index's bound).
     fn max_scanned() -> u32;
@@ -298,4 +313,20 @@ pub trait Points<AccountId, Balance> {
     /// The pot received `tokens` that were owed to `who` as a service-failure refund: credit
     /// `who` with points at the configured rate. Returns the points credited.
     fn credit_refund(who: &AccountId, tokens: Balance) -> Balance;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gpu_uuid_hash_is_blake2_256_of_the_tagged_uuid() {
+        // blake2b-256 of "kaisar-popw/gpu-uuid/v1GPU-00000000-0000-0000-0000-000000000000",
+        // computed independently (Python hashlib).
+        let expected = "b8f3a7c1cd83b9e4945f93b5e3d09b189f09dae321b3397626e810fbef88fb42";
+        let got = gpu_uuid_hash(b"GPU-00000000-0000-0000-0000-000000000000");
+        let hex: alloc::string::String = got.iter().map(|b| alloc::format!("{b:02x}")).collect();
+        assert_eq!(hex, expected);
+        assert_ne!(gpu_uuid_hash(b"GPU-1"), gpu_uuid_hash(b"GPU-2"));
+    }
 }
