@@ -106,8 +106,11 @@ pub type TxExtension = cumulus_pallet_weight_reclaim::StorageWeightReclaim<
 pub type UncheckedExtrinsic =
     generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 
-/// Storage migrations run on runtime upgrade.
+/// Storage migrations run on runtime upgrade (each runs once, gated by its pallet's storage
+/// version; on a new chain they are no-ops).
 pub type Migrations = (
+    // Issue #10: the worker record's pause flag and pending-registration expiry.
+    pallet_worker_registry::migrations::MigrateV0ToV1<Runtime>,
     // Issue #10: order deposits and the deadline index (report deadlines, removals).
     pallet_orders::migrations::MigrateV0ToV1<Runtime>,
 );

@@ -23,11 +23,13 @@ fn pretty(w: Weight) -> String {
 }
 
 /// What the mandatory hooks may take in the worst block: every swept worker goes offline and
-/// each fails `MaxOrdersPerWorker` orders, and a full bucket of accept deadlines expires.
+/// each fails `MaxOrdersPerWorker` orders (or is an expired pending registration with the most
+/// GPUs, removed, whichever costs more), and a full bucket of accept deadlines expires.
 fn worst_case_hooks() -> Weight {
+    let per_worker = <Orders as WorkerAvailabilityHooks>::max_weight()
+        .max(RegistryWeights::expire_pending(MaxGpusPerWorker::get()));
     let sweep = RegistryWeights::sweep(MaxSweepPerBlock::get())
-        + <Orders as WorkerAvailabilityHooks>::max_weight()
-            .saturating_mul(MaxSweepPerBlock::get().into());
+        + per_worker.saturating_mul(MaxSweepPerBlock::get().into());
     let deadlines = OrdersWeights::on_initialize(MaxDeadlinesPerBlock::get());
     sweep + deadlines
 }
@@ -73,6 +75,17 @@ fn every_call_at_its_bounds_fits_a_normal_transaction() {
             "withdraw_deposit",
             RegistryWeights::withdraw_deposit(MaxGpusPerWorker::get()),
         ),
+        (
+            "expire_pending",
+            RegistryWeights::expire_pending(MaxGpusPerWorker::get()),
+        ),
+        (
+            "force_deregister",
+            RegistryWeights::force_deregister(MaxGpusPerWorker::get()) + hook,
+        ),
+        ("rotate_agent", RegistryWeights::rotate_agent()),
+        ("pause_worker", RegistryWeights::pause_worker()),
+        ("resume_worker", RegistryWeights::resume_worker()),
         (
             "place_order",
             OrdersWeights::place_order(MaxIndexedPerModel::get()),

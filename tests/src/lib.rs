@@ -143,13 +143,21 @@ pub fn fresh_key(base: &str) -> Signer {
     key(&format!("{base}//{}", run_tag()))
 }
 
-/// A 32-byte value unique to this run and `label` (GPU uuid hashes, user public keys).
+/// A 32-byte value unique to this run and `label` (user public keys; GPU UUID hashes use
+/// [`gpu_uuid_hash_of`]).
 pub fn unique_h256(label: &str) -> H256 {
     let mut bytes = [0u8; 32];
     for (i, b) in format!("{}:{label}", run_tag()).bytes().enumerate() {
         bytes[i % 32] = bytes[i % 32].wrapping_mul(31).wrapping_add(b);
     }
     H256(bytes)
+}
+
+/// The `uuid_hash` of a fake GPU unique to this run and `label`: the one definition
+/// ([`kaisar_primitives::gpu_uuid_hash`]) of the fake NVML UUID `GPU-<run tag>-<label>`.
+pub fn gpu_uuid_hash_of(label: &str) -> H256 {
+    let uuid = format!("GPU-{}-{label}", run_tag());
+    H256(kaisar_primitives::gpu_uuid_hash(uuid.as_bytes()))
 }
 
 /// The fee the signer of `outcome` paid (`TransactionPayment::TransactionFeePaid`).
@@ -217,7 +225,7 @@ pub fn worker_spec(
                 .map(|i| GpuDevice {
                     model: model.clone(),
                     vram_mib: 24_576,
-                    uuid_hash: unique_h256(&format!("{label}/gpu{i}")),
+                    uuid_hash: gpu_uuid_hash_of(&format!("{label}-gpu{i}")),
                 })
                 .collect(),
         ),

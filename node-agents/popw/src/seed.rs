@@ -14,7 +14,6 @@ const NONCE_TAG: &[u8; 20] = b"kaisar-popw/nonce/v1";
 /// between challenges of different shapes, whose matrices shared prefixes).
 const SEED_TAG: &[u8; 19] = b"kaisar-popw/seed/v2";
 const CHALLENGE_TAG: &[u8; 24] = b"kaisar-popw/challenge/v1";
-const GPU_UUID_TAG: &[u8; 23] = b"kaisar-popw/gpu-uuid/v1";
 
 /// 32 bytes, displayed as hex.
 macro_rules! bytes32 {
@@ -84,12 +83,9 @@ impl Nonce {
 }
 
 impl GpuUuidHash {
-    /// `blake2_256("kaisar-popw/gpu-uuid/v1" ++ uuid)`.
+    /// `blake2_256("kaisar-popw/gpu-uuid/v1" ++ uuid)`: [`kaisar_primitives::gpu_uuid_hash`].
     pub fn of_uuid(uuid: &str) -> Self {
-        let mut buf = Vec::with_capacity(GPU_UUID_TAG.len() + uuid.len());
-        buf.extend_from_slice(GPU_UUID_TAG);
-        buf.extend_from_slice(uuid.as_bytes());
-        Self(sp_crypto_hashing::blake2_256(&buf))
+        Self(kaisar_primitives::gpu_uuid_hash(uuid.as_bytes()))
     }
 }
 

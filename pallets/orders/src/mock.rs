@@ -134,6 +134,9 @@ impl pallet_worker_registry::Config for Test {
     type WorkerDeposit = ConstU64<DEPOSIT>;
     type FeeDestination = FeeDestination;
     type VerifierOrigin = EnsureRoot<AccountId>;
+    type ForceOrigin = EnsureRoot<AccountId>;
+    // Long enough that no test's Pending worker expires under it.
+    type PendingVerificationTimeout = ConstU64<100_000>;
     type AvailabilityHooks = Orders;
     type HeartbeatTimeout = HeartbeatTimeout;
     type UnbondingPeriod = ConstU64<UNBONDING>;

@@ -14,6 +14,8 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use core::fmt::Debug as RuntimeDebug;
 use frame_support::pallet_prelude::{DispatchError, DispatchResult, Weight};
@@ -25,6 +27,20 @@ pub type WorkerId = u64;
 pub type OrderId = u64;
 /// Identifies an escrow account. Orders use their [`OrderId`].
 pub type EscrowId = u64;
+
+/// Domain tag of [`gpu_uuid_hash`].
+pub const GPU_UUID_HASH_TAG: &[u8; 23] = b"kaisar-popw/gpu-uuid/v1";
+
+/// The one definition of a GPU's `uuid_hash` (the registry's `GpuDevice::uuid_hash`, the PoPW
+/// snapshots' `GpuUuidHash`): `blake2_256(b"kaisar-popw/gpu-uuid/v1" ++ uuid)`, where `uuid` is
+/// the device's NVML UUID string as bytes (e.g. `GPU-8f0e...`). The registry lets one physical GPU
+/// back one worker at a time by this hash, so agents, tools and tests must all compute it here.
+pub fn gpu_uuid_hash(uuid: &[u8]) -> [u8; 32] {
+    let mut buf = alloc::vec::Vec::with_capacity(GPU_UUID_HASH_TAG.len() + uuid.len());
+    buf.extend_from_slice(GPU_UUID_HASH_TAG);
+    buf.extend_from_slice(uuid);
+    sp_crypto_hashing::blake2_256(&buf)
+}
 
 /// The GPU models the marketplace knows. The PoPW calibration table is keyed by the same names.
 ///
@@ -353,4 +369,18 @@ pub trait CheckerSlots<AccountId> {
 pub trait Referrals<AccountId> {
     /// The referrer of `who`, if any.
     fn referrer_of(who: &AccountId) -> Option<AccountId>;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gpu_uuid_hash_is_blake2_256_of_the_tagged_uuid() {
+        // blake2b-256 of "kaisar-popw/gpu-uuid/v1GPU-00000000-0000-0000-0000-000000000000",
+        // computed independently (Python hashlib).
+        let expected = "b8f3a7c1cd83b9e4945f93b5e3d09b189f09dae321b3397626e810fbef88fb42";
+        let got = gpu_uuid_hash(b"GPU-00000000-0000-0000-0000-000000000000");
+        let hex: alloc::string::String = got.iter().map(|b| alloc::format!("{b:02x}")).collect();
+        assert_eq!(hex, expected);
+        assert_ne!(gpu_uuid_hash(b"GPU-1"), gpu_uuid_hash(b"GPU-2"));
+    }
 }

@@ -318,6 +318,94 @@ mod benchmarks {
         }
     }
 
+    /// An expired pending worker with `g` GPUs is removed and its deposit released.
+    #[benchmark]
+    fn expire_pending(g: Linear<1, { T::MaxGpusPerWorker::get() }>) {
+        let id = register::<T>(0, MODEL, g, CHEAP);
+        let who = provider::<T>(0);
+        set_block::<T>(
+            info::<T>(id)
+                .pending_expires_at
+                .expect("PendingVerification"),
+        );
+        let caller: T::AccountId = account("caller", 0, SEED);
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), id);
+
+        assert!(!Workers::<T>::contains_key(id));
+        assert!(T::Currency::balance_on_hold(&HoldReason::WorkerDeposit.into(), &who).is_zero());
+    }
+
+    /// The cheapest worker of a full index, with `g` GPUs, is removed with its deposit slashed
+    /// (transferred to `FeeDestination`, or burnt); the availability hook's own weight is
+    /// added by the call.
+    #[benchmark]
+    fn force_deregister(
+        g: Linear<1, { T::MaxGpusPerWorker::get() }>,
+    ) -> Result<(), BenchmarkError> {
+        let origin =
+            T::ForceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+        let id = register::<T>(0, MODEL, g, CHEAP);
+        Registry::<T>::do_verify_worker(id).expect("a fresh pending worker verifies");
+        fill_index::<T>();
+        assert!(info::<T>(id).indexed);
+        let who = provider::<T>(0);
+
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, id, true);
+
+        assert!(!Workers::<T>::contains_key(id));
+        assert!(T::Currency::balance_on_hold(&HoldReason::WorkerDeposit.into(), &who).is_zero());
+        Ok(())
+    }
+
+    /// The agent key of a worker is replaced by a fresh one.
+    #[benchmark]
+    fn rotate_agent() {
+        let id = active::<T>(0, MODEL, CHEAP);
+        let who = provider::<T>(0);
+        let new_agent: T::AccountId = account("new-agent", 0, SEED);
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who), id, new_agent.clone());
+
+        assert_eq!(info::<T>(id).spec.agent, new_agent);
+        assert_eq!(WorkerByAgent::<T>::get(&new_agent), Some(id));
+        assert!(!WorkerByAgent::<T>::contains_key(agent::<T>(0)));
+    }
+
+    /// The cheapest worker of a full index is paused (the whole index is rewritten).
+    #[benchmark]
+    fn pause_worker() {
+        let id = fill_index::<T>()[0];
+        let who = info::<T>(id).provider;
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who), id);
+
+        assert!(info::<T>(id).paused);
+        assert!(!info::<T>(id).indexed);
+    }
+
+    /// A paused Active worker resumes and evicts the most expensive worker of its model's
+    /// full index.
+    #[benchmark]
+    fn resume_worker() {
+        let id = active::<T>(0, MODEL, CHEAP);
+        let who = provider::<T>(0);
+        Registry::<T>::do_pause_worker(who.clone(), id).expect("an active worker pauses");
+        let fillers = fill_index::<T>();
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who), id);
+
+        assert!(!info::<T>(id).paused);
+        assert!(info::<T>(id).indexed);
+        let evicted = *fillers.last().expect("the index has room for one worker");
+        assert!(!info::<T>(evicted).indexed);
+    }
+
     // `build_and_execute` checks `try_state` after each benchmark.
     impl_benchmark_test_suite!(
         Registry,

@@ -6,7 +6,7 @@ use frame_support::{
     pallet_prelude::{DispatchError, DispatchResult, Weight},
     traits::{
         fungible::{Mutate, MutateHold},
-        tokens::{Fortitude, Precision, Preservation},
+        tokens::{Fortitude, Precision, Preservation, Restriction},
         Get,
     },
 };
@@ -79,6 +79,9 @@ impl<T: Config> Pallet<T> {
                 last_heartbeat: now,
                 indexed: false,
                 unlock_at: None,
+                paused: false,
+                // Saturating: a block number near its maximum only delays expiry to it.
+                pending_expires_at: Some(now.saturating_add(T::PendingVerificationTimeout::get())),
             },
         );
         Self::deposit_event(event);
@@ -129,6 +132,7 @@ impl<T: Config> Pallet<T> {
             Error::<T>::InvalidWorkerState
         );
         let now = frame_system::Pallet::<T>::block_number();
+        worker.pending_expires_at = None;
         if Self::is_overdue(&worker, now) {
             worker.status = WorkerStatus::Offline;
         } else {
@@ -154,6 +158,7 @@ impl<T: Config> Pallet<T> {
         );
         Self::remove_from_index(worker_id, &mut worker);
         worker.status = WorkerStatus::Suspended;
+        worker.pending_expires_at = None;
         Workers::<T>::insert(worker_id, worker);
         Self::deposit_event(Event::<T>::WorkerSuspended { worker_id });
         // Called after the record is written: the hook may call back into `release_gpus`.
@@ -281,6 +286,7 @@ impl<T: Config> Pallet<T> {
             frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
         worker.status = WorkerStatus::Deregistering;
         worker.unlock_at = Some(unlock_at);
+        worker.pending_expires_at = None;
         Workers::<T>::insert(worker_id, worker);
         Self::deposit_event(Event::<T>::WorkerDeregistering {
             worker_id,
@@ -305,28 +311,219 @@ impl<T: Config> Pallet<T> {
             Error::<T>::StillUnbonding
         );
 
-        // Best effort: if some of the hold was taken by other means, release what is left
-        // rather than strand the worker forever (try_state reports the mismatch).
-        let released = if worker.deposit.is_zero() {
-            Zero::zero()
-        } else {
-            T::Currency::release(
-                &HoldReason::WorkerDeposit.into(),
-                &worker.provider,
-                worker.deposit,
-                Precision::BestEffort,
-            )?
-        };
-        for gpu in worker.spec.gpus.iter() {
-            GpuOwner::<T>::remove(gpu.uuid_hash);
-        }
-        WorkerByAgent::<T>::remove(&worker.spec.agent);
-        Workers::<T>::remove(worker_id);
+        let released = Self::release_deposit(&worker)?;
+        let gpus = Self::remove_worker(worker_id, &worker);
         Self::deposit_event(Event::<T>::DepositWithdrawn {
             worker_id,
             provider: worker.provider,
             deposit: released,
         });
-        Ok(worker.spec.gpu_count())
+        Ok(gpus)
+    }
+
+    /// Remove an expired `PendingVerification` worker (for `expire_pending`, `by` is the
+    /// caller). Returns its GPU count.
+    pub(crate) fn do_expire_pending(
+        worker_id: WorkerId,
+        by: Option<T::AccountId>,
+    ) -> Result<u32, DispatchError> {
+        let worker = Workers::<T>::get(worker_id).ok_or(Error::<T>::WorkerNotFound)?;
+        ensure!(
+            worker.status == WorkerStatus::PendingVerification,
+            Error::<T>::NotPending
+        );
+        let now = frame_system::Pallet::<T>::block_number();
+        ensure!(
+            Self::pending_expired(&worker, now),
+            Error::<T>::PendingNotExpired
+        );
+        Self::expire(worker_id, worker, by)
+    }
+
+    /// Remove a `PendingVerification` worker known to have expired: release its deposit, free
+    /// its GPUs and agent key. Returns its GPU count. Shared by `expire_pending` and the sweep.
+    pub(crate) fn expire(
+        worker_id: WorkerId,
+        worker: WorkerInfoOf<T>,
+        by: Option<T::AccountId>,
+    ) -> Result<u32, DispatchError> {
+        // A pending worker never had GPUs reserved (`reserve_gpus` needs `Active`) nor an index
+        // entry, so there is no order to fail.
+        let released = Self::release_deposit(&worker)?;
+        let gpus = Self::remove_worker(worker_id, &worker);
+        Self::deposit_event(Event::<T>::PendingRegistrationExpired {
+            worker_id,
+            provider: worker.provider,
+            deposit: released,
+            by,
+        });
+        Ok(gpus)
+    }
+
+    /// Fail the worker's orders (unless it cannot have any), remove it with its GPU and agent
+    /// entries, and return or slash its deposit. Returns its GPU count and the weight the
+    /// availability hook reported (zero when it was not called).
+    pub(crate) fn do_force_deregister(
+        worker_id: WorkerId,
+        slash_deposit: bool,
+    ) -> Result<(u32, Weight), DispatchError> {
+        let mut worker = Workers::<T>::get(worker_id).ok_or(Error::<T>::WorkerNotFound)?;
+        // Pending workers never reserved GPUs and Deregistering ones have none reserved and
+        // cannot reserve: only the others can have orders to fail.
+        let may_have_orders = !matches!(
+            worker.status,
+            WorkerStatus::PendingVerification | WorkerStatus::Deregistering
+        );
+        Self::remove_from_index(worker_id, &mut worker);
+        let mut hook_weight = Weight::zero();
+        if may_have_orders {
+            // Write the worker out of service first: the hook may call back into
+            // `release_gpus`, which must find the record.
+            worker.status = WorkerStatus::Suspended;
+            worker.pending_expires_at = None;
+            worker.unlock_at = None;
+            Workers::<T>::insert(worker_id, &worker);
+            hook_weight = T::AvailabilityHooks::on_worker_unavailable(worker_id);
+            worker = Workers::<T>::get(worker_id).ok_or(Error::<T>::WorkerNotFound)?;
+            if worker.reserved_gpus > 0 {
+                // The trait makes a later `release_gpus` of a removed worker a no-op.
+                log::warn!(
+                    target: LOG_TARGET,
+                    "force_deregister({worker_id}): {} GPUs still reserved after the hook",
+                    worker.reserved_gpus
+                );
+            }
+        }
+
+        let (returned, slashed) = if slash_deposit {
+            (Zero::zero(), Self::slash_deposit(&worker)?)
+        } else {
+            (Self::release_deposit(&worker)?, Zero::zero())
+        };
+        let gpus = Self::remove_worker(worker_id, &worker);
+        Self::deposit_event(Event::<T>::WorkerForceDeregistered {
+            worker_id,
+            provider: worker.provider,
+            returned,
+            slashed,
+        });
+        Ok((gpus, hook_weight))
+    }
+
+    /// Move a worker's agent key to `new_agent`, freeing the old one.
+    pub(crate) fn do_rotate_agent(
+        who: T::AccountId,
+        worker_id: WorkerId,
+        new_agent: T::AccountId,
+    ) -> DispatchResult {
+        let mut worker = Workers::<T>::get(worker_id).ok_or(Error::<T>::WorkerNotFound)?;
+        ensure!(worker.provider == who, Error::<T>::NotProvider);
+        ensure!(
+            worker.status != WorkerStatus::Deregistering,
+            Error::<T>::InvalidWorkerState
+        );
+        // Also refuses the worker's own current key (a replay): nothing would change.
+        ensure!(
+            !WorkerByAgent::<T>::contains_key(&new_agent),
+            Error::<T>::AgentInUse
+        );
+        let old_agent = core::mem::replace(&mut worker.spec.agent, new_agent.clone());
+        WorkerByAgent::<T>::remove(&old_agent);
+        WorkerByAgent::<T>::insert(&new_agent, worker_id);
+        Workers::<T>::insert(worker_id, worker);
+        Self::deposit_event(Event::<T>::AgentRotated {
+            worker_id,
+            old_agent,
+            new_agent,
+        });
+        Ok(())
+    }
+
+    /// Set the pause flag and take the worker out of the index.
+    pub(crate) fn do_pause_worker(who: T::AccountId, worker_id: WorkerId) -> DispatchResult {
+        let mut worker = Workers::<T>::get(worker_id).ok_or(Error::<T>::WorkerNotFound)?;
+        ensure!(worker.provider == who, Error::<T>::NotProvider);
+        ensure!(
+            worker.status != WorkerStatus::Deregistering,
+            Error::<T>::InvalidWorkerState
+        );
+        ensure!(!worker.paused, Error::<T>::AlreadyPaused);
+        Self::remove_from_index(worker_id, &mut worker);
+        worker.paused = true;
+        Workers::<T>::insert(worker_id, worker);
+        Self::deposit_event(Event::<T>::WorkerPaused { worker_id });
+        Ok(())
+    }
+
+    /// Clear the pause flag; offer an `Active` worker to the index.
+    pub(crate) fn do_resume_worker(who: T::AccountId, worker_id: WorkerId) -> DispatchResult {
+        let mut worker = Workers::<T>::get(worker_id).ok_or(Error::<T>::WorkerNotFound)?;
+        ensure!(worker.provider == who, Error::<T>::NotProvider);
+        ensure!(
+            worker.status != WorkerStatus::Deregistering,
+            Error::<T>::InvalidWorkerState
+        );
+        ensure!(worker.paused, Error::<T>::NotPaused);
+        worker.paused = false;
+        if worker.status == WorkerStatus::Active {
+            Self::offer_to_index(worker_id, &mut worker);
+        }
+        let indexed = worker.indexed;
+        Workers::<T>::insert(worker_id, worker);
+        Self::deposit_event(Event::<T>::WorkerResumed { worker_id, indexed });
+        Ok(())
+    }
+
+    /// Release the worker's recorded deposit to its provider. Best effort: if some of the hold
+    /// was taken by other means, release what is left rather than strand the worker forever
+    /// (`try_state` reports the mismatch). Returns what was released.
+    fn release_deposit(worker: &WorkerInfoOf<T>) -> Result<BalanceOf<T>, DispatchError> {
+        if worker.deposit.is_zero() {
+            return Ok(Zero::zero());
+        }
+        T::Currency::release(
+            &HoldReason::WorkerDeposit.into(),
+            &worker.provider,
+            worker.deposit,
+            Precision::BestEffort,
+        )
+    }
+
+    /// Move the worker's recorded deposit from its provider's hold to `FeeDestination`, or
+    /// burn it when that is `None` (best effort, as [`Self::release_deposit`]). Returns what
+    /// was slashed.
+    fn slash_deposit(worker: &WorkerInfoOf<T>) -> Result<BalanceOf<T>, DispatchError> {
+        if worker.deposit.is_zero() {
+            return Ok(Zero::zero());
+        }
+        let reason = HoldReason::WorkerDeposit.into();
+        match T::FeeDestination::get() {
+            Some(destination) => T::Currency::transfer_on_hold(
+                &reason,
+                &worker.provider,
+                &destination,
+                worker.deposit,
+                Precision::BestEffort,
+                Restriction::Free,
+                Fortitude::Force,
+            ),
+            None => T::Currency::burn_held(
+                &reason,
+                &worker.provider,
+                worker.deposit,
+                Precision::BestEffort,
+                Fortitude::Force,
+            ),
+        }
+    }
+
+    /// Delete the worker record with its GPU and agent entries. Returns its GPU count.
+    fn remove_worker(worker_id: WorkerId, worker: &WorkerInfoOf<T>) -> u32 {
+        for gpu in worker.spec.gpus.iter() {
+            GpuOwner::<T>::remove(gpu.uuid_hash);
+        }
+        WorkerByAgent::<T>::remove(&worker.spec.agent);
+        Workers::<T>::remove(worker_id);
+        worker.spec.gpu_count()
     }
 }

@@ -17,6 +17,12 @@ impl<T: Config> Pallet<T> {
         now.saturating_sub(worker.last_heartbeat) > T::HeartbeatTimeout::get()
     }
 
+    /// Whether the worker is `PendingVerification` and its `pending_expires_at` has come.
+    pub fn pending_expired(worker: &WorkerInfoOf<T>, now: BlockNumberFor<T>) -> bool {
+        worker.status == WorkerStatus::PendingVerification
+            && worker.pending_expires_at.is_some_and(|at| now >= at)
+    }
+
     /// Insert `(price, worker_id)` into `model`'s index, keeping it sorted by `(price, id)`.
     ///
     /// When the index is full, the entry goes in only if `price` is strictly lower than the
@@ -53,7 +59,8 @@ impl<T: Config> Pallet<T> {
     /// in `worker` (the caller writes `worker` back). An evicted worker's record is updated
     /// here.
     pub(crate) fn offer_to_index(worker_id: WorkerId, worker: &mut WorkerInfoOf<T>) {
-        if worker.indexed {
+        // A paused worker stays out until `resume_worker`.
+        if worker.indexed || worker.paused {
             return;
         }
         let Some(gpu_model) = worker.spec.gpu_model() else {
@@ -164,6 +171,21 @@ impl<T: Config> Pallet<T> {
                 (worker.status == WorkerStatus::Deregistering) == worker.unlock_at.is_some(),
                 "unlock_at set exactly when Deregistering"
             );
+            ensure!(
+                (worker.status == WorkerStatus::PendingVerification)
+                    == worker.pending_expires_at.is_some(),
+                "pending_expires_at set exactly when PendingVerification"
+            );
+            if let Some(expires_at) = worker.pending_expires_at {
+                ensure!(
+                    expires_at > worker.registered_at,
+                    "pending expiry not after registration"
+                );
+            }
+            ensure!(
+                !(worker.paused && worker.indexed),
+                "paused worker in the price index"
+            );
             if worker.indexed {
                 indexed_total += 1;
                 ensure!(
@@ -189,6 +211,13 @@ impl<T: Config> Pallet<T> {
             WorkerByAgent::<T>::iter().count() as u64 == worker_total,
             "stray WorkerByAgent entries"
         );
+        // Each entry is its worker's current agent (a rotated-out key leaves no entry behind).
+        for (agent, id) in WorkerByAgent::<T>::iter() {
+            ensure!(
+                Workers::<T>::get(id).is_some_and(|w| w.spec.agent == agent),
+                "WorkerByAgent entry of a key that is not its worker's agent"
+            );
+        }
 
         for (provider, owed) in deposits {
             ensure!(
@@ -214,6 +243,7 @@ impl<T: Config> Pallet<T> {
                     worker.indexed,
                     "index entry of a worker not flagged indexed"
                 );
+                ensure!(!worker.paused, "index entry of a paused worker");
                 ensure!(
                     worker.spec.price_per_gpu_hour == *price,
                     "index entry with a stale price"
@@ -245,7 +275,7 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
         let now = frame_system::Pallet::<T>::block_number();
         Some(WorkerSummary {
             heartbeat_overdue: Self::is_overdue(&worker, now),
-            paused: false,
+            paused: worker.paused,
             gpu_model: worker.spec.gpu_model()?,
             gpu_count: worker.spec.gpu_count(),
             free_gpus: worker.free_gpus(),
@@ -258,7 +288,7 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
     /// Walks `model`'s index from the cheapest entry and stops at the first price above
     /// `max_price_per_gpu_hour`: at most `MaxIndexedPerModel` worker reads. Skips workers
-    /// whose heartbeat is overdue but not yet swept. `gpus == 0` finds nothing.
+    /// that take no new orders (paused, or overdue but not yet swept). `gpus == 0` finds nothing.
     fn find_cheapest(
         model: GpuModel,
         gpus: u32,
@@ -276,6 +306,7 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
                 found.scanned = found.scanned.saturating_add(1);
                 Workers::<T>::get(id).is_some_and(|w| {
                     w.status == WorkerStatus::Active
+                        && !w.paused
                         && !Self::is_overdue(&w, now)
                         && w.free_gpus() >= gpus
                 })
@@ -288,6 +319,10 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
         T::MaxIndexedPerModel::get()
     }
 
+    /// Refuses, with a typed error each, a worker that does not take new orders
+    /// ([`WorkerSummary::takes_new_orders`]): not `Active` ([`Error::WorkerNotActive`]), paused
+    /// ([`Error::WorkerPaused`]) or overdue on heartbeats but not yet swept
+    /// ([`Error::HeartbeatOverdue`]).
     fn reserve_gpus(id: WorkerId, gpus: u32) -> DispatchResult {
         frame_support::ensure!(gpus > 0, Error::<T>::ZeroGpus);
         Workers::<T>::try_mutate(id, |maybe_worker| -> DispatchResult {
@@ -296,6 +331,9 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
                 worker.status == WorkerStatus::Active,
                 Error::<T>::WorkerNotActive
             );
+            frame_support::ensure!(!worker.paused, Error::<T>::WorkerPaused);
+            let now = frame_system::Pallet::<T>::block_number();
+            frame_support::ensure!(!Self::is_overdue(worker, now), Error::<T>::HeartbeatOverdue);
             frame_support::ensure!(worker.free_gpus() >= gpus, Error::<T>::NotEnoughFreeGpus);
             // Cannot overflow: the sum is at most the GPU count (checked just above).
             worker.reserved_gpus = worker.reserved_gpus.saturating_add(gpus);

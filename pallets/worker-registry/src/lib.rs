@@ -27,6 +27,8 @@
 //! - anyone may call [`Pallet::report_offline`] to take one overdue worker offline at once (free
 //!   of fees when it succeeds).
 //!
+//! The sweep also removes the expired pending registrations it visits (see below).
+//!
 //! ## The price index
 //!
 //! [`PriceIndex`] holds, for each GPU model, up to [`Config::MaxIndexedPerModel`] `Active`
@@ -37,10 +39,30 @@
 //! rented by naming it explicitly; it offers itself to the index again on each heartbeat and
 //! each price update, so it rejoins as soon as there is room or it is cheap enough.
 //!
+//! ## Pending registrations expire
+//!
+//! A registration reserves its GPUs (by `uuid_hash`) and its agent key at once, before anyone
+//! checked the hardware. So that nobody can sit on someone else's GPU UUID hash or agent key, a
+//! worker still `PendingVerification` [`Config::PendingVerificationTimeout`] blocks after
+//! registering has *expired* ([`WorkerInfo::pending_expires_at`]): anyone may remove it with
+//! [`Pallet::expire_pending`] (free of fees when it succeeds), and the per-block sweep removes
+//! the expired workers it visits. Expiry returns the deposit, keeps the (non-refundable) fee and
+//! frees the GPUs and the agent key. Governance ([`Config::ForceOrigin`]) can also remove any
+//! worker at once with [`Pallet::force_deregister`], returning or slashing its deposit.
+//!
+//! ## Pausing and agent rotation
+//!
+//! A provider can [`Pallet::pause_worker`] (drain) a worker: it keeps serving its open orders
+//! and must keep heartbeating, but it leaves the price index and takes no new order
+//! ([`kaisar_primitives::WorkerSummary::takes_new_orders`] is false, `reserve_gpus` refuses it)
+//! until [`Pallet::resume_worker`]. Pausing is a flag ([`WorkerInfo::paused`]), not a
+//! [`WorkerStatus`], so the status a dApp shows keeps meaning what it did. A provider can
+//! replace a worker's agent key with [`Pallet::rotate_agent`].
+//!
 //! ## Storage for dApps
 //!
 //! [`Workers`] (by id) is the source of truth; [`WorkerByAgent`] and [`GpuOwner`] map an agent
-//! key and a GPU UUID hash to their worker; [`PriceIndex`] lists the cheapest `Active` workers of
+//! key and a GPU UUID hash ([`kaisar_primitives::gpu_uuid_hash`]) to their worker; [`PriceIndex`] lists the cheapest `Active` workers of
 //! each model.
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -53,6 +75,7 @@ pub use pallet::*;
 mod benchmarking;
 mod dispatchable_impls;
 mod impls;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -79,7 +102,8 @@ pub mod pallet {
     use kaisar_primitives::WorkerAvailabilityHooks;
     use sp_core::H256;
 
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+    /// v1: `WorkerInfo` gained `paused` and `pending_expires_at` ([`crate::migrations`]).
+    pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -113,6 +137,10 @@ pub mod pallet {
         /// Who may verify and suspend workers (governance today, PoPW later).
         type VerifierOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
+        /// Who may remove any worker at once with `force_deregister` (and slash its deposit):
+        /// governance. Kept apart from `VerifierOrigin`, which an automated verifier may hold.
+        type ForceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
         /// Told when a worker goes `Offline` or is `Suspended`.
         type AvailabilityHooks: WorkerAvailabilityHooks;
 
@@ -121,9 +149,19 @@ pub mod pallet {
         #[pallet::constant]
         type HeartbeatTimeout: Get<BlockNumberFor<Self>>;
 
-        /// Blocks between `deregister_worker` and the earliest `withdraw_deposit`.
+        /// Blocks between `deregister_worker` and the earliest `withdraw_deposit`. The deposit
+        /// stays held meanwhile, so `ForceOrigin` can still `force_deregister` the worker with
+        /// its deposit slashed (e.g. misbehaviour found after it left); nothing else touches
+        /// the deposit during unbonding.
         #[pallet::constant]
         type UnbondingPeriod: Get<BlockNumberFor<Self>>;
+
+        /// Blocks a worker may stay `PendingVerification`: from `registered_at` plus this many
+        /// blocks the registration has expired, and `expire_pending` (or the sweep) removes it,
+        /// returning the deposit and freeing its GPUs and agent key (the fee is kept). Stops
+        /// anyone from squatting on another's GPU UUID hashes or agent key.
+        #[pallet::constant]
+        type PendingVerificationTimeout: Get<BlockNumberFor<Self>>;
 
         /// Most workers the `on_initialize` sweep looks at per block.
         #[pallet::constant]
@@ -157,7 +195,8 @@ pub mod pallet {
         WorkerDeposit,
     }
 
-    /// Every registered worker, by id. Removed only by `withdraw_deposit`.
+    /// Every registered worker, by id. Removed by `withdraw_deposit`, `expire_pending` (or the
+    /// sweep, for an expired pending registration) and `force_deregister`.
     #[pallet::storage]
     pub type Workers<T: Config> = StorageMap<_, Twox64Concat, WorkerId, WorkerInfoOf<T>>;
 
@@ -166,12 +205,13 @@ pub mod pallet {
     pub type NextWorkerId<T> = StorageValue<_, WorkerId, ValueQuery>;
 
     /// Which worker each physical GPU (by `uuid_hash`) belongs to. A GPU backs one worker at a
-    /// time; the entry goes when the worker's deposit is withdrawn.
+    /// time; the entry goes when the worker is removed (see [`Workers`]). The key is
+    /// [`kaisar_primitives::gpu_uuid_hash`] of the GPU's NVML UUID.
     #[pallet::storage]
     pub type GpuOwner<T> = StorageMap<_, Blake2_128Concat, H256, WorkerId>;
 
-    /// Which worker each agent key acts for. One worker per agent; the entry goes when the
-    /// worker's deposit is withdrawn.
+    /// Which worker each agent key acts for. One worker per agent; the entry moves with
+    /// `rotate_agent` and goes when the worker is removed (see [`Workers`]).
     #[pallet::storage]
     pub type WorkerByAgent<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, WorkerId>;
 
@@ -290,6 +330,51 @@ pub mod pallet {
             /// GPUs reserved by this call.
             gpus: u32,
         },
+        /// A registration still `PendingVerification` after `PendingVerificationTimeout` was
+        /// removed: its deposit returned, its GPUs and agent key freed (the fee is kept).
+        PendingRegistrationExpired {
+            /// The removed worker.
+            worker_id: WorkerId,
+            /// Its provider, who got the deposit back.
+            provider: T::AccountId,
+            /// The deposit released.
+            deposit: BalanceOf<T>,
+            /// Who called `expire_pending` (`None`: the per-block sweep).
+            by: Option<T::AccountId>,
+        },
+        /// Governance removed a worker: its orders were failed through the availability hook,
+        /// its GPUs and agent key freed, its deposit returned or slashed.
+        WorkerForceDeregistered {
+            /// The removed worker.
+            worker_id: WorkerId,
+            /// Its provider.
+            provider: T::AccountId,
+            /// The deposit returned to the provider (zero if slashed).
+            returned: BalanceOf<T>,
+            /// The deposit slashed (to `FeeDestination`, or burnt; zero if returned).
+            slashed: BalanceOf<T>,
+        },
+        /// The provider replaced a worker's agent key.
+        AgentRotated {
+            /// The worker.
+            worker_id: WorkerId,
+            /// The agent key that no longer acts for it (free to register again).
+            old_agent: T::AccountId,
+            /// The agent key that acts for it now.
+            new_agent: T::AccountId,
+        },
+        /// The provider paused a worker: it serves its open orders but takes no new ones.
+        WorkerPaused {
+            /// The worker.
+            worker_id: WorkerId,
+        },
+        /// The provider resumed a paused worker; an `Active` one is offered to the index again.
+        WorkerResumed {
+            /// The worker.
+            worker_id: WorkerId,
+            /// Whether it is in the price index now.
+            indexed: bool,
+        },
         /// Reserved GPUs of a worker were given back.
         GpusReleased {
             /// The worker.
@@ -342,6 +427,19 @@ pub mod pallet {
         NotEnoughFreeGpus,
         /// Zero GPUs were requested.
         ZeroGpus,
+        /// The worker is not `PendingVerification`, so it cannot expire.
+        NotPending,
+        /// The pending registration has not expired yet (see `pending_expires_at`).
+        PendingNotExpired,
+        /// The worker is already paused.
+        AlreadyPaused,
+        /// The worker is not paused.
+        NotPaused,
+        /// The worker is paused by its provider: it takes no new orders.
+        WorkerPaused,
+        /// The worker's last heartbeat is overdue (it goes `Offline` when next looked at): it
+        /// takes no new orders.
+        HeartbeatOverdue,
     }
 
     #[pallet::hooks]
@@ -370,6 +468,10 @@ pub mod pallet {
             assert!(
                 T::HeartbeatTimeout::get() > BlockNumberFor::<T>::from(0u32),
                 "a zero heartbeat timeout takes every worker offline at once"
+            );
+            assert!(
+                T::PendingVerificationTimeout::get() > BlockNumberFor::<T>::from(0u32),
+                "a zero pending timeout expires every registration at once"
             );
         }
 
@@ -538,6 +640,108 @@ pub mod pallet {
             let who = ensure_signed(origin)?;
             let gpus = Self::do_withdraw_deposit(who, worker_id)?;
             Ok(Some(T::WeightInfo::withdraw_deposit(gpus)).into())
+        }
+
+        /// Remove a registration still `PendingVerification` after
+        /// `PendingVerificationTimeout`: its deposit goes back to the provider (the fee is
+        /// kept), its GPUs and agent key are freed. Free of fees when it succeeds. The
+        /// per-block sweep does the same for the expired workers it visits.
+        ///
+        /// - `origin`: signed by anyone.
+        /// - `worker_id`: a `PendingVerification` worker whose `pending_expires_at` has come.
+        ///
+        /// Emits [`Event::PendingRegistrationExpired`].
+        #[pallet::call_index(8)]
+        #[pallet::weight(T::WeightInfo::expire_pending(T::MaxGpusPerWorker::get()))]
+        pub fn expire_pending(
+            origin: OriginFor<T>,
+            worker_id: WorkerId,
+        ) -> DispatchResultWithPostInfo {
+            let who = ensure_signed(origin)?;
+            let gpus = Self::do_expire_pending(worker_id, Some(who))?;
+            Ok(PostDispatchInfo {
+                actual_weight: Some(T::WeightInfo::expire_pending(gpus)),
+                pays_fee: Pays::No,
+            })
+        }
+
+        /// Remove any worker at once (GPU UUID or agent-key squatting, fraud, a broken
+        /// machine): it leaves the index, the orders running on it are failed through
+        /// `AvailabilityHooks` (so their GPUs are released), then the worker, its GPU entries
+        /// and its agent entry are removed. The deposit is returned to the provider, or, with
+        /// `slash_deposit`, moved to `FeeDestination` (burnt when that is `None`).
+        ///
+        /// - `origin`: `ForceOrigin`.
+        /// - `worker_id`: the worker, in any status (also `Deregistering`, to slash during
+        ///   unbonding).
+        /// - `slash_deposit`: slash rather than return the deposit.
+        ///
+        /// Emits [`Event::WorkerForceDeregistered`].
+        #[pallet::call_index(9)]
+        #[pallet::weight(
+			T::WeightInfo::force_deregister(T::MaxGpusPerWorker::get())
+				.saturating_add(T::AvailabilityHooks::max_weight())
+		)]
+        pub fn force_deregister(
+            origin: OriginFor<T>,
+            worker_id: WorkerId,
+            slash_deposit: bool,
+        ) -> DispatchResultWithPostInfo {
+            T::ForceOrigin::ensure_origin(origin)?;
+            let (gpus, hook_weight) = Self::do_force_deregister(worker_id, slash_deposit)?;
+            Ok(Some(
+                T::WeightInfo::force_deregister(gpus)
+                    .saturating_add(hook_weight.min(T::AvailabilityHooks::max_weight())),
+            )
+            .into())
+        }
+
+        /// Replace a worker's agent key (a lost or leaked key, a new machine image). The old
+        /// key stops acting for the worker at once and is free to register another worker.
+        ///
+        /// - `origin`: signed by the worker's provider.
+        /// - `worker_id`: the worker; not `Deregistering`.
+        /// - `new_agent`: a key that acts for no worker (not even this one).
+        ///
+        /// Emits [`Event::AgentRotated`].
+        #[pallet::call_index(10)]
+        #[pallet::weight(T::WeightInfo::rotate_agent())]
+        pub fn rotate_agent(
+            origin: OriginFor<T>,
+            worker_id: WorkerId,
+            new_agent: T::AccountId,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_rotate_agent(who, worker_id, new_agent)
+        }
+
+        /// Pause (drain) a worker: it keeps serving its open orders and must keep
+        /// heartbeating, but it leaves the price index and takes no new orders until
+        /// `resume_worker`. Its status does not change.
+        ///
+        /// - `origin`: signed by the worker's provider.
+        /// - `worker_id`: the worker; not paused, not `Deregistering`.
+        ///
+        /// Emits [`Event::WorkerPaused`].
+        #[pallet::call_index(11)]
+        #[pallet::weight(T::WeightInfo::pause_worker())]
+        pub fn pause_worker(origin: OriginFor<T>, worker_id: WorkerId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_pause_worker(who, worker_id)
+        }
+
+        /// Resume a paused worker: it takes new orders again and, if `Active`, is offered to
+        /// the price index (it may evict, or be left out, see the crate docs).
+        ///
+        /// - `origin`: signed by the worker's provider.
+        /// - `worker_id`: a paused worker, not `Deregistering`.
+        ///
+        /// Emits [`Event::WorkerResumed`].
+        #[pallet::call_index(12)]
+        #[pallet::weight(T::WeightInfo::resume_worker())]
+        pub fn resume_worker(origin: OriginFor<T>, worker_id: WorkerId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_resume_worker(who, worker_id)
         }
     }
 }

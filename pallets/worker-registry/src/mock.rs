@@ -63,6 +63,8 @@ pub const DEPOSIT: Balance = 100;
 pub const TIMEOUT: u64 = 10;
 /// Unbonding period, in blocks.
 pub const UNBONDING: u64 = 20;
+/// Blocks a registration may stay `PendingVerification`.
+pub const PENDING_TIMEOUT: u64 = 50;
 /// Workers swept per block.
 pub const SWEEP: u32 = 3;
 /// Price-index capacity per model.
@@ -136,9 +138,11 @@ impl Config for Test {
     type WorkerDeposit = DepositAmount;
     type FeeDestination = FeeDest;
     type VerifierOrigin = EnsureRoot<AccountId>;
+    type ForceOrigin = EnsureRoot<AccountId>;
     type AvailabilityHooks = RecordingHooks;
     type HeartbeatTimeout = ConstU64<TIMEOUT>;
     type UnbondingPeriod = ConstU64<UNBONDING>;
+    type PendingVerificationTimeout = ConstU64<PENDING_TIMEOUT>;
     type MaxSweepPerBlock = ConstU32<SWEEP>;
     type MaxGpusPerWorker = ConstU32<MAX_GPUS>;
     type MaxRegionLen = ConstU32<MAX_REGION>;

@@ -171,6 +171,8 @@ fn register_worker_charges_fee_to_treasury_holds_deposit_and_stores_pending_work
                 last_heartbeat: 1,
                 indexed: false,
                 unlock_at: None,
+                paused: false,
+                pending_expires_at: Some(1 + PENDING_TIMEOUT),
             }
         );
         assert_eq!(NextWorkerId::<Test>::get(), 1);
@@ -1775,6 +1777,21 @@ fn try_state_catches_broken_invariants() {
         corrupt(&|w| w.indexed = false);
         corrupt(&|w| w.unlock_at = Some(5));
         corrupt(&|w| w.spec.agent = CHARLIE);
+        corrupt(&|w| w.paused = true);
+        corrupt(&|w| w.pending_expires_at = Some(100));
+
+        // A pending worker without an expiry, and a rotated-out agent key left behind.
+        let p = register(ALICE, 30, 3);
+        Workers::<Test>::mutate_extant(p, |w| w.pending_expires_at = None);
+        assert!(Registry::do_try_state().is_err());
+        Workers::<Test>::mutate_extant(p, |w| w.pending_expires_at = Some(1 + PENDING_TIMEOUT));
+        assert_ok!(Registry::do_try_state());
+        WorkerByAgent::<Test>::insert(CHARLIE, b);
+        WorkerByAgent::<Test>::remove(agent_of(3));
+        assert!(Registry::do_try_state().is_err());
+        WorkerByAgent::<Test>::remove(CHARLIE);
+        WorkerByAgent::<Test>::insert(agent_of(3), p);
+        assert_ok!(Registry::do_try_state());
 
         let index = PriceIndex::<Test>::get(RTX);
         let mut reversed = index.clone().into_inner();
@@ -1816,5 +1833,665 @@ fn full_lifecycle_from_registration_to_withdrawal() {
         assert_eq!(free(TREASURY), INITIAL + FEE);
         assert_eq!(Workers::<Test>::iter().count(), 0);
         assert!(!PriceIndex::<Test>::contains_key(RTX));
+    });
+}
+
+// ---- pending expiry: expire_pending and the sweep (#10 item 8) ----
+
+/// Block at which a worker registered at block 1 has expired.
+const EXPIRED_AT: u64 = 1 + PENDING_TIMEOUT;
+
+#[test]
+fn squatted_gpus_and_agent_key_are_freed_when_the_pending_registration_expires() {
+    ExtBuilder::default().build_and_execute(|| {
+        // BOB front-runs ALICE's registration with her GPUs (seed 1) and agent key.
+        let squat = register(BOB, 10, 1);
+        assert_noop!(
+            Registry::register_worker(
+                RuntimeOrigin::signed(ALICE),
+                spec_with(RTX, 2, 10, agent_of(1), 1)
+            ),
+            Error::<Test>::GpuAlreadyRegistered
+        );
+        assert_eq!(info(squat).pending_expires_at, Some(EXPIRED_AT));
+
+        jump_to(EXPIRED_AT);
+        let treasury = free(TREASURY);
+        assert_eq!(
+            Registry::expire_pending(RuntimeOrigin::signed(CHARLIE), squat),
+            Ok(PostDispatchInfo {
+                actual_weight: Some(<Weights as WeightInfo>::expire_pending(2)),
+                pays_fee: Pays::No,
+            })
+        );
+        // The deposit is back, the fee stays with the treasury.
+        assert!(!Workers::<Test>::contains_key(squat));
+        assert_eq!(held(BOB), 0);
+        assert_eq!(free(BOB), INITIAL - FEE);
+        assert_eq!(free(TREASURY), treasury);
+        assert_eq!(GpuOwner::<Test>::get(uuid(1, 0)), None);
+        assert_eq!(WorkerByAgent::<Test>::get(agent_of(1)), None);
+        assert_eq!(
+            last_event(),
+            Event::PendingRegistrationExpired {
+                worker_id: squat,
+                provider: BOB,
+                deposit: DEPOSIT,
+                by: Some(CHARLIE),
+            }
+        );
+        // ALICE registers her own GPUs and agent now.
+        let id = register(ALICE, 10, 1);
+        assert_eq!(WorkerByAgent::<Test>::get(agent_of(1)), Some(id));
+    });
+}
+
+#[test]
+fn expire_pending_before_the_timeout_is_not_expired() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register(BOB, 10, 1);
+        jump_to(EXPIRED_AT - 1);
+        assert_noop!(
+            Registry::expire_pending(RuntimeOrigin::signed(CHARLIE), id),
+            Error::<Test>::PendingNotExpired
+        );
+        assert_eq!(status(id), WorkerStatus::PendingVerification);
+    });
+}
+
+#[test]
+fn expire_pending_requires_a_signed_origin() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register(BOB, 10, 1);
+        jump_to(EXPIRED_AT);
+        assert_noop!(
+            Registry::expire_pending(RuntimeOrigin::none(), id),
+            BadOrigin
+        );
+        assert_noop!(
+            Registry::expire_pending(RuntimeOrigin::root(), id),
+            BadOrigin
+        );
+    });
+}
+
+#[test]
+fn verified_suspended_or_deregistering_workers_never_expire() {
+    ExtBuilder::default().build_and_execute(|| {
+        let active = register_active(ALICE, 10, 1);
+        let suspended = register(ALICE, 10, 2);
+        assert_ok!(Registry::suspend_worker(RuntimeOrigin::root(), suspended));
+        let leaving = register(ALICE, 10, 3);
+        deregister(leaving);
+        for id in [active, suspended, leaving] {
+            assert_eq!(info(id).pending_expires_at, None);
+        }
+        jump_to(EXPIRED_AT + 100);
+        for id in [active, suspended, leaving] {
+            assert_noop!(
+                Registry::expire_pending(RuntimeOrigin::signed(CHARLIE), id),
+                Error::<Test>::NotPending
+            );
+        }
+    });
+}
+
+#[test]
+fn expire_pending_replay_and_unknown_worker_are_not_found() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register(BOB, 10, 1);
+        jump_to(EXPIRED_AT);
+        assert_ok!(Registry::expire_pending(RuntimeOrigin::signed(CHARLIE), id));
+        assert_noop!(
+            Registry::expire_pending(RuntimeOrigin::signed(CHARLIE), id),
+            Error::<Test>::WorkerNotFound
+        );
+        assert_noop!(
+            Registry::expire_pending(RuntimeOrigin::signed(CHARLIE), WorkerId::MAX),
+            Error::<Test>::WorkerNotFound
+        );
+        assert_eq!(held(BOB), 0);
+    });
+}
+
+#[test]
+fn sweep_removes_expired_pending_registrations_and_charges_for_them() {
+    ExtBuilder::default().build_and_execute(|| {
+        let squat = register(BOB, 10, 1);
+        jump_to(5);
+        let later = register(ALICE, 10, 2);
+        run_to_block(EXPIRED_AT - 1);
+        assert!(Workers::<Test>::contains_key(squat));
+
+        jump_to(EXPIRED_AT);
+        let used = Registry::on_initialize(EXPIRED_AT);
+        assert_eq!(
+            used,
+            <Weights as WeightInfo>::sweep(2)
+                .saturating_add(<Weights as WeightInfo>::expire_pending(2))
+        );
+        assert!(!Workers::<Test>::contains_key(squat));
+        assert_eq!(held(BOB), 0);
+        assert_eq!(GpuOwner::<Test>::get(uuid(1, 0)), None);
+        assert!(
+            registry_events().contains(&Event::PendingRegistrationExpired {
+                worker_id: squat,
+                provider: BOB,
+                deposit: DEPOSIT,
+                by: None,
+            })
+        );
+        // Registered later: not expired yet, and the sweep takes it when it is.
+        assert_eq!(status(later), WorkerStatus::PendingVerification);
+        run_to_block(5 + PENDING_TIMEOUT + SWEEP as u64);
+        assert!(!Workers::<Test>::contains_key(later));
+        assert_eq!(held(ALICE), 0);
+        assert!(hook_calls().is_empty());
+    });
+}
+
+// ---- force_deregister (#10 items 8 and 11) ----
+
+#[test]
+fn force_deregister_fails_the_orders_frees_everything_and_returns_the_deposit() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 50, 1);
+        assert_ok!(reserve(id, 2));
+        set_hook_releases(2);
+        assert_eq!(
+            Registry::force_deregister(RuntimeOrigin::root(), id, false),
+            Ok(PostDispatchInfo {
+                actual_weight: Some(
+                    <Weights as WeightInfo>::force_deregister(2).saturating_add(HOOK_WEIGHT)
+                ),
+                pays_fee: Pays::Yes,
+            })
+        );
+        assert_eq!(hook_calls(), vec![id]);
+        assert!(!Workers::<Test>::contains_key(id));
+        assert!(index_of(RTX).is_empty());
+        assert_eq!(GpuOwner::<Test>::get(uuid(1, 0)), None);
+        assert_eq!(WorkerByAgent::<Test>::get(agent_of(1)), None);
+        assert_eq!(held(ALICE), 0);
+        assert_eq!(free(ALICE), INITIAL - FEE);
+        assert_eq!(
+            last_event(),
+            Event::WorkerForceDeregistered {
+                worker_id: id,
+                provider: ALICE,
+                returned: DEPOSIT,
+                slashed: 0,
+            }
+        );
+        // The GPUs and agent can be registered again at once.
+        register(BOB, 50, 1);
+    });
+}
+
+#[test]
+fn force_deregister_of_a_pending_squatter_slashes_its_deposit_to_the_treasury() {
+    ExtBuilder::default().build_and_execute(|| {
+        let squat = register(BOB, 10, 1);
+        let treasury = free(TREASURY);
+        let issuance = Balances::total_issuance();
+        // A pending worker has no orders: the hook is not called nor charged.
+        assert_eq!(
+            Registry::force_deregister(RuntimeOrigin::root(), squat, true),
+            Ok(PostDispatchInfo {
+                actual_weight: Some(<Weights as WeightInfo>::force_deregister(2)),
+                pays_fee: Pays::Yes,
+            })
+        );
+        assert!(hook_calls().is_empty());
+        assert_eq!(held(BOB), 0);
+        assert_eq!(free(BOB), INITIAL - FEE - DEPOSIT);
+        assert_eq!(free(TREASURY), treasury + DEPOSIT);
+        assert_eq!(Balances::total_issuance(), issuance);
+        assert_eq!(
+            last_event(),
+            Event::WorkerForceDeregistered {
+                worker_id: squat,
+                provider: BOB,
+                returned: 0,
+                slashed: DEPOSIT,
+            }
+        );
+        register(ALICE, 10, 1);
+    });
+}
+
+#[test]
+fn force_deregister_with_slash_burns_the_deposit_without_fee_destination() {
+    ExtBuilder::default().build_and_execute(|| {
+        FeeDest::set(None);
+        let id = register_active(BOB, 10, 1);
+        let issuance = Balances::total_issuance();
+        assert_ok!(Registry::force_deregister(RuntimeOrigin::root(), id, true));
+        assert_eq!(held(BOB), 0);
+        assert_eq!(Balances::total_issuance(), issuance - DEPOSIT);
+    });
+}
+
+#[test]
+fn force_deregister_slashes_a_deregistering_worker_during_unbonding() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(BOB, 10, 1);
+        deregister(id);
+        let treasury = free(TREASURY);
+        assert_ok!(Registry::force_deregister(RuntimeOrigin::root(), id, true));
+        assert!(hook_calls().is_empty());
+        assert_eq!(free(TREASURY), treasury + DEPOSIT);
+        assert_noop!(
+            Registry::withdraw_deposit(RuntimeOrigin::signed(BOB), id),
+            Error::<Test>::WorkerNotFound
+        );
+    });
+}
+
+#[test]
+fn force_deregister_requires_the_force_origin() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        for origin in [
+            RuntimeOrigin::signed(ALICE),
+            RuntimeOrigin::signed(agent_of(1)),
+            RuntimeOrigin::none(),
+        ] {
+            assert_noop!(Registry::force_deregister(origin, id, true), BadOrigin);
+        }
+    });
+}
+
+#[test]
+fn force_deregister_replay_and_unknown_worker_are_not_found() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        assert_ok!(Registry::force_deregister(RuntimeOrigin::root(), id, false));
+        assert_noop!(
+            Registry::force_deregister(RuntimeOrigin::root(), id, false),
+            Error::<Test>::WorkerNotFound
+        );
+        assert_noop!(
+            Registry::force_deregister(RuntimeOrigin::root(), WorkerId::MAX, true),
+            Error::<Test>::WorkerNotFound
+        );
+    });
+}
+
+#[test]
+fn force_deregister_tolerates_gpus_the_hook_left_reserved() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        assert_ok!(reserve(id, 2));
+        // The hook releases nothing: the worker is removed anyway, later releases are no-ops.
+        assert_ok!(Registry::force_deregister(RuntimeOrigin::root(), id, false));
+        assert!(!Workers::<Test>::contains_key(id));
+        release(id, 2);
+        assert_eq!(held(ALICE), 0);
+    });
+}
+
+// ---- suspend weight (#10 item 11) ----
+
+#[test]
+fn verification_trait_suspend_returns_the_hooks_weight() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        assert_eq!(
+            <Registry as WorkerVerification>::suspend(id),
+            Ok(HOOK_WEIGHT)
+        );
+    });
+}
+
+#[test]
+fn suspend_worker_pre_charges_the_hooks_max_weight() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        let call = RuntimeCall::WorkerRegistry(Call::suspend_worker { worker_id: id });
+        use frame_support::dispatch::GetDispatchInfo;
+        assert_eq!(
+            call.get_dispatch_info().call_weight,
+            <Weights as WeightInfo>::suspend_worker().saturating_add(HOOK_WEIGHT)
+        );
+        let call = RuntimeCall::WorkerRegistry(Call::force_deregister {
+            worker_id: id,
+            slash_deposit: false,
+        });
+        assert_eq!(
+            call.get_dispatch_info().call_weight,
+            <Weights as WeightInfo>::force_deregister(MAX_GPUS).saturating_add(HOOK_WEIGHT)
+        );
+    });
+}
+
+// ---- rotate_agent (#10 item 10) ----
+
+#[test]
+fn rotate_agent_moves_the_agent_key_and_frees_the_old_one() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        let old = agent_of(1);
+        let new = agent_of(50);
+        assert_ok!(Registry::rotate_agent(
+            RuntimeOrigin::signed(ALICE),
+            id,
+            new
+        ));
+        assert_eq!(info(id).spec.agent, new);
+        assert_eq!(WorkerByAgent::<Test>::get(new), Some(id));
+        assert_eq!(WorkerByAgent::<Test>::get(old), None);
+        assert_eq!(
+            last_event(),
+            Event::AgentRotated {
+                worker_id: id,
+                old_agent: old,
+                new_agent: new,
+            }
+        );
+        assert_eq!(summary(id).map(|s| s.agent), Some(new));
+        // Only the new key acts for the worker.
+        jump_to(2);
+        assert_noop!(
+            Registry::heartbeat(RuntimeOrigin::signed(old), id, 0),
+            Error::<Test>::NotWorkerAgent
+        );
+        assert_ok!(Registry::heartbeat(RuntimeOrigin::signed(new), id, 0));
+        // The old key may act for another worker.
+        assert_ok!(Registry::register_worker(
+            RuntimeOrigin::signed(BOB),
+            spec_with(RTX, 1, 10, old, 2)
+        ));
+    });
+}
+
+#[test]
+fn rotate_agent_only_by_the_provider() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        for who in [BOB, agent_of(1)] {
+            assert_noop!(
+                Registry::rotate_agent(RuntimeOrigin::signed(who), id, agent_of(50)),
+                Error::<Test>::NotProvider
+            );
+        }
+        assert_noop!(
+            Registry::rotate_agent(RuntimeOrigin::none(), id, agent_of(50)),
+            BadOrigin
+        );
+    });
+}
+
+#[test]
+fn rotate_agent_to_a_key_in_use_or_replayed_is_agent_in_use() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        register(BOB, 10, 2);
+        assert_noop!(
+            Registry::rotate_agent(RuntimeOrigin::signed(ALICE), id, agent_of(2)),
+            Error::<Test>::AgentInUse
+        );
+        assert_noop!(
+            Registry::rotate_agent(RuntimeOrigin::signed(ALICE), id, agent_of(1)),
+            Error::<Test>::AgentInUse
+        );
+        assert_ok!(Registry::rotate_agent(
+            RuntimeOrigin::signed(ALICE),
+            id,
+            agent_of(50)
+        ));
+        assert_noop!(
+            Registry::rotate_agent(RuntimeOrigin::signed(ALICE), id, agent_of(50)),
+            Error::<Test>::AgentInUse
+        );
+    });
+}
+
+#[test]
+fn rotate_agent_of_a_deregistering_or_unknown_worker_fails() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        deregister(id);
+        assert_noop!(
+            Registry::rotate_agent(RuntimeOrigin::signed(ALICE), id, agent_of(50)),
+            Error::<Test>::InvalidWorkerState
+        );
+        assert_noop!(
+            Registry::rotate_agent(RuntimeOrigin::signed(ALICE), WorkerId::MAX, agent_of(50)),
+            Error::<Test>::WorkerNotFound
+        );
+    });
+}
+
+// ---- pause_worker / resume_worker (#10 items 9 and 10) ----
+
+#[test]
+fn paused_worker_serves_its_orders_and_heartbeats_but_takes_no_new_orders() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register(ALICE, 10, 1);
+        assert_ok!(Registry::verify_worker(RuntimeOrigin::root(), id));
+        assert_ok!(reserve(id, 1));
+        assert_ok!(Registry::pause_worker(RuntimeOrigin::signed(ALICE), id));
+        assert_eq!(last_event(), Event::WorkerPaused { worker_id: id });
+        assert_eq!(status(id), WorkerStatus::Active);
+        assert!(info(id).paused);
+        assert!(index_of(RTX).is_empty());
+        let s = summary(id).expect("worker exists");
+        assert!(s.paused);
+        assert!(!s.takes_new_orders());
+        assert_eq!(find(RTX, 1, 1_000), None);
+        assert_noop!(reserve(id, 1), Error::<Test>::WorkerPaused);
+
+        // Its open order goes on: heartbeats and releases work.
+        jump_to(2);
+        heartbeat(id);
+        release(id, 1);
+        assert_eq!(info(id).reserved_gpus, 0);
+        // Neither a heartbeat nor a price update brings it back into the index.
+        assert_ok!(Registry::update_worker(
+            RuntimeOrigin::signed(ALICE),
+            id,
+            Some(5),
+            None
+        ));
+        assert!(index_of(RTX).is_empty());
+        // Going offline and coming back keeps it paused and out of the index.
+        run_to_block(3 + TIMEOUT + SWEEP as u64);
+        assert_eq!(status(id), WorkerStatus::Offline);
+        heartbeat(id);
+        assert_eq!(status(id), WorkerStatus::Active);
+        assert!(info(id).paused);
+        assert!(index_of(RTX).is_empty());
+    });
+}
+
+#[test]
+fn resume_worker_puts_an_active_worker_back_in_the_index() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        assert_ok!(Registry::pause_worker(RuntimeOrigin::signed(ALICE), id));
+        assert_ok!(Registry::resume_worker(RuntimeOrigin::signed(ALICE), id));
+        assert_eq!(
+            last_event(),
+            Event::WorkerResumed {
+                worker_id: id,
+                indexed: true
+            }
+        );
+        assert!(!info(id).paused);
+        assert_eq!(index_of(RTX), vec![(10, id)]);
+        assert_eq!(find(RTX, 1, 1_000), Some(id));
+        assert_ok!(reserve(id, 1));
+    });
+}
+
+#[test]
+fn resume_worker_of_a_pending_or_offline_worker_indexes_it_once_active() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register(ALICE, 10, 1);
+        assert_ok!(Registry::pause_worker(RuntimeOrigin::signed(ALICE), id));
+        // Verified while paused: Active but not indexed.
+        assert_ok!(Registry::verify_worker(RuntimeOrigin::root(), id));
+        assert!(index_of(RTX).is_empty());
+        run_to_block(2 + TIMEOUT + SWEEP as u64);
+        assert_eq!(status(id), WorkerStatus::Offline);
+        assert_ok!(Registry::resume_worker(RuntimeOrigin::signed(ALICE), id));
+        assert_eq!(
+            last_event(),
+            Event::WorkerResumed {
+                worker_id: id,
+                indexed: false
+            }
+        );
+        heartbeat(id);
+        assert_eq!(index_of(RTX), vec![(10, id)]);
+    });
+}
+
+#[test]
+fn pause_and_resume_only_by_the_provider() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        for who in [BOB, agent_of(1)] {
+            assert_noop!(
+                Registry::pause_worker(RuntimeOrigin::signed(who), id),
+                Error::<Test>::NotProvider
+            );
+        }
+        assert_noop!(Registry::pause_worker(RuntimeOrigin::root(), id), BadOrigin);
+        assert_ok!(Registry::pause_worker(RuntimeOrigin::signed(ALICE), id));
+        for who in [BOB, agent_of(1)] {
+            assert_noop!(
+                Registry::resume_worker(RuntimeOrigin::signed(who), id),
+                Error::<Test>::NotProvider
+            );
+        }
+        assert_noop!(
+            Registry::resume_worker(RuntimeOrigin::none(), id),
+            BadOrigin
+        );
+    });
+}
+
+#[test]
+fn pause_and_resume_replays_are_already_paused_and_not_paused() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        assert_noop!(
+            Registry::resume_worker(RuntimeOrigin::signed(ALICE), id),
+            Error::<Test>::NotPaused
+        );
+        assert_ok!(Registry::pause_worker(RuntimeOrigin::signed(ALICE), id));
+        assert_noop!(
+            Registry::pause_worker(RuntimeOrigin::signed(ALICE), id),
+            Error::<Test>::AlreadyPaused
+        );
+        assert_ok!(Registry::resume_worker(RuntimeOrigin::signed(ALICE), id));
+        assert_noop!(
+            Registry::resume_worker(RuntimeOrigin::signed(ALICE), id),
+            Error::<Test>::NotPaused
+        );
+    });
+}
+
+#[test]
+fn pause_and_resume_of_a_deregistering_or_unknown_worker_fail() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        let paused = register_active(ALICE, 10, 2);
+        assert_ok!(Registry::pause_worker(RuntimeOrigin::signed(ALICE), paused));
+        deregister(id);
+        deregister(paused);
+        assert_noop!(
+            Registry::pause_worker(RuntimeOrigin::signed(ALICE), id),
+            Error::<Test>::InvalidWorkerState
+        );
+        assert_noop!(
+            Registry::resume_worker(RuntimeOrigin::signed(ALICE), paused),
+            Error::<Test>::InvalidWorkerState
+        );
+        for id in [WorkerId::MAX, 77] {
+            assert_noop!(
+                Registry::pause_worker(RuntimeOrigin::signed(ALICE), id),
+                Error::<Test>::WorkerNotFound
+            );
+            assert_noop!(
+                Registry::resume_worker(RuntimeOrigin::signed(ALICE), id),
+                Error::<Test>::WorkerNotFound
+            );
+        }
+    });
+}
+
+// ---- reserve_gpus and the summary (#10 item 9) ----
+
+#[test]
+fn reserve_gpus_refuses_a_worker_overdue_on_heartbeats_but_not_yet_swept() {
+    ExtBuilder::default().build_and_execute(|| {
+        let id = register_active(ALICE, 10, 1);
+        jump_to(2 + TIMEOUT);
+        assert_eq!(status(id), WorkerStatus::Active);
+        let s = summary(id).expect("worker exists");
+        assert!(s.heartbeat_overdue);
+        assert!(!s.takes_new_orders());
+        assert_noop!(reserve(id, 1), Error::<Test>::HeartbeatOverdue);
+        heartbeat(id);
+        assert!(summary(id).expect("worker exists").takes_new_orders());
+        assert_ok!(reserve(id, 1));
+    });
+}
+
+// ---- migration v0 -> v1 (#10 item 12) ----
+
+#[test]
+fn migration_v0_to_v1_adds_the_pause_flag_and_the_pending_expiry() {
+    use crate::migrations::{v0, MigrateV0ToV1};
+    use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+    ExtBuilder::default().build_and_execute(|| {
+        let pending = register(ALICE, 10, 1);
+        let active = register_active(ALICE, 20, 2);
+        let leaving = register_active(BOB, 30, 3);
+        deregister(leaving);
+        let expected: Vec<WorkerInfoOf<Test>> =
+            [pending, active, leaving].into_iter().map(info).collect();
+        // Rewrite the records in the v0 layout.
+        for (id, w) in [pending, active, leaving]
+            .into_iter()
+            .zip(expected.iter().cloned())
+        {
+            v0::Workers::<Test>::insert(
+                id,
+                v0::WorkerInfoV0::<Test> {
+                    provider: w.provider,
+                    spec: w.spec,
+                    status: w.status,
+                    reserved_gpus: w.reserved_gpus,
+                    reported_free_gpus: w.reported_free_gpus,
+                    deposit: w.deposit,
+                    registered_at: w.registered_at,
+                    last_heartbeat: w.last_heartbeat,
+                    indexed: w.indexed,
+                    unlock_at: w.unlock_at,
+                },
+            );
+            assert!(
+                Workers::<Test>::try_get(id).is_err(),
+                "v0 bytes do not decode as v1"
+            );
+        }
+        StorageVersion::new(0).put::<Registry>();
+
+        MigrateV0ToV1::<Test>::on_runtime_upgrade();
+        assert_eq!(Registry::on_chain_storage_version(), StorageVersion::new(1));
+        for (id, w) in [pending, active, leaving].into_iter().zip(expected) {
+            assert_eq!(info(id), w);
+        }
+        assert_eq!(info(pending).pending_expires_at, Some(1 + PENDING_TIMEOUT));
+        assert_eq!(info(active).pending_expires_at, None);
+
+        // Run again: a no-op, the version is 1 already.
+        let before: Vec<_> = Workers::<Test>::iter().collect();
+        MigrateV0ToV1::<Test>::on_runtime_upgrade();
+        assert_eq!(Workers::<Test>::iter().collect::<Vec<_>>(), before);
     });
 }

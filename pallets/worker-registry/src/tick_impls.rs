@@ -9,11 +9,12 @@ use kaisar_primitives::WorkerAvailabilityHooks;
 impl<T: Config> Pallet<T> {
     /// Look at the next (at most) `MaxSweepPerBlock` workers after [`SweepCursor`], wrapping
     /// to the start of [`Workers`] once (never past the cursor, so no worker is looked at twice
-    /// in a block), and take every overdue `Active` one `Offline`.
+    /// in a block), take every overdue `Active` one `Offline` and remove every expired
+    /// `PendingVerification` one (as `expire_pending` does).
     ///
     /// Returns the weight used: the benchmarked worst case for the number of workers looked
     /// at, plus what the availability hook reported (capped at its `max_weight`) per worker
-    /// taken offline.
+    /// taken offline, plus `expire_pending`'s weight per expired worker removed.
     pub(crate) fn sweep(now: BlockNumberFor<T>) -> Weight {
         let max = T::MaxSweepPerBlock::get() as usize;
         let ids = Self::next_sweep_batch(max);
@@ -23,17 +24,28 @@ impl<T: Config> Pallet<T> {
         }
 
         let hook_max = T::AvailabilityHooks::max_weight();
-        let mut hooks_weight = Weight::zero();
+        let mut extra_weight = Weight::zero();
         for id in ids.iter() {
             let Some(worker) = Workers::<T>::get(id) else {
                 continue;
             };
             if worker.status == WorkerStatus::Active && Self::is_overdue(&worker, now) {
                 let used = Self::take_offline(*id, worker, None);
-                hooks_weight = hooks_weight.saturating_add(used.min(hook_max));
+                extra_weight = extra_weight.saturating_add(used.min(hook_max));
+            } else if Self::pending_expired(&worker, now) {
+                let gpus = worker.spec.gpu_count();
+                // Only a failed release of the deposit can make this fail; the worker then
+                // stays for `expire_pending` to retry, and a transactional layer keeps state
+                // unchanged.
+                let result =
+                    frame_support::storage::with_storage_layer(|| Self::expire(*id, worker, None));
+                if let Err(e) = result {
+                    log::warn!(target: LOG_TARGET, "sweep could not expire worker {id}: {e:?}");
+                }
+                extra_weight = extra_weight.saturating_add(T::WeightInfo::expire_pending(gpus));
             }
         }
-        T::WeightInfo::sweep(ids.len() as u32).saturating_add(hooks_weight)
+        T::WeightInfo::sweep(ids.len() as u32).saturating_add(extra_weight)
     }
 
     /// The ids the sweep looks at this block: up to `max` keys of [`Workers`] after the

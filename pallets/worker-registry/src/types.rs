@@ -34,7 +34,9 @@ pub struct GpuDevice {
     pub model: GpuModel,
     /// Video memory, in MiB.
     pub vram_mib: u32,
-    /// `blake2_256` of the device's NVML UUID. A physical GPU can back only one worker at a time.
+    /// [`kaisar_primitives::gpu_uuid_hash`] of the device's NVML UUID string:
+    /// `blake2_256(b"kaisar-popw/gpu-uuid/v1" ++ uuid)`, the same hash PoPW snapshots carry. A
+    /// physical GPU can back only one worker at a time.
     pub uuid_hash: H256,
 }
 
@@ -160,6 +162,15 @@ pub struct WorkerInfo<
     pub indexed: bool,
     /// When `Deregistering`: the block from which the deposit can be withdrawn.
     pub unlock_at: Option<BlockNumber>,
+    /// The provider paused the worker (`pause_worker`): it keeps serving its open orders and
+    /// heartbeating, but is out of the price index and `reserve_gpus` refuses it. Independent
+    /// of `status` (a paused worker can go `Offline` and come back, still paused).
+    pub paused: bool,
+    /// When `PendingVerification`: the first block at which the registration has expired
+    /// (`registered_at + PendingVerificationTimeout`); `expire_pending` or the sweep then
+    /// removes it, returns the deposit and frees its GPUs and agent key. `None` in every other
+    /// status.
+    pub pending_expires_at: Option<BlockNumber>,
 }
 
 impl<AccountId, Balance, BlockNumber, MaxGpus, MaxRegion, MaxEndpoint>

@@ -42,6 +42,11 @@ pub trait WeightInfo {
 	fn deregister_worker() -> Weight;
 	fn withdraw_deposit(g: u32, ) -> Weight;
 	fn sweep(n: u32, ) -> Weight;
+	fn expire_pending(g: u32, ) -> Weight;
+	fn force_deregister(g: u32, ) -> Weight;
+	fn rotate_agent() -> Weight;
+	fn pause_worker() -> Weight;
+	fn resume_worker() -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -114,6 +119,43 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3388).saturating_mul(n.into()))
 	}
+	/// Component `g` ranges over `[1, 16]`.
+	// estimated from withdraw_deposit; re-measured by scripts/bench-weights.sh
+	fn expire_pending(g: u32, ) -> Weight {
+		Weight::from_parts(44_551_589, 4373)
+			.saturating_add(Weight::from_parts(1_321_466, 0).saturating_mul(g.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(g.into())))
+	}
+	/// Component `g` ranges over `[1, 16]`.
+	// estimated from withdraw_deposit + suspend_worker (index rewrite) + a transfer of the held
+	// deposit; re-measured by scripts/bench-weights.sh
+	fn force_deregister(g: u32, ) -> Weight {
+		Weight::from_parts(84_342_589, 7756)
+			.saturating_add(Weight::from_parts(1_321_466, 0).saturating_mul(g.into()))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(g.into())))
+	}
+	// estimated from update_worker; re-measured by scripts/bench-weights.sh
+	fn rotate_agent() -> Weight {
+		Weight::from_parts(45_454_000, 7756)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	// estimated from deregister_worker; re-measured by scripts/bench-weights.sh
+	fn pause_worker() -> Weight {
+		Weight::from_parts(36_986_000, 5012)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	// estimated from verify_worker; re-measured by scripts/bench-weights.sh
+	fn resume_worker() -> Weight {
+		Weight::from_parts(42_343_000, 7756)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
 }
 
 /// The same weights with RocksDB's database weights, for tests and mocks.
@@ -172,5 +214,42 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3388).saturating_mul(n.into()))
+	}
+	/// Component `g` ranges over `[1, 16]`.
+	// estimated from withdraw_deposit; re-measured by scripts/bench-weights.sh
+	fn expire_pending(g: u32, ) -> Weight {
+		Weight::from_parts(44_551_589, 4373)
+			.saturating_add(Weight::from_parts(1_321_466, 0).saturating_mul(g.into()))
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(g.into())))
+	}
+	/// Component `g` ranges over `[1, 16]`.
+	// estimated from withdraw_deposit + suspend_worker (index rewrite) + a transfer of the held
+	// deposit; re-measured by scripts/bench-weights.sh
+	fn force_deregister(g: u32, ) -> Weight {
+		Weight::from_parts(84_342_589, 7756)
+			.saturating_add(Weight::from_parts(1_321_466, 0).saturating_mul(g.into()))
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
+			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(g.into())))
+	}
+	// estimated from update_worker; re-measured by scripts/bench-weights.sh
+	fn rotate_agent() -> Weight {
+		Weight::from_parts(45_454_000, 7756)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	// estimated from deregister_worker; re-measured by scripts/bench-weights.sh
+	fn pause_worker() -> Weight {
+		Weight::from_parts(36_986_000, 5012)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
+	// estimated from verify_worker; re-measured by scripts/bench-weights.sh
+	fn resume_worker() -> Weight {
+		Weight::from_parts(42_343_000, 7756)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 }

@@ -46,9 +46,16 @@ parameter_types! {
     /// A worker whose last heartbeat is more than 10 minutes (100 blocks) old goes `Offline`.
     /// Agents heartbeat every few minutes.
     pub const HeartbeatTimeout: BlockNumber = 10 * MINUTES;
-    /// A deregistered worker's deposit unlocks after one day (time to settle disputes about
-    /// its last orders).
+    /// A deregistered worker's deposit unlocks after one day. Meanwhile it stays held, so
+    /// governance can still `force_deregister` the worker with the deposit slashed (misbehaviour
+    /// found after it left); no order dispute is settled against it.
     pub const UnbondingPeriod: BlockNumber = DAYS;
+    /// A registration not verified within 7 days expires: anyone may remove it with
+    /// `expire_pending` (the sweep also does), the deposit goes back, the fee is kept, its GPU
+    /// UUID hashes and agent key are free again. Long enough for governance to verify a
+    /// genuine machine, short enough that squatting another's GPUs or agent key costs a fee per
+    /// week.
+    pub const PendingVerificationTimeout: BlockNumber = 7 * DAYS;
     /// The heartbeat sweep looks at 16 workers per block: every worker at least every
     /// `ceil(workers / 16)` blocks (about 6 minutes with 1 000 workers). In the worst block
     /// all 16 go offline with `MaxOrdersPerWorker` orders each to fail; `tests/limits.rs`
@@ -74,10 +81,14 @@ impl pallet_worker_registry::Config for Runtime {
     /// verification through `kaisar_primitives::WorkerVerification`, and this origin can be
     /// narrowed (e.g. `EitherOfDiverse<GovernanceOrigin, HardwareCommittee>`).
     type VerifierOrigin = GovernanceOrigin;
+    /// Governance removes workers at once (squatting, fraud), returning or slashing deposits;
+    /// slashed deposits go to the treasury (`FeeDestination`).
+    type ForceOrigin = GovernanceOrigin;
     /// The orders pallet fails the orders of a worker that went Offline or was Suspended.
     type AvailabilityHooks = Orders;
     type HeartbeatTimeout = HeartbeatTimeout;
     type UnbondingPeriod = UnbondingPeriod;
+    type PendingVerificationTimeout = PendingVerificationTimeout;
     type MaxSweepPerBlock = MaxSweepPerBlock;
     type MaxGpusPerWorker = MaxGpusPerWorker;
     type MaxRegionLen = MaxRegionLen;

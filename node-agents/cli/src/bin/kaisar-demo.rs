@@ -22,7 +22,6 @@ use std::{
 };
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use blake2::{digest::consts::U32, Blake2b, Digest};
 use clap::Parser;
 use kaisar_chain_client::{
     kaisar::{self, orders::events as order_events, worker_registry::events as registry_events},
@@ -733,13 +732,12 @@ fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A GPU's `uuid_hash`, unique to the agent and the GPU's index.
+/// A GPU's `uuid_hash`, unique to the agent and the GPU's index: the one definition
+/// ([`kaisar_primitives::gpu_uuid_hash`]) applied to a fake NVML UUID string
+/// (`GPU-kaisar-demo-<agent hex>-<index>`).
 fn gpu_uuid_hash(agent: &AccountId32, index: u32) -> H256 {
-    let mut h = Blake2b::<U32>::new();
-    h.update(b"kaisar-demo-gpu");
-    h.update(agent.0);
-    h.update(index.to_le_bytes());
-    H256(h.finalize().into())
+    let uuid = format!("GPU-kaisar-demo-{}-{index}", hex_of(&agent.0));
+    H256(kaisar_primitives::gpu_uuid_hash(uuid.as_bytes()))
 }
 
 /// The order id in `kaisar order place`'s output ("Order 12 placed on worker 0: ...").
