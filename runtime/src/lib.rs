@@ -103,8 +103,14 @@ pub type TxExtension = cumulus_pallet_weight_reclaim::StorageWeightReclaim<
 pub type UncheckedExtrinsic =
     generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 
-/// Storage migrations run on runtime upgrade. None yet: this is the first release.
-pub type Migrations = ();
+/// Storage migrations run on runtime upgrade (by [`Executive`], before any block logic), in
+/// this order. Each is a `VersionedMigration`: it runs once, when the pallet's on-chain storage
+/// version is its `FROM`, and is a no-op (one read) otherwise, so entries can stay here across
+/// releases until every live chain has run them. Append new pallets' migrations at the end.
+pub type Migrations = (
+    // The promotion pot holds at least the existential deposit (v0 -> v1).
+    pallet_points::migrations::v1::MigrateV0ToV1<Runtime>,
+);
 
 /// Dispatches blocks and transactions to the pallets.
 pub type Executive = frame_executive::Executive<

@@ -183,8 +183,7 @@ pub trait WorkerRegistry<AccountId, Balance> {
     /// ([`WorkerSummary::takes_new_orders`]) with at least `gpus` free GPUs whose price is at
     /// most `max_price_per_gpu_hour`. Searches a bounded, price-sorted index (never all workers)
     /// and reports how many entries it read.
-    fn find_cheapest(model: GpuModel, gpus: u32, max_price_per_gpu_hour: Balance)
-        -> CheapestMatch;
+    fn find_cheapest(model: GpuModel, gpus: u32, max_price_per_gpu_hour: Balance) -> CheapestMatch;
 
     /// The most index entries [`Self::find_cheapest`] can read (the index's bound).
     fn max_scanned() -> u32;
@@ -252,7 +251,7 @@ pub trait Escrow<AccountId, Balance> {
 
     /// Pay `amount` out of escrow `id` to `to` (from both holds, pro rata).
     ///
-    /// An escrow that a `pay` or `refund` empties is removed (a later `close` of it fails), so
+    /// An escrow that a `pay` empties is removed (a later `close` of it fails), so
     /// check [`Self::balance`] before closing if it may already be empty. A zero `amount` is a
     /// no-op that returns a zero split.
     fn pay(
@@ -261,11 +260,8 @@ pub trait Escrow<AccountId, Balance> {
         amount: Balance,
     ) -> Result<EscrowSplit<Balance>, DispatchError>;
 
-    /// Return `amount` of escrow `id` to its owners (payer and sponsor, pro rata).
-    fn refund(id: EscrowId, amount: Balance) -> Result<EscrowSplit<Balance>, DispatchError>;
-
     /// Return everything left in escrow `id` to its owners and remove it. Fails if `id` does not
-    /// exist (never locked, already closed, or emptied by `pay`/`refund`).
+    /// exist (never locked, already closed, or emptied by `pay`).
     fn close(id: EscrowId) -> Result<EscrowSplit<Balance>, DispatchError>;
 
     /// What is still held in escrow `id` (zero if it does not exist).
