@@ -887,11 +887,4 @@ mod migration_v1 {
             assert_eq!(Points::on_chain_storage_version(), 1);
         });
     }
-
-    #[test]
-    fn genesis_starts_at_storage_version_1() {
-        ExtBuilder::default().build_and_execute(|| {
-            assert_eq!(Points::on_chain_storage_version(), 1);
-        });
-    }
 }
