@@ -106,12 +106,16 @@ pub type TxExtension = cumulus_pallet_weight_reclaim::StorageWeightReclaim<
 pub type UncheckedExtrinsic =
     generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 
-/// Storage migrations run on runtime upgrade (each runs once, gated by its pallet's storage
-/// version; on a new chain they are no-ops).
+/// Storage migrations run on runtime upgrade (by [`Executive`], before any block logic), in
+/// this order. Each is a `VersionedMigration`: it runs once, when the pallet's on-chain storage
+/// version is its `FROM`, and is a no-op (one read) otherwise, so entries can stay here across
+/// releases until every live chain has run them. Append new pallets' migrations at the end.
 pub type Migrations = (
-    // Issue #10: the worker record's pause flag and pending-registration expiry.
+    // The promotion pot holds at least the existential deposit (v0 -> v1).
+    pallet_points::migrations::v1::MigrateV0ToV1<Runtime>,
+    // The worker record's pause flag and pending-registration expiry (v0 -> v1).
     pallet_worker_registry::migrations::MigrateV0ToV1<Runtime>,
-    // Issue #10: order deposits and the deadline index (report deadlines, removals).
+    // Order deposits and the deadline index: report deadlines, removals (v0 -> v1).
     pallet_orders::migrations::MigrateV0ToV1<Runtime>,
 );
 

@@ -152,3 +152,99 @@ fn both_presets_create_the_licenses_collection_owned_by_the_licenses_pallet() {
         });
     }
 }
+
+// ---- the promotion pot always exists (issue #10, item 5) and the runtime's migrations ----
+
+/// Every pallet's `try_state`.
+fn assert_every_invariant() {
+    use frame_support::traits::{TryState, TryStateSelect};
+    <kaisar_runtime::AllPalletsWithSystem as TryState<u32>>::try_state(0, TryStateSelect::All)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+}
+
+#[test]
+fn a_chain_spec_without_a_funded_pot_still_takes_a_one_unit_refund_into_it() {
+    use kaisar_primitives::Escrow as _;
+    use kaisar_runtime::{Escrow, EXISTENTIAL_DEPOSIT};
+
+    let mut genesis = preset_genesis_config("development").expect("preset fits the runtime");
+    genesis
+        .balances
+        .balances
+        .retain(|(who, _)| *who != points_pot_account());
+    let storage = genesis.build_storage().expect("genesis storage builds");
+    sp_io::TestExternalities::new(storage).execute_with(|| {
+        let pot = points_pot_account();
+        // The points genesis minted the existential deposit into the pot.
+        assert_eq!(Balances::free_balance(&pot), EXISTENTIAL_DEPOSIT);
+        assert!(System::account_exists(&pot));
+
+        // A service-failure refund of one unit, paid into the pot out of an escrow (what
+        // `pallet-orders` does for a refund as points).
+        let alice = Sr25519Keyring::Alice.to_account_id();
+        Escrow::lock(1, &alice, 1, None).expect("Alice can escrow one unit");
+        let split = Escrow::pay(1, &pot, 1).expect("one unit can be paid into the pot");
+        assert_eq!(split.from_payer, 1);
+        assert_eq!(Balances::free_balance(&pot), EXISTENTIAL_DEPOSIT + 1);
+        assert_every_invariant();
+    });
+}
+
+#[test]
+fn migrations_fund_the_pot_of_a_pre_v1_chain_once_and_keep_every_invariant() {
+    use frame_support::traits::{
+        fungible::Mutate, GetStorageVersion, OnRuntimeUpgrade, StorageVersion,
+    };
+    use kaisar_runtime::{Migrations, Points, EXISTENTIAL_DEPOSIT};
+
+    preset_ext("development").execute_with(|| {
+        // State in the previous layout: points at storage version 0 and no pot account.
+        let pot = points_pot_account();
+        <Balances as Mutate<_>>::set_balance(&pot, 0);
+        assert!(!System::account_exists(&pot));
+        StorageVersion::new(0).put::<Points>();
+        let issuance = pallet_balances::TotalIssuance::<Runtime>::get();
+
+        // With the pre- and post-upgrade checks of every migration.
+        let weight = <Migrations as OnRuntimeUpgrade>::try_on_runtime_upgrade(true)
+            .expect("the migrations and their checks pass");
+        assert!(weight.ref_time() > 0);
+        assert_eq!(Balances::free_balance(&pot), EXISTENTIAL_DEPOSIT);
+        assert_eq!(
+            pallet_balances::TotalIssuance::<Runtime>::get(),
+            issuance + EXISTENTIAL_DEPOSIT
+        );
+        assert_eq!(Points::on_chain_storage_version(), 1);
+        assert_eq!(
+            Points::on_chain_storage_version(),
+            Points::in_code_storage_version()
+        );
+        assert_every_invariant();
+
+        // Running them again changes nothing.
+        <Migrations as OnRuntimeUpgrade>::on_runtime_upgrade();
+        assert_eq!(Balances::free_balance(&pot), EXISTENTIAL_DEPOSIT);
+        assert_eq!(
+            pallet_balances::TotalIssuance::<Runtime>::get(),
+            issuance + EXISTENTIAL_DEPOSIT
+        );
+    });
+}
+
+#[test]
+fn genesis_is_at_the_in_code_storage_version_so_the_migrations_do_nothing() {
+    use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade};
+    use kaisar_runtime::{Migrations, Points};
+
+    preset_ext("development").execute_with(|| {
+        assert_eq!(
+            Points::on_chain_storage_version(),
+            Points::in_code_storage_version()
+        );
+        let pot_before = Balances::free_balance(&points_pot_account());
+        <Migrations as OnRuntimeUpgrade>::try_on_runtime_upgrade(true)
+            .expect("the migrations and their checks pass");
+        assert_eq!(Balances::free_balance(&points_pot_account()), pot_before);
+        assert_every_invariant();
+    });
+}

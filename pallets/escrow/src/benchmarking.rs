@@ -6,7 +6,7 @@ use super::*;
 use crate::Pallet as EscrowPallet;
 use frame_benchmarking::v2::*;
 use frame_support::traits::fungible::{Inspect, InspectHold, Mutate};
-use kaisar_primitives::{Escrow, EscrowSplit};
+use kaisar_primitives::Escrow;
 use sp_runtime::traits::{One, Saturating, Zero};
 
 const SEED: u32 = 0;
@@ -85,25 +85,6 @@ mod benchmarks {
 
         assert!(!split.from_payer.is_zero() && !split.from_sponsor.is_zero());
         assert_eq!(T::Currency::balance(&payee), amount);
-    }
-
-    /// Worst case: both holds release, the escrow stays open.
-    #[benchmark]
-    fn refund() {
-        let (_payer, _sponsor) = sponsored_escrow::<T>();
-        let amount = unit::<T>().saturating_mul(200u32.into());
-        let split: EscrowSplit<BalanceOf<T>>;
-
-        #[block]
-        {
-            split = EscrowPallet::<T>::refund(ID, amount).expect("escrow holds enough");
-        }
-
-        assert!(!split.from_payer.is_zero() && !split.from_sponsor.is_zero());
-        assert_eq!(
-            EscrowPallet::<T>::balance(ID),
-            unit::<T>().saturating_mul(200u32.into())
-        );
     }
 
     /// Worst case: both holds release and the escrow is removed.

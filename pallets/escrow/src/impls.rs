@@ -147,9 +147,11 @@ impl<T: Config> Pallet<T> {
                         part,
                         Precision::Exact,
                         Restriction::Free,
-                        // Escrowed funds are owed to `to`: a freeze on the payer's account (a
-                        // vesting lock, say) must not block paying out what its hold already
-                        // secured. `Polite` would refuse whenever frozen >= free balance.
+                        // Escrowed funds are owed to `to`: a freeze on the payer's or the
+                        // sponsor's account (a vesting lock, say) must not block paying out what
+                        // the hold already secured (holds ignore freezes, so the lock worked).
+                        // `Polite` would refuse whenever the frozen amount exceeds the free
+                        // balance. See "Freezes" in the crate docs.
                         Fortitude::Force,
                     )?;
                 }
@@ -164,30 +166,6 @@ impl<T: Config> Pallet<T> {
             from_payer: split.from_payer,
             from_sponsor: split.from_sponsor,
         });
-        Self::put_back(id, escrow);
-        Ok(split)
-    }
-
-    /// Release `amount` of escrow `id` to its owners; see [`Escrow::refund`].
-    pub fn do_refund(
-        id: EscrowId,
-        amount: BalanceOf<T>,
-    ) -> Result<EscrowSplit<BalanceOf<T>>, DispatchError> {
-        let mut escrow = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;
-        if amount.is_zero() {
-            return Ok(EscrowSplit::default());
-        }
-        let split = Self::split(&escrow, amount)?;
-        with_storage_layer(|| Self::release_split(&escrow, &split))?;
-
-        Self::deposit_event(Event::Refunded {
-            id,
-            payer: escrow.payer.clone(),
-            to_payer: split.from_payer,
-            sponsor: escrow.sponsor.as_ref().map(|(who, _)| who.clone()),
-            to_sponsor: split.from_sponsor,
-        });
-        escrow.deduct(&split);
         Self::put_back(id, escrow);
         Ok(split)
     }
@@ -294,19 +272,9 @@ impl<T: Config> Escrow<T::AccountId, BalanceOf<T>> for Pallet<T> {
         Self::do_pay(id, to, amount)
     }
 
-    /// Release `amount` (pro rata) back to the payer and the sponsor. Zero is a no-op.
-    ///
-    /// Errors: [`Error::UnknownEscrow`], [`Error::InsufficientEscrow`].
-    fn refund(
-        id: EscrowId,
-        amount: BalanceOf<T>,
-    ) -> Result<EscrowSplit<BalanceOf<T>>, DispatchError> {
-        Self::do_refund(id, amount)
-    }
-
     /// Release everything left to the payer and the sponsor and remove the escrow.
     ///
-    /// Errors: [`Error::UnknownEscrow`] (also when closed before, or emptied by `pay`/`refund`).
+    /// Errors: [`Error::UnknownEscrow`] (also when closed before, or emptied by `pay`).
     fn close(id: EscrowId) -> Result<EscrowSplit<BalanceOf<T>>, DispatchError> {
         Self::do_close(id)
     }

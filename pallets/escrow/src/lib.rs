@@ -10,17 +10,31 @@
 //! - [`Escrow::lock`]: hold the payer's (and sponsor's) funds in a new escrow.
 //! - [`Escrow::pay`]: transfer some of the held funds to someone (a provider; it may also be the
 //!   payer or the sponsor themselves).
-//! - [`Escrow::refund`]: release some of the held funds back to their owners.
-//! - [`Escrow::close`]: release everything left and remove the escrow.
+//! - [`Escrow::close`]: release everything left to its owners and remove the escrow.
 //!
-//! Every movement takes from the payer and the sponsor in proportion to what each still holds
+//! Every payment takes from the payer and the sponsor in proportion to what each still holds
 //! (see [`EscrowAccount::split`]): the sponsor's part is rounded down, the payer's is the rest, so
 //! the parts always add up to exactly the amount moved. Every movement is atomic: on error nothing
 //! is held, moved or recorded.
 //!
-//! An escrow that a `pay` or `refund` empties is removed at once (a [`Event::Closed`] with zero
-//! refunds is emitted), so `close` on it afterwards fails with [`Error::UnknownEscrow`]. Zero
-//! amounts passed to `pay` and `refund` are no-ops; a `lock` of nothing is an error.
+//! An escrow that a `pay` empties is removed at once (a [`Event::Closed`] with zero refunds is
+//! emitted), so `close` on it afterwards fails with [`Error::UnknownEscrow`]. A zero amount passed
+//! to `pay` is a no-op; a `lock` of nothing is an error.
+//!
+//! ## Freezes
+//!
+//! A freeze on the payer's or the sponsor's account (a vesting schedule, a governance lock) does
+//! not stop [`Escrow::lock`]: `pallet-balances` lets a hold take frozen funds (holds and freezes
+//! overlap). So once funds are escrowed they are owed to whoever the escrow pays, and the escrow
+//! pays them out of the hold with `Fortitude::Force`, which ignores freezes. With
+//! `Fortitude::Polite` a payment fails whenever the account's frozen amount exceeds its free
+//! balance (for instance a fully vesting-locked payer), which would strand the escrow: the
+//! provider could never be paid. Releasing (`close`) only moves held funds back to free and is
+//! never blocked by a freeze. The consequence, accepted by design: frozen funds can be spent on
+//! orders, after which the account's balance may be below its freeze (a vesting schedule then
+//! simply has less to lock). A runtime that must keep frozen funds from being spent on orders
+//! has to refuse the lock itself (check `reducible_balance(.., Fortitude::Polite)` before
+//! locking), not the payout.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -119,21 +133,8 @@ pub mod pallet {
             /// Taken from the sponsor's hold.
             from_sponsor: BalanceOf<T>,
         },
-        /// Part of escrow `id` was released back to its owners.
-        Refunded {
-            /// The escrow refunded from.
-            id: EscrowId,
-            /// The payer, who got `to_payer` back.
-            payer: T::AccountId,
-            /// Released to the payer.
-            to_payer: BalanceOf<T>,
-            /// The sponsor (if the escrow had one when refunded), who got `to_sponsor` back.
-            sponsor: Option<T::AccountId>,
-            /// Released to the sponsor.
-            to_sponsor: BalanceOf<T>,
-        },
         /// Escrow `id` was removed: by `close`, which released what was left to its owners, or
-        /// by a `pay` or `refund` that emptied it (then both amounts are zero).
+        /// by a `pay` that emptied it (then both amounts are zero).
         Closed {
             /// The removed escrow.
             id: EscrowId,

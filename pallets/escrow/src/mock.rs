@@ -1,7 +1,9 @@
 //! Test runtime: frame-system, pallet-balances (the real currency) and the escrow pallet.
 
 use crate as pallet_escrow;
-use frame_support::{construct_runtime, derive_impl, parameter_types};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{construct_runtime, derive_impl, parameter_types, traits::ConstU32};
+use scale_info::TypeInfo;
 use sp_runtime::BuildStorage;
 
 pub type AccountId = u64;
@@ -41,11 +43,31 @@ parameter_types! {
     pub const ExistentialDeposit: Balance = ED;
 }
 
+/// Why a test freezes funds (a stand-in for a vesting or governance lock of another pallet).
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    Debug,
+)]
+pub enum TestFreezeReason {
+    /// Funds locked by a vesting schedule.
+    Vesting,
+}
+
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
 impl pallet_balances::Config for Test {
     type Balance = Balance;
     type ExistentialDeposit = ExistentialDeposit;
     type AccountStore = System;
+    type FreezeIdentifier = TestFreezeReason;
+    type MaxFreezes = ConstU32<1>;
 }
 
 impl pallet_escrow::Config for Test {

@@ -304,50 +304,6 @@ fn pay_emptying_the_escrow_removes_it_and_close_then_fails() {
     });
 }
 
-// ---- refund ----
-
-#[test]
-fn refund_releases_pro_rata_to_both_owners() {
-    ExtBuilder::default().build_and_execute(|| {
-        assert_ok!(E::lock(1, &ALICE, 333, Some((&POT, 167))));
-        // Sponsor floor(250 * 167 / 500) = 83.
-        assert_eq!(E::refund(1, 250), Ok(split(167, 83)));
-        assert_eq!((held(ALICE), held(POT)), (166, 84));
-        assert_eq!((free(ALICE), free(POT)), (INITIAL - 166, INITIAL - 84));
-        assert_eq!(
-            last_event(),
-            Event::Refunded {
-                id: 1,
-                payer: ALICE,
-                to_payer: 167,
-                sponsor: Some(POT),
-                to_sponsor: 83
-            }
-        );
-    });
-}
-
-#[test]
-fn refund_beyond_the_escrow_balance_fails() {
-    ExtBuilder::default().build_and_execute(|| {
-        assert_ok!(E::lock(1, &ALICE, 300, Some((&POT, 100))));
-        assert_noop!(E::refund(1, 401), Error::<Test>::InsufficientEscrow);
-        assert_noop!(E::refund(2, 1), Error::<Test>::UnknownEscrow);
-    });
-}
-
-#[test]
-fn refund_of_everything_returns_the_sponsor_in_full_and_removes_the_escrow() {
-    ExtBuilder::default().build_and_execute(|| {
-        assert_ok!(E::lock(1, &ALICE, 300, Some((&POT, 100))));
-        assert_eq!(E::refund(1, 400), Ok(split(300, 100)));
-        assert_eq!((free(ALICE), free(POT)), (INITIAL, INITIAL));
-        assert_eq!((held(ALICE), held(POT)), (0, 0));
-        assert!(!Escrows::<Test>::contains_key(1));
-        assert_noop!(E::refund(1, 1), Error::<Test>::UnknownEscrow);
-    });
-}
-
 // ---- close ----
 
 #[test]
@@ -423,5 +379,90 @@ fn try_state_detects_an_escrow_without_its_hold() {
             },
         );
         assert!(E::do_try_state().is_err());
+    });
+}
+
+// ---- freezes (a vesting lock must not strand escrowed funds) ----
+
+use frame_support::traits::fungible::{InspectFreeze as _, MutateFreeze as _};
+
+/// Freeze all of `who`'s balance, as a vesting schedule of its whole balance would.
+fn freeze_everything(who: AccountId) {
+    let total = Balances::total_balance(&who);
+    assert_ok!(Balances::set_freeze(
+        &TestFreezeReason::Vesting,
+        &who,
+        total
+    ));
+    assert_eq!(
+        Balances::balance_frozen(&TestFreezeReason::Vesting, &who),
+        total
+    );
+}
+
+#[test]
+fn pay_from_a_fully_frozen_payer_and_sponsor_reaches_the_provider() {
+    ExtBuilder::default().build_and_execute(|| {
+        freeze_everything(ALICE);
+        freeze_everything(POT);
+        // Holds ignore freezes: the lock succeeds.
+        assert_ok!(E::lock(1, &ALICE, 300, Some((&POT, 100))));
+        // So the payout must ignore them too (a `Polite` transfer out of the hold fails here).
+        assert_eq!(E::pay(1, &BOB, 200), Ok(split(150, 50)));
+        assert_eq!(free(BOB), INITIAL + 200);
+        assert_eq!((held(ALICE), held(POT)), (150, 50));
+        // Paying the rest empties the escrow.
+        assert_eq!(E::pay(1, &BOB, 200), Ok(split(150, 50)));
+        assert!(!Escrows::<Test>::contains_key(1));
+        assert_eq!(free(BOB), INITIAL + 400);
+        assert_eq!(Balances::total_balance(&ALICE), INITIAL - 300);
+        assert_eq!(Balances::total_balance(&POT), INITIAL - 100);
+    });
+}
+
+#[test]
+fn pay_from_a_fully_frozen_payer_to_a_new_provider_account_works() {
+    ExtBuilder::default().build_and_execute(|| {
+        freeze_everything(ALICE);
+        assert_ok!(E::lock(1, &ALICE, 300, None));
+        assert_eq!(E::pay(1, &NOBODY, 300), Ok(split(300, 0)));
+        assert_eq!(free(NOBODY), 300);
+        assert_eq!(held(ALICE), 0);
+    });
+}
+
+#[test]
+fn pay_of_a_frozen_escrow_back_to_its_payer_and_into_the_sponsor_works() {
+    ExtBuilder::default().build_and_execute(|| {
+        freeze_everything(ALICE);
+        freeze_everything(POT);
+        assert_ok!(E::lock(1, &ALICE, 300, Some((&POT, 100))));
+        // A refund paid as points goes into the pot (the sponsor itself).
+        assert_eq!(E::pay(1, &POT, 100), Ok(split(75, 25)));
+        assert_eq!(free(POT), INITIAL - 100 + 25 + 75);
+        // A refund paid as tokens goes back to the payer.
+        assert_eq!(E::pay(1, &ALICE, 100), Ok(split(75, 25)));
+        assert_eq!(free(ALICE), INITIAL - 300 + 75 + 25);
+        assert_eq!((held(ALICE), held(POT)), (150, 50));
+    });
+}
+
+#[test]
+fn close_of_a_fully_frozen_payer_and_sponsor_releases_the_rest() {
+    ExtBuilder::default().build_and_execute(|| {
+        freeze_everything(ALICE);
+        freeze_everything(POT);
+        assert_ok!(E::lock(1, &ALICE, 333, Some((&POT, 167))));
+        assert_eq!(E::pay(1, &BOB, 101), Ok(split(68, 33)));
+        assert_eq!(E::close(1), Ok(split(265, 134)));
+        assert_eq!((held(ALICE), held(POT)), (0, 0));
+        assert_eq!(free(ALICE), INITIAL - 68);
+        assert_eq!(free(POT), INITIAL - 33);
+        assert_eq!(free(BOB), INITIAL + 101);
+        // The freezes are still in place (now larger than the balances they cover).
+        assert_eq!(
+            Balances::balance_frozen(&TestFreezeReason::Vesting, &ALICE),
+            INITIAL
+        );
     });
 }

@@ -35,7 +35,6 @@ use frame_support::{traits::Get, weights::{constants::RocksDbWeight, Weight}};
 pub trait WeightInfo {
 	fn lock() -> Weight;
 	fn pay() -> Weight;
-	fn refund() -> Weight;
 	fn close() -> Weight;
 }
 
@@ -53,12 +52,6 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(87_060_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
-	}
-	fn refund() -> Weight {
-		// Proof size: measured 522, estimated 6196 bytes.
-		Weight::from_parts(77_923_000, 6196)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	fn close() -> Weight {
 		// Proof size: measured 522, estimated 6196 bytes.
@@ -79,11 +72,6 @@ impl WeightInfo for () {
 		Weight::from_parts(87_060_000, 8799)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
-	}
-	fn refund() -> Weight {
-		Weight::from_parts(77_923_000, 6196)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn close() -> Weight {
 		Weight::from_parts(74_400_000, 6196)

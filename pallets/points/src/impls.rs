@@ -8,7 +8,7 @@ use crate::{
 use frame_support::{
     ensure,
     traits::{
-        fungible::Inspect,
+        fungible::{Inspect, Mutate},
         tokens::{Fortitude, Preservation},
         Get,
     },
@@ -55,6 +55,19 @@ impl<T: Config> Pallet<T> {
     /// on it makes).
     pub fn pot_spendable() -> BalanceOf<T> {
         T::Currency::reducible_balance(&Self::pot(), Preservation::Protect, Fortitude::Force)
+    }
+
+    /// Mint what the pot lacks of the existential deposit (its free balance), so that it exists
+    /// and accepts deposits of any size. Returns the amount minted (zero if it already held the
+    /// existential deposit). Used by the genesis build and the v1 migration; see "The pot always
+    /// exists" in the crate docs.
+    pub fn top_up_pot_to_minimum() -> Result<BalanceOf<T>, DispatchError> {
+        let pot = Self::pot();
+        let missing = T::Currency::minimum_balance().saturating_sub(T::Currency::balance(&pot));
+        if !missing.is_zero() {
+            T::Currency::mint_into(&pot, missing)?;
+        }
+        Ok(missing)
     }
 
     /// Add up to `points` to `who`, capped so that [`TotalPoints`] does not overflow. Returns
@@ -137,7 +150,9 @@ impl<T: Config> Pallet<T> {
     /// Check the pallet's invariants:
     /// - [`TotalPoints`] equals the sum of [`PointsOf`];
     /// - no [`PointsOf`] entry is zero;
-    /// - no [`RefundPreferences`] entry is the default ([`RefundPreference::Points`]).
+    /// - no [`RefundPreferences`] entry is the default ([`RefundPreference::Points`]);
+    /// - the pot's free balance is at least the existential deposit (so a refund of any size
+    ///   can be paid into it).
     ///
     /// Deliberately *not* checked: that the pot can pay for all outstanding points. The pot is
     /// funded by governance and is not a reserve (see the crate docs).
@@ -164,6 +179,10 @@ impl<T: Config> Pallet<T> {
                 "a default refund preference is stored"
             );
         }
+        ensure!(
+            T::Currency::balance(&Self::pot()) >= T::Currency::minimum_balance(),
+            "the promotion pot holds less than the existential deposit"
+        );
         Ok(())
     }
 }

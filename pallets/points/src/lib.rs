@@ -36,6 +36,25 @@
 //!   [`TotalPoints`] past the balance type's maximum is capped (the event reports the points
 //!   actually credited).
 //!
+//! ## The pot always exists
+//!
+//! The pot's free balance is kept at or above the existential deposit (`try_state` checks it), so
+//! that a service-failure refund of any size, even one unit, can be paid into it: `pallet-balances`
+//! refuses a deposit that would leave an account's free balance below the existential deposit
+//! (`TokenError::BelowMinimum`), and a refund the pot cannot receive leaves its order open.
+//! - The genesis build mints what the pot lacks of the existential deposit (nothing on a chain
+//!   spec that funds the pot); on chains started before, [`migrations::v1`] does the same once.
+//! - Sponsoring never takes the pot below it: [`Points::spend`] only sponsors what
+//!   [`Pallet::pot_spendable`] reports (`Preservation::Protect`) and the escrow's hold on the pot
+//!   keeps the existential deposit free too. The pot is a keyless `PalletId` account, so only root
+//!   (`force_set_balance`, `force_transfer`) can take it below.
+//! - Deliberately *not* a `frame_system` provider reference instead: it would not help (the
+//!   `BelowMinimum` check ignores providers), and with a second provider `Preservation::Protect`
+//!   no longer protects the existential deposit, so sponsoring could empty the pot's free balance.
+//! - Should root reap the pot anyway: spends fail with [`Error::PotExhausted`] (no discount, the
+//!   points stay), refunds as points of at least the existential deposit recreate it, smaller ones
+//!   fail until someone funds it again with [`Pallet::fund_pot`].
+//!
 //! ## The pot is not a reserve
 //!
 //! Points are not backed one-to-one: the pot receives the refunded tokens, but governance may
@@ -54,6 +73,7 @@ pub use pallet::*;
 mod benchmarking;
 mod dispatchable_impls;
 mod impls;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -80,7 +100,9 @@ pub mod pallet {
     pub type BalanceOf<T> =
         <<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
 
-    const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+    /// The in-code storage version. v1: the pot holds at least the existential deposit (see
+    /// [`crate::migrations::v1`]).
+    pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -97,11 +119,15 @@ pub mod pallet {
 
         /// Points credited per token refunded as points. A discount is worth
         /// `points / PointsPerToken` tokens. Must not be zero.
+        ///
+        /// The rate only sets the size of a point: the same rate converts refunds into points
+        /// and points into discounts, so a refund of `t` tokens as points buys back at most `t`
+        /// tokens of discount whatever the rate (raising it is no bonus). Changing it on a live
+        /// chain revalues the points already held.
         #[pallet::constant]
         type PointsPerToken: Get<FixedU128>;
 
-        /// Weights of this pallet's calls and of the [`kaisar_primitives::Points`] operations
-        /// (for callers to include in their own weights).
+        /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
     }
 
@@ -200,7 +226,10 @@ pub mod pallet {
         }
     }
 
-    /// Genesis: points of demo accounts.
+    /// Genesis: points of demo accounts. The build also tops the promotion pot up to the
+    /// existential deposit if the balances genesis left it with less (minting the shortfall),
+    /// so that refunds of any size can be paid into it (see "The pot always exists" in the
+    /// crate docs).
     #[pallet::genesis_config]
     #[derive(frame_support::DefaultNoBound)]
     pub struct GenesisConfig<T: Config> {
@@ -227,6 +256,8 @@ pub mod pallet {
                 PointsOf::<T>::insert(who, *points);
             }
             TotalPoints::<T>::put(total);
+            Pallet::<T>::top_up_pot_to_minimum()
+                .expect("the pot can be topped up to the existential deposit at genesis");
         }
     }
 
@@ -254,7 +285,7 @@ pub mod pallet {
         ///
         /// - `origin`: signed by the funder.
         /// - `amount`: tokens to transfer; not zero, at most what the caller can spend while
-        ///   keeping the existential deposit (and, if the pot does not exist yet, at least the
+        ///   keeping the existential deposit (and, should root have reaped the pot, at least the
         ///   existential deposit).
         ///
         /// Emits [`Event::PotFunded`]. Errors: [`Error::ZeroAmount`], or the currency's error.

@@ -96,7 +96,8 @@ impl ExtBuilder {
         self
     }
 
-    /// Genesis balance of the pot (no entry if zero).
+    /// Genesis balance of the pot (no balances entry if zero: the points genesis then mints the
+    /// existential deposit into it).
     pub fn pot_balance(mut self, balance: Balance) -> Self {
         self.balances.retain(|(who, _)| *who != pot());
         if balance > 0 {

@@ -42,6 +42,12 @@ fn give(who: AccountId, points: Balance) {
     TotalPoints::<Test>::mutate(|t| *t += points);
 }
 
+/// Empty the pot's account, as root could (`force_set_balance` to zero): it is reaped.
+fn reap_pot() {
+    <Balances as Mutate<AccountId>>::set_balance(&pot(), 0);
+    assert!(!System::account_exists(&pot()));
+}
+
 // ---- pot, preference queries ----
 
 #[test]
@@ -300,10 +306,21 @@ fn spend_fails_when_the_pot_cannot_sponsor_the_discount() {
 }
 
 #[test]
-fn spend_fails_when_the_pot_does_not_exist() {
+fn spend_fails_when_the_pot_holds_only_the_existential_deposit() {
     ExtBuilder::default().pot_balance(0).build_and_execute(|| {
+        assert_eq!(free(pot()), ED);
         give(ALICE, 2);
         assert_noop!(P::spend(&ALICE, 2), Error::<Test>::PotExhausted);
+    });
+}
+
+#[test]
+fn spend_fails_when_root_reaped_the_pot_and_keeps_the_points() {
+    ExtBuilder::default().build().execute_with(|| {
+        reap_pot();
+        give(ALICE, 2);
+        assert_noop!(P::spend(&ALICE, 2), Error::<Test>::PotExhausted);
+        assert_eq!(P::points_of(&ALICE), 2);
     });
 }
 
@@ -514,8 +531,9 @@ fn fund_pot_transfers_to_the_pot_and_conserves_issuance() {
 }
 
 #[test]
-fn fund_pot_creates_a_missing_pot() {
-    ExtBuilder::default().pot_balance(0).build_and_execute(|| {
+fn fund_pot_creates_a_reaped_pot() {
+    ExtBuilder::default().build_and_execute(|| {
+        reap_pot();
         assert_ok!(Points::fund_pot(RuntimeOrigin::signed(ALICE), ED));
         assert_eq!(free(pot()), ED);
         // The pot keeps its existential deposit: it can sponsor nothing yet.
@@ -524,12 +542,21 @@ fn fund_pot_creates_a_missing_pot() {
 }
 
 #[test]
-fn fund_pot_below_the_existential_deposit_of_a_missing_pot_fails() {
-    ExtBuilder::default().pot_balance(0).build_and_execute(|| {
+fn fund_pot_below_the_existential_deposit_of_a_reaped_pot_fails() {
+    ExtBuilder::default().build().execute_with(|| {
+        reap_pot();
         assert_noop!(
             Points::fund_pot(RuntimeOrigin::signed(ALICE), ED - 1),
             TokenError::BelowMinimum
         );
+    });
+}
+
+#[test]
+fn fund_pot_below_the_existential_deposit_works_for_the_genesis_pot() {
+    ExtBuilder::default().pot_balance(0).build_and_execute(|| {
+        assert_ok!(Points::fund_pot(RuntimeOrigin::signed(ALICE), 1));
+        assert_eq!(free(pot()), ED + 1);
     });
 }
 
@@ -629,6 +656,60 @@ fn points_cannot_be_transferred() {
 // ---- genesis ----
 
 #[test]
+fn genesis_tops_an_unfunded_pot_up_to_the_existential_deposit() {
+    ExtBuilder::default().pot_balance(0).build_and_execute(|| {
+        assert_eq!(free(pot()), ED);
+        assert!(System::account_exists(&pot()));
+        // Minted: the issuance is the genesis balances plus the existential deposit.
+        assert_eq!(Balances::total_issuance(), 2 * INITIAL + POOR_INITIAL + ED);
+        // It sponsors nothing yet.
+        assert_eq!(P::pot_spendable(), 0);
+    });
+}
+
+#[test]
+fn genesis_leaves_a_funded_pot_as_it_is() {
+    ExtBuilder::default().build_and_execute(|| {
+        assert_eq!(free(pot()), POT_INITIAL);
+        assert_eq!(
+            Balances::total_issuance(),
+            2 * INITIAL + POOR_INITIAL + POT_INITIAL
+        );
+    });
+}
+
+#[test]
+fn refund_of_one_unit_into_an_unfunded_genesis_pot_succeeds() {
+    ExtBuilder::default().pot_balance(0).build_and_execute(|| {
+        // A service-failure refund of one unit (below the existential deposit) paid to the pot.
+        assert_ok!(<Balances as Mutate<AccountId>>::transfer(
+            &ALICE,
+            &pot(),
+            1,
+            Preservation::Preserve
+        ));
+        assert_eq!(free(pot()), ED + 1);
+        assert_eq!(P::credit_refund(&ALICE, 1), 2);
+    });
+}
+
+#[test]
+fn a_provider_reference_alone_does_not_let_the_pot_receive_one_unit() {
+    // Why the pot holds the existential deposit rather than a provider reference: the balances
+    // pallet refuses a deposit that leaves the free balance below the minimum, whatever the
+    // providers.
+    ExtBuilder::default().build().execute_with(|| {
+        reap_pot();
+        frame_system::Pallet::<Test>::inc_providers(&pot());
+        assert!(System::account_exists(&pot()));
+        assert_noop!(
+            <Balances as Mutate<AccountId>>::transfer(&ALICE, &pot(), 1, Preservation::Preserve),
+            TokenError::BelowMinimum
+        );
+    });
+}
+
+#[test]
 fn genesis_points_are_credited_and_totalled() {
     ExtBuilder::default()
         .points(vec![(ALICE, 100), (BOB, 50), (POOR, 0)])
@@ -701,6 +782,15 @@ fn try_state_detects_a_stored_default_preference() {
 }
 
 #[test]
+fn try_state_detects_a_pot_below_the_existential_deposit() {
+    ExtBuilder::default().build().execute_with(|| {
+        assert_ok!(P::do_try_state());
+        reap_pot();
+        assert!(P::do_try_state().is_err());
+    });
+}
+
+#[test]
 fn try_state_does_not_require_the_pot_to_back_all_points() {
     ExtBuilder::default().pot_balance(0).build_and_execute(|| {
         assert_eq!(P::credit_refund(&ALICE, 1_000_000), 2_000_000);
@@ -740,4 +830,61 @@ fn points_for_discount_saturates_instead_of_overflowing() {
                 u64::MAX
             );
         });
+}
+
+// ---- migrations ----
+
+mod migration_v1 {
+    use super::*;
+    use crate::migrations::v1::MigrateV0ToV1;
+    use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+
+    /// The state of a chain started before v1 without funding the pot: storage version 0 and
+    /// no pot account.
+    fn v0_chain_without_a_pot() {
+        reap_pot();
+        StorageVersion::new(0).put::<Points>();
+    }
+
+    #[test]
+    fn migration_v1_tops_up_a_missing_pot_once() {
+        ExtBuilder::default().build_and_execute(|| {
+            v0_chain_without_a_pot();
+            let issuance = Balances::total_issuance();
+            assert!(P::do_try_state().is_err());
+
+            MigrateV0ToV1::<Test>::on_runtime_upgrade();
+            assert_eq!(free(pot()), ED);
+            assert_eq!(Balances::total_issuance(), issuance + ED);
+            assert_eq!(Points::on_chain_storage_version(), 1);
+            assert_eq!(Points::in_code_storage_version(), 1);
+            assert_ok!(P::do_try_state());
+            // Now a one-unit refund can go into the pot.
+            assert_ok!(<Balances as Mutate<AccountId>>::transfer(
+                &ALICE,
+                &pot(),
+                1,
+                Preservation::Preserve
+            ));
+
+            // A second run does nothing (the version is already 1).
+            reap_pot();
+            MigrateV0ToV1::<Test>::on_runtime_upgrade();
+            assert!(!System::account_exists(&pot()));
+            // (Leave a valid state for the final try_state.)
+            assert_ok!(P::top_up_pot_to_minimum());
+        });
+    }
+
+    #[test]
+    fn migration_v1_leaves_a_funded_pot_alone_and_bumps_the_version() {
+        ExtBuilder::default().build_and_execute(|| {
+            StorageVersion::new(0).put::<Points>();
+            let issuance = Balances::total_issuance();
+            MigrateV0ToV1::<Test>::on_runtime_upgrade();
+            assert_eq!(free(pot()), POT_INITIAL);
+            assert_eq!(Balances::total_issuance(), issuance);
+            assert_eq!(Points::on_chain_storage_version(), 1);
+        });
+    }
 }

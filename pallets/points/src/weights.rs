@@ -35,9 +35,6 @@ use frame_support::{traits::Get, weights::{constants::RocksDbWeight, Weight}};
 pub trait WeightInfo {
 	fn set_refund_preference() -> Weight;
 	fn fund_pot() -> Weight;
-	fn spend() -> Weight;
-	fn restore() -> Weight;
-	fn credit_refund() -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -55,24 +52,6 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
-	fn spend() -> Weight {
-		// Proof size: measured 308, estimated 3593 bytes.
-		Weight::from_parts(15_864_000, 3593)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-	}
-	fn restore() -> Weight {
-		// Proof size: measured 169, estimated 3529 bytes.
-		Weight::from_parts(9_778_000, 3529)
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-	}
-	fn credit_refund() -> Weight {
-		// Proof size: measured 169, estimated 3529 bytes.
-		Weight::from_parts(10_059_000, 3529)
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-	}
 }
 
 /// The same weights with RocksDB's database weights, for tests and mocks.
@@ -84,21 +63,6 @@ impl WeightInfo for () {
 	}
 	fn fund_pot() -> Weight {
 		Weight::from_parts(44_705_000, 6196)
-			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
-	}
-	fn spend() -> Weight {
-		Weight::from_parts(15_864_000, 3593)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
-	}
-	fn restore() -> Weight {
-		Weight::from_parts(9_778_000, 3529)
-			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
-	}
-	fn credit_refund() -> Weight {
-		Weight::from_parts(10_059_000, 3529)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}

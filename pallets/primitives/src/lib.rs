@@ -267,7 +267,7 @@ pub trait Escrow<AccountId, Balance> {
 
     /// Pay `amount` out of escrow `id` to `to` (from both holds, pro rata).
     ///
-    /// An escrow that a `pay` or `refund` empties is removed (a later `close` of it fails), so
+    /// An escrow that a `pay` empties is removed (a later `close` of it fails), so
     /// check [`Self::balance`] before closing if it may already be empty. A zero `amount` is a
     /// no-op that returns a zero split.
     fn pay(
@@ -276,11 +276,8 @@ pub trait Escrow<AccountId, Balance> {
         amount: Balance,
     ) -> Result<EscrowSplit<Balance>, DispatchError>;
 
-    /// Return `amount` of escrow `id` to its owners (payer and sponsor, pro rata).
-    fn refund(id: EscrowId, amount: Balance) -> Result<EscrowSplit<Balance>, DispatchError>;
-
     /// Return everything left in escrow `id` to its owners and remove it. Fails if `id` does not
-    /// exist (never locked, already closed, or emptied by `pay`/`refund`).
+    /// exist (never locked, already closed, or emptied by `pay`).
     fn close(id: EscrowId) -> Result<EscrowSplit<Balance>, DispatchError>;
 
     /// What is still held in escrow `id` (zero if it does not exist).

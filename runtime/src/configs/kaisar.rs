@@ -115,8 +115,10 @@ parameter_types! {
     /// The promotion pot's id; its account is `modl` + `kai/pots`, zero-padded.
     pub const PointsPotId: PalletId = PalletId(*b"kai/pots");
     /// One point per token unit refunded, so one point is worth one token unit of discount
-    /// (what `docs/architecture.md` describes). Raise it (say to 1.1) to make refunds as points
-    /// a bonus over refunds in tokens.
+    /// (what `docs/architecture.md` describes). The rate only sets the size of a point: the same
+    /// rate converts refunds into points and points into discounts, so a refund of `t` tokens
+    /// as points buys back at most `t` tokens of discount at any rate (a rate of 1.1 is no
+    /// bonus, it makes points 10% smaller).
     pub PointsPerToken: FixedU128 = FixedU128::from_u32(1);
 }
 
