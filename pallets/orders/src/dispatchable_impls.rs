@@ -87,12 +87,8 @@ impl<T: Config> Pallet<T> {
 
         // 2. Effects, in an order where each step fails before changing anything itself; the
         // storage layer undoes the earlier steps if a later one fails.
-        let deadline = Self::schedule(order_id, accept_by)?;
+        let deadline = Self::schedule(order_id, accept_by, false)?;
         T::Workers::reserve_gpus(worker_id, spec.gpu_count)?;
-        let deposit = T::OrderDeposit::get();
-        if !deposit.is_zero() {
-            T::Currency::hold(&HoldReason::OrderDeposit.into(), &user, deposit)?;
-        }
         let discount = if points_to_spend.is_zero() {
             Zero::zero()
         } else {
@@ -115,6 +111,19 @@ impl<T: Config> Pallet<T> {
             );
         }
         let payer_amount = total_cost.saturating_sub(discount);
+        let deposit = T::OrderDeposit::get();
+        // Holds may take frozen funds (a vesting lock, a vote) and escrow payouts must ignore
+        // freezes (paying what a hold secured), so frozen funds must not get into an order at
+        // all: together with a worker of one's own, that would move locked tokens out of the
+        // lock. Checked before anything is held (a hold counts towards satisfying a freeze).
+        ensure!(
+            T::Currency::reducible_balance(&user, Preservation::Protect, Fortitude::Polite)
+                >= payer_amount.saturating_add(deposit),
+            Error::<T>::InsufficientFreeBalance
+        );
+        if !deposit.is_zero() {
+            T::Currency::hold(&HoldReason::OrderDeposit.into(), &user, deposit)?;
+        }
         let sponsor = if discount.is_zero() {
             None
         } else {
@@ -345,8 +354,16 @@ impl<T: Config> Pallet<T> {
             OrderStatus::Pending { accept_by } if now >= accept_by => {
                 return Self::fail_order(order_id, order, FailureReason::NotAccepted);
             }
-            // The user blocked the worker's GPUs for nothing: the deposit is forfeited.
-            OrderStatus::Pending { .. } => Self::forfeit_deposit(order_id, &mut order),
+            // The user blocked the worker's GPUs for nothing: the deposit is forfeited. Unless
+            // the worker could not have served it anyway (gone, not Active, overdue on its
+            // heartbeats or paused): leaving such a worker is not the user's fault.
+            OrderStatus::Pending { .. } => {
+                if T::Workers::worker(order.worker).is_some_and(|w| w.takes_new_orders()) {
+                    Self::forfeit_deposit(order_id, &mut order)
+                } else {
+                    Self::release_deposit(&mut order)
+                }
+            }
             OrderStatus::Running { ends_at, .. }
                 if now > ends_at.saturating_add(T::ReportGracePeriod::get()) =>
             {

@@ -410,6 +410,10 @@ pub mod pallet {
         TooEarly,
         /// The usage report is out of range (`gpu_util_permille` above 1000).
         InvalidUsageReport,
+        /// The user's spendable balance (free, not frozen, keeping the existential deposit)
+        /// cannot cover the payment and the order deposit. Frozen funds (vesting, votes) cannot
+        /// pay for orders.
+        InsufficientFreeBalance,
     }
 
     #[pallet::hooks]

@@ -67,18 +67,24 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV0ToV1<T> {
         let spill = u64::from(T::MaxDeadlineSpill::get().max(1));
         Orders::<T>::translate::<v0::OldOrder<T>, _>(|id, old| {
             orders += 1;
+            let now = frame_system::Pallet::<T>::block_number();
             let deadline = match old.status {
-                OrderStatus::Pending { accept_by } => Some(accept_by),
+                // Still in its v0 bucket (`AcceptDeadlines` is the same storage).
+                OrderStatus::Pending { accept_by } if accept_by > now => Some(accept_by),
+                // An open order must have a deadline: a Pending one whose v0 bucket is gone
+                // (its failure did not go through) and every Running one are scheduled in the
+                // first bucket with room, however far (the migration is not bounded by the
+                // spill window; each try is charged).
+                status if status.is_open() => {
+                    let (at, tries) = schedule_anywhere::<T>(id, Pallet::<T>::deadline_of(&status));
+                    bucket_reads += tries;
+                    Some(at)
+                }
+                // A terminal order's removal is best effort (half a bucket at most, within the
+                // spill window); without room `drop_order` removes it.
                 status => {
                     bucket_reads += spill;
-                    let scheduled = Pallet::<T>::schedule(id, Pallet::<T>::deadline_of(&status));
-                    if scheduled.is_err() && status.is_open() {
-                        log::error!(
-                            target: LOG_TARGET,
-                            "v1 migration: no room for the report deadline of order {id}",
-                        );
-                    }
-                    scheduled.ok()
+                    Pallet::<T>::schedule(id, Pallet::<T>::deadline_of(&status), true).ok()
                 }
             };
             Some(Order {
@@ -123,11 +129,13 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV0ToV1<T> {
         );
         for (_, order) in Orders::<T>::iter() {
             ensure!(order.deposit.is_zero(), "v1 migration invented a deposit");
-            if matches!(order.status, OrderStatus::Pending { .. }) {
-                ensure!(order.deadline.is_some(), "pending order lost its deadline");
+            if order.status.is_open() {
+                ensure!(order.deadline.is_some(), "open order without a deadline");
             }
         }
-        Ok(())
+        // Every invariant of the pallet (deadline buckets list exactly the scheduled orders,
+        // escrows and deposits match the records).
+        Pallet::<T>::do_try_state()
     }
 }
 
@@ -139,3 +147,24 @@ pub type MigrateV0ToV1<T> = VersionedMigration<
     Pallet<T>,
     <T as frame_system::Config>::DbWeight,
 >;
+
+/// Put `id` in the first bucket with room from `due` on (never before the next block), however
+/// far: for the migration only, which must give every open order a deadline. Returns the block
+/// and the number of buckets tried. Terminates: removals take at most half a bucket, so every
+/// bucket past the last one in use has room.
+fn schedule_anywhere<T: Config>(
+    id: kaisar_primitives::OrderId,
+    due: frame_system::pallet_prelude::BlockNumberFor<T>,
+) -> (frame_system::pallet_prelude::BlockNumberFor<T>, u64) {
+    use sp_runtime::traits::{One, Saturating};
+    let next = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
+    let mut at = due.max(next);
+    let mut tries = 0u64;
+    loop {
+        tries += 1;
+        if Deadlines::<T>::try_mutate(at, |ids| ids.try_push(id)).is_ok() {
+            return (at, tries);
+        }
+        at = at.saturating_add(One::one());
+    }
+}

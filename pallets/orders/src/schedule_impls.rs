@@ -26,14 +26,31 @@ impl<T: Config> Pallet<T> {
     /// Put `order_id` in the first bucket with room among the `MaxDeadlineSpill` blocks from
     /// `due` on (never the current block or earlier: its bucket is handled already). Returns
     /// the bucket's block. Reads at most `MaxDeadlineSpill` buckets, writes one.
+    ///
+    /// A `best_effort` entry (a terminal order's removal) only goes into a bucket that is less
+    /// than half full, so removals can never take the room that accept and report deadlines
+    /// need: a churn of place-then-reject orders (cheap: the deposit comes back) cannot fill
+    /// the buckets a day ahead and stall ordering.
     pub(crate) fn schedule(
         order_id: OrderId,
         due: BlockNumberFor<T>,
+        best_effort: bool,
     ) -> Result<BlockNumberFor<T>, Error<T>> {
         let now = frame_system::Pallet::<T>::block_number();
+        let room = if best_effort {
+            T::MaxDeadlinesPerBlock::get() / 2
+        } else {
+            T::MaxDeadlinesPerBlock::get()
+        } as usize;
         let mut at = due.max(now.saturating_add(One::one()));
         for _ in 0..T::MaxDeadlineSpill::get().max(1) {
-            if Deadlines::<T>::try_mutate(at, |ids| ids.try_push(order_id)).is_ok() {
+            let pushed = Deadlines::<T>::try_mutate(at, |ids| {
+                if ids.len() >= room {
+                    return Err(());
+                }
+                ids.try_push(order_id).map_err(|_| ())
+            });
+            if pushed.is_ok() {
                 return Ok(at);
             }
             at = at.saturating_add(One::one());
@@ -64,7 +81,7 @@ impl<T: Config> Pallet<T> {
         let due = Self::deadline_of(&order.status);
         let old = order.deadline;
         Self::unschedule(order_id, old);
-        match Self::schedule(order_id, due) {
+        match Self::schedule(order_id, due, !order.status.is_open()) {
             Ok(at) => order.deadline = Some(at),
             Err(e) if order.status.is_open() => {
                 // Put it back where it was: nothing changed.

@@ -1872,3 +1872,84 @@ fn migration_v0_to_v1_adds_deposits_and_schedules_every_order() {
         ));
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Review fixes: removals never crowd out deadlines; a dead worker's orders leave for free
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn removals_take_at_most_half_a_bucket_so_reject_churn_cannot_stall_ordering() {
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        // A provider churns place-then-reject on its own worker (the deposit comes back on a
+        // rejection): every rejected order asks for a removal slot a retention period ahead.
+        let churned: Vec<u64> = (0..2 * MAX_DEADLINES_PER_BLOCK * MAX_DEADLINE_SPILL)
+            .map(|_| {
+                let id = place(USER, one_gpu(Some(w)), 0);
+                assert_ok!(Orders::reject_order(RuntimeOrigin::signed(AGENT), id));
+                id
+            })
+            .collect();
+        let removal_at = 1 + RETENTION;
+        let half = (MAX_DEADLINES_PER_BLOCK / 2) as usize;
+        for b in removal_at..removal_at + u64::from(MAX_DEADLINE_SPILL) {
+            assert_eq!(Deadlines::<Test>::get(b).len(), half, "bucket {b}");
+        }
+        // The rest stay unscheduled: `drop_order` removes them after retention.
+        let unscheduled = churned.iter().filter(|id| order(**id).deadline.is_none());
+        assert_eq!(
+            unscheduled.count(),
+            churned.len() - half * MAX_DEADLINE_SPILL as usize
+        );
+        // When those buckets come up as accept deadlines, honest users still order.
+        run_to_block(removal_at - ACCEPT_TIMEOUT);
+        let honest = place(USER2, one_gpu(Some(w)), 0);
+        assert_eq!(order(honest).deadline, Some(removal_at));
+        run_to_block(removal_at + RETENTION);
+        let last = *churned.last().unwrap();
+        assert_ok!(Orders::drop_order(RuntimeOrigin::signed(ANYONE), last));
+    });
+}
+
+#[test]
+fn cancelling_a_pending_order_on_a_worker_that_cannot_serve_returns_the_deposit() {
+    ExtBuilder::default().build_and_execute(|| {
+        OrderDeposit::set(5);
+        let w = alice_worker();
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(Some(w)), 0);
+        assert_eq!(deposit_held(USER), 5);
+        // The provider pauses its worker (or it went silent): leaving is not the user's fault.
+        assert_ok!(WorkerRegistry::pause_worker(
+            RuntimeOrigin::signed(ALICE),
+            w
+        ));
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        assert_eq!(deposit_held(USER), 0);
+        assert_eq!(Balances::free_balance(USER), before, "everything back");
+        assert!(!orders_events()
+            .iter()
+            .any(|e| matches!(e, Event::DepositForfeited { .. })));
+    });
+}
+
+#[test]
+fn place_order_refuses_a_payer_without_the_free_balance() {
+    ExtBuilder::default().build_and_execute(|| {
+        OrderDeposit::set(5);
+        let w = alice_worker();
+        // 200 for the order plus 5 of deposit, keeping the existential deposit.
+        let _ =
+            <Balances as frame_support::traits::fungible::Mutate<_>>::set_balance(&USER, 200 + 5);
+        assert_noop!(
+            Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w)), 0),
+            err(Error::InsufficientFreeBalance)
+        );
+        let _ = <Balances as frame_support::traits::fungible::Mutate<_>>::set_balance(
+            &USER,
+            200 + 5 + ED,
+        );
+        place(USER, one_gpu(Some(w)), 0);
+        assert_eq!(Balances::free_balance(USER), ED);
+    });
+}

@@ -51,10 +51,13 @@ impl<T: Config> Pallet<T> {
         T::WeightInfo::on_initialize(count)
     }
 
-    /// Schedule `order` (taken out of its bucket) again from the next block on.
+    /// Schedule `order` (taken out of its bucket) again: at its own deadline if that is still
+    /// ahead (so a misplaced entry is not looked at every block until then), else from the
+    /// next block on (a failure that did not go through is retried).
     fn retry_later(order_id: OrderId, mut order: Order<T>) {
         let next = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
-        order.deadline = Self::schedule(order_id, next).ok();
+        let due = Self::deadline_of(&order.status).max(next);
+        order.deadline = Self::schedule(order_id, due, !order.status.is_open()).ok();
         if order.deadline.is_none() {
             log::error!(target: LOG_TARGET, "order {order_id} lost its deadline");
         }
