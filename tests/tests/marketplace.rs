@@ -359,7 +359,7 @@ async fn cancelled_orders_refund_the_user() {
         .unwrap();
     assert_eq!(
         (forfeited.order_id, forfeited.amount),
-        (a, order_deposit(&client))
+        (a, order_deposit(&client).await)
     );
     assert_eq!(
         free(&client, &eve_id).await,
