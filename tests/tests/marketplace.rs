@@ -357,7 +357,10 @@ async fn cancelled_orders_refund_the_user() {
     let forfeited = cancelled
         .expect_event::<order_events::DepositForfeited>()
         .unwrap();
-    assert_eq!((forfeited.order_id, forfeited.amount), (a, order_deposit(&client)));
+    assert_eq!(
+        (forfeited.order_id, forfeited.amount),
+        (a, order_deposit(&client))
+    );
     assert_eq!(
         free(&client, &eve_id).await,
         free0 - fee_paid(&placed) - fee_paid(&cancelled) - forfeited.amount,

@@ -369,6 +369,8 @@ pub trait CheckerSlots<AccountId> {
 pub trait Referrals<AccountId> {
     /// The referrer of `who`, if any.
     fn referrer_of(who: &AccountId) -> Option<AccountId>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
