@@ -16,11 +16,11 @@
 //!
 //! Three more actions exercise the registry's and balances' newer paths: "rotate" (a provider
 //! moves a worker's agent key to a new account: the old key's accept / reject / report /
-//! heartbeat must fail from then on, the new key's work), "pause / resume" (a paused worker
-//! takes no new order, targeted (`WorkerPaused`) or matched, but keeps serving its open ones)
-//! and "freeze" (a freeze covering a user's whole balance (or more, or as much as its free
-//! balance: freezes overlap holds), as a vesting schedule would set; escrowed funds must still pay the provider and refund; "thaw"
-//! lifts it). New actions are one `Action` variant, one `name` arm, one strategy line and one
+//! heartbeat must fail from then on, the new key's must not be refused), "pause / resume" (a
+//! paused worker takes no new order, targeted (`WorkerPaused`) or matched, but keeps serving
+//! its open ones) and "freeze" (a freeze covering a user's whole balance, or more, or as much
+//! as its free balance (freezes overlap holds), as a vesting schedule would set; escrowed
+//! funds must still pay the provider and refund; "thaw" lifts it). New actions are one `Action` variant, one `name` arm, one strategy line and one
 //! `run_action` arm each; the invariants below apply unchanged.
 //! Calls go through `RuntimeCall::dispatch`, so each is a storage transaction as on chain.
 //! Each case runs at a points rate of 1, 2 or 3/2 points per token.
@@ -315,7 +315,7 @@ fn action() -> impl Strategy<Value = Action> {
             .prop_map(|(worker, caller, new_agent)| Action::Rotate { worker, caller, new_agent }),
         3 => (any::<u8>(), maybe_wrong(), prop::bool::weighted(0.4))
             .prop_map(|(worker, caller, resume)| Action::Pause { worker, caller, resume }),
-        3 => (any::<u8>(), prop_oneof![1 => Just(0u8), 3 => 1u8..3], prop::bool::weighted(0.3))
+        3 => (any::<u8>(), prop_oneof![1 => Just(0u8), 3 => 1u8..3], prop::bool::weighted(0.2))
             .prop_map(|(user, amount, thaw)| Action::Freeze { user, amount, thaw }),
         9 => (
             prop_oneof![4 => 1u64..=3, 2 => 4u64..=8, 1 => 9u64..=16],
@@ -563,6 +563,16 @@ fn pick_worker(
     id_of(raw, next)
 }
 
+/// The workers with open orders for which `prefer` holds, in id order.
+fn busy_workers(prefer: impl Fn(&pallet_worker_registry::WorkerInfoOf<Test>) -> bool) -> Vec<u64> {
+    let mut busy: Vec<u64> = crate::OrdersByWorker::<Test>::iter()
+        .filter(|(id, open)| !open.is_empty() && worker_info(*id).is_some_and(|w| prefer(&w)))
+        .map(|(id, _)| id)
+        .collect();
+    busy.sort();
+    busy
+}
+
 /// An order id from a raw index: mostly one whose status `prefer` accepts (if any), else any
 /// id up to one past the last.
 fn pick_order(raw: u8, prefer: impl Fn(&OrderStatus<u64>) -> bool) -> u64 {
@@ -604,8 +614,7 @@ fn agent_for(model: &Model, order: u64, wrong: Option<u8>) -> AccountId {
 }
 
 /// After a successful accept / reject / report of `order` signed by `signer`: the signer is
-/// the current agent of the order's worker; counts calls served by paused workers and payouts
-/// from frozen payers.
+/// the current agent of the order's worker; counts the calls that paused workers served.
 fn check_agent_acted(model: &Model, order: u64, signer: AccountId) {
     let o = order_of(order).expect("acted-on orders stay for the retention");
     assert_eq!(
@@ -1126,11 +1135,7 @@ fn run_action_inner(model: &mut Model, action: &Action) {
         } => {
             // Mostly a worker with open orders, so that the old and new keys can be tried on
             // them.
-            let mut busy: Vec<u64> = crate::OrdersByWorker::<Test>::iter()
-                .filter(|(_, open)| !open.is_empty())
-                .map(|(id, _)| id)
-                .collect();
-            busy.sort();
+            let busy = busy_workers(|_| true);
             let worker_id = if worker % 2 == 0 && !busy.is_empty() {
                 busy[(worker / 2) as usize % busy.len()]
             } else {
@@ -1247,9 +1252,15 @@ fn run_action_inner(model: &mut Model, action: &Action) {
             caller,
             resume,
         } => {
-            let worker_id = pick_worker(worker, |w| {
-                w.paused == resume && w.status != WorkerStatus::Deregistering
-            });
+            // Pausing: mostly a worker with open orders (which it must keep serving).
+            let busy = busy_workers(|w| !w.paused);
+            let worker_id = if !resume && worker % 2 == 0 && !busy.is_empty() {
+                busy[(worker / 2) as usize % busy.len()]
+            } else {
+                pick_worker(worker, |w| {
+                    w.paused == resume && w.status != WorkerStatus::Deregistering
+                })
+            };
             let before = worker_info(worker_id);
             let caller = match caller {
                 Some(raw) => pick(&PEOPLE, raw),
@@ -1325,18 +1336,26 @@ fn run_action_inner(model: &mut Model, action: &Action) {
             }
         }
         Action::Freeze { user, amount, thaw } => {
-            // Mostly a payer of open orders.
-            let mut payers: Vec<AccountId> = crate::Orders::<Test>::iter()
-                .filter(|(_, o)| o.status.is_open())
-                .map(|(_, o)| o.user)
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            payers.sort();
-            let who = if user % 4 != 0 && !payers.is_empty() {
-                payers[(user / 4) as usize % payers.len()]
-            } else {
-                pick(&PEOPLE, user)
+            // Mostly a payer of Running orders (the ones that pay out), else of open orders.
+            let payers = |running_only: bool| -> Vec<AccountId> {
+                crate::Orders::<Test>::iter()
+                    .filter(|(_, o)| {
+                        if running_only {
+                            is_running(&o.status)
+                        } else {
+                            o.status.is_open()
+                        }
+                    })
+                    .map(|(_, o)| o.user)
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect()
+            };
+            let (running, open) = (payers(true), payers(false));
+            let who = match user % 4 {
+                1 | 2 if !running.is_empty() => running[(user / 4) as usize % running.len()],
+                1..=3 if !open.is_empty() => open[(user / 4) as usize % open.len()],
+                _ => pick(&PEOPLE, user),
             };
             if Balances::total_balance(&who) == 0 {
                 // No account to freeze.
@@ -1606,6 +1625,8 @@ fn random_action_sequences_keep_the_money_invariants() {
             "OrderRefunded+points",
             "ProviderPaid",
             "WorkerWentOffline",
+            "ProviderPaid(frozen payer)",
+            "OrderRefunded(frozen payer)",
         ] {
             assert!(
                 stats.events.get(event).copied().unwrap_or(0) > 0,
