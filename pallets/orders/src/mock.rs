@@ -58,6 +58,29 @@ impl pallet_balances::Config for Test {
     type ExistentialDeposit = ConstU64<ED>;
     type AccountStore = System;
     type RuntimeHoldReason = RuntimeHoldReason;
+    // No pallet of this runtime freezes funds; the tests freeze a payer's balance with
+    // `TestFreezeReason` (as a vesting schedule or staking would on chain).
+    type FreezeIdentifier = TestFreezeReason;
+    type MaxFreezes = ConstU32<1>;
+}
+
+/// The tests' freeze reason: a freeze an account may carry for reasons outside Kaisar (a
+/// vesting schedule, staking); escrowed funds must still pay out and refund under it.
+#[derive(
+    codec::Encode,
+    codec::Decode,
+    codec::DecodeWithMemTracking,
+    codec::MaxEncodedLen,
+    scale_info::TypeInfo,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+)]
+pub enum TestFreezeReason {
+    /// Funds locked by something outside Kaisar.
+    Vesting,
 }
 
 /// Existential deposit.

@@ -14,9 +14,14 @@
 //! or agent orders from it with points: no discount may result). Orders hold a deposit and
 //! points pay at most half of an order.
 //!
-//! New actions (pause / rotate / freeze, once the registry and escrow have them) are one
-//! `Action` variant, one `name` arm, one strategy line and one `run_action` arm each; the
-//! invariants below apply unchanged.
+//! Three more actions exercise the registry's and balances' newer paths: "rotate" (a provider
+//! moves a worker's agent key to a new account: the old key's accept / reject / report /
+//! heartbeat must fail from then on, the new key's must not be refused), "pause / resume" (a
+//! paused worker takes no new order, targeted (`WorkerPaused`) or matched, but keeps serving
+//! its open ones) and "freeze" (a freeze covering a user's whole balance, or more, or as much
+//! as its free balance (freezes overlap holds), as a vesting schedule would set; escrowed
+//! funds must still pay the provider and refund; "thaw" lifts it). New actions are one `Action` variant, one `name` arm, one strategy line and one
+//! `run_action` arm each; the invariants below apply unchanged.
 //! Calls go through `RuntimeCall::dispatch`, so each is a storage transaction as on chain.
 //! Each case runs at a points rate of 1, 2 or 3/2 points per token.
 //!
@@ -29,6 +34,10 @@
 //! - no order has a discount and its worker's provider as its user;
 //! - every pallet's `try_state` passes (registry, escrow, points, orders);
 //! - no open order sits on a worker that is not Active;
+//! - the model's current agent of each worker is the registry's (so the agent the checks
+//!   expect is the one the rotations left); an accept / reject / report succeeds only when
+//!   signed by the current agent of the order's worker;
+//! - no order placed in a step went to a worker that was paused before it;
 //! - a failed call changed nothing at all (every storage key and value is as before) and failed
 //!   with a typed error;
 //! - a successful call moved exactly the expected amounts (placing escrows the price minus the
@@ -43,7 +52,7 @@ use crate::{mock::*, OrderStatus, UsageReport};
 use codec::Encode;
 use frame_support::{
     traits::{
-        fungible::{Inspect, InspectHold},
+        fungible::{Inspect, InspectFreeze, InspectHold, MutateFreeze},
         OnInitialize,
     },
     BoundedVec,
@@ -55,7 +64,11 @@ use proptest::{
 };
 use sp_core::H256;
 use sp_runtime::{traits::Dispatchable, DispatchError};
-use std::{collections::BTreeMap, sync::Mutex, time::Instant};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Mutex,
+    time::Instant,
+};
 
 /// Accounts that act as providers and users: rich ones, a poor one and one without any funds.
 const PEOPLE: [AccountId; 7] = [ALICE, BOB, CHARLIE, USER, USER2, POOR, 14];
@@ -161,6 +174,29 @@ enum Action {
         as_agent: bool,
         max_points: u64,
     },
+    /// The provider (or someone else) moves a worker's agent key to a fresh account (or to a
+    /// key from `AGENTS`, which may be in use). On success the old key must be refused and the
+    /// new key accepted.
+    Rotate {
+        worker: u8,
+        caller: Option<u8>,
+        new_agent: u8,
+    },
+    /// The provider (or someone else) pauses a worker, or resumes a paused one.
+    Pause {
+        worker: u8,
+        caller: Option<u8>,
+        resume: bool,
+    },
+    /// Freeze a user's balance (mostly a payer of open orders): `amount` 0 freezes as much as
+    /// its free balance (a freeze overlaps holds, so this leaves some of it transferable while
+    /// it has funds on hold), 1 its total balance (nothing free is transferable), 2 `u64::MAX`.
+    /// `thaw` lifts its freeze instead.
+    Freeze {
+        user: u8,
+        amount: u8,
+        thaw: bool,
+    },
     /// Advance `blocks` blocks; in each, the agents of the workers whose bit (`id % 8`) is set
     /// in `heartbeats` send a heartbeat first.
     Advance {
@@ -192,6 +228,11 @@ impl Action {
             Action::FundPot { .. } => "fund_pot",
             Action::CancelAfterSilence { .. } => "cancel_after_silence",
             Action::SelfDeal { .. } => "self_deal",
+            Action::Rotate { .. } => "rotate_agent",
+            Action::Pause { resume: false, .. } => "pause",
+            Action::Pause { resume: true, .. } => "resume",
+            Action::Freeze { thaw: false, .. } => "freeze",
+            Action::Freeze { thaw: true, .. } => "thaw",
             Action::Advance { .. } => "advance",
         }
     }
@@ -270,6 +311,12 @@ fn action() -> impl Strategy<Value = Action> {
             .prop_map(|(worker, as_agent, max_points)| Action::SelfDeal {
                 worker, as_agent, max_points
             }),
+        2 => (any::<u8>(), maybe_wrong(), any::<u8>())
+            .prop_map(|(worker, caller, new_agent)| Action::Rotate { worker, caller, new_agent }),
+        3 => (any::<u8>(), maybe_wrong(), prop::bool::weighted(0.4))
+            .prop_map(|(worker, caller, resume)| Action::Pause { worker, caller, resume }),
+        3 => (any::<u8>(), prop_oneof![1 => Just(0u8), 3 => 1u8..3], prop::bool::weighted(0.2))
+            .prop_map(|(user, amount, thaw)| Action::Freeze { user, amount, thaw }),
         9 => (
             prop_oneof![4 => 1u64..=3, 2 => 4u64..=8, 1 => 9u64..=16],
             prop_oneof![4 => Just(0xffu8), 1 => any::<u8>()],
@@ -330,6 +377,28 @@ fn record_error(name: &'static str, error: &DispatchError) {
 fn record_events() {
     let mut names = Vec::new();
     for record in System::events() {
+        // Payouts and refunds of frozen payers' escrows, payouts by paused workers (as far as
+        // the order is still stored to tell).
+        let (paid, refunded) = match record.event {
+            RuntimeEvent::Orders(crate::Event::ProviderPaid { order_id, .. }) => {
+                (order_of(order_id), None)
+            }
+            RuntimeEvent::Orders(crate::Event::OrderRefunded { order_id, .. }) => {
+                (None, order_of(order_id))
+            }
+            _ => (None, None),
+        };
+        if let Some(o) = &paid {
+            if is_frozen(o.user) {
+                names.push("ProviderPaid(frozen payer)".into());
+            }
+            if worker_info(o.worker).is_some_and(|w| w.paused) {
+                names.push("ProviderPaid(paused worker)".into());
+            }
+        }
+        if refunded.is_some_and(|o| is_frozen(o.user)) {
+            names.push("OrderRefunded(frozen payer)".into());
+        }
         let name = match record.event {
             RuntimeEvent::Orders(crate::Event::OrderFailed { reason, .. }) => {
                 format!("OrderFailed::{reason:?}")
@@ -375,6 +444,24 @@ struct Model {
     burnt: Balance,
     /// Seed for fresh GPU UUIDs.
     next_gpu: u64,
+    /// The current agent key of each registered worker (set at registration, moved by
+    /// `rotate_agent`).
+    agents: BTreeMap<u64, AccountId>,
+    /// The keys each worker's agent had before its rotations.
+    retired: BTreeMap<u64, Vec<AccountId>>,
+    /// The next fresh account to rotate an agent key to.
+    next_agent: AccountId,
+}
+
+/// Fresh agent keys for rotations start here (no other account of the run is this high).
+const FRESH_AGENTS: AccountId = 1_000;
+
+/// The freeze the run puts on users' balances.
+const FREEZE: TestFreezeReason = TestFreezeReason::Vesting;
+
+/// Whether `who`'s balance carries the run's freeze.
+fn is_frozen(who: AccountId) -> bool {
+    Balances::balance_frozen(&FREEZE, &who) > 0
 }
 
 fn escrow_reason() -> RuntimeHoldReason {
@@ -388,11 +475,20 @@ fn deposit_reason() -> RuntimeHoldReason {
 /// Dispatch `call` as `origin` like an extrinsic (a storage transaction). A failure must
 /// change nothing and be a typed error.
 fn dispatch(name: &'static str, call: RuntimeCall, origin: RuntimeOrigin) -> bool {
+    try_dispatch(name, call, origin).is_ok()
+}
+
+/// [`dispatch`], returning the error of a failed call.
+fn try_dispatch(
+    name: &'static str,
+    call: RuntimeCall,
+    origin: RuntimeOrigin,
+) -> Result<(), DispatchError> {
     let state_before = state_dump();
     let result = call.dispatch(origin);
     record_call(name, result.is_ok());
     match result {
-        Ok(_) => true,
+        Ok(_) => Ok(()),
         Err(e) => {
             record_error(name, &e.error);
             assert!(
@@ -411,7 +507,7 @@ fn dispatch(name: &'static str, call: RuntimeCall, origin: RuntimeOrigin) -> boo
                 "{name}: a failed call changed state ({:?})",
                 e.error
             );
-            false
+            Err(e.error)
         }
     }
 }
@@ -467,6 +563,16 @@ fn pick_worker(
     id_of(raw, next)
 }
 
+/// The workers with open orders for which `prefer` holds, in id order.
+fn busy_workers(prefer: impl Fn(&pallet_worker_registry::WorkerInfoOf<Test>) -> bool) -> Vec<u64> {
+    let mut busy: Vec<u64> = crate::OrdersByWorker::<Test>::iter()
+        .filter(|(id, open)| !open.is_empty() && worker_info(*id).is_some_and(|w| prefer(&w)))
+        .map(|(id, _)| id)
+        .collect();
+    busy.sort();
+    busy
+}
+
 /// An order id from a raw index: mostly one whose status `prefer` accepts (if any), else any
 /// id up to one past the last.
 fn pick_order(raw: u8, prefer: impl Fn(&OrderStatus<u64>) -> bool) -> u64 {
@@ -492,18 +598,60 @@ fn is_running(status: &OrderStatus<u64>) -> bool {
     matches!(status, OrderStatus::Running { .. })
 }
 
-/// The agent of `order`'s worker, or a random agent key for `Some(wrong)`.
-fn agent_for(order: u64, wrong: Option<u8>) -> AccountId {
+/// The current agent of `order`'s worker (as the model tracks it), or for `Some(wrong)` a
+/// retired key of that worker (half of the time, if it has one) or a random agent key.
+fn agent_for(model: &Model, order: u64, wrong: Option<u8>) -> AccountId {
+    let worker = order_of(order).map(|o| o.worker);
     match wrong {
-        Some(raw) => pick(&AGENTS, raw),
-        None => order_of(order)
-            .and_then(|o| worker_info(o.worker))
-            .map(|w| w.spec.agent)
+        Some(raw) => match worker.and_then(|w| model.retired.get(&w)) {
+            Some(retired) if raw % 2 == 0 && !retired.is_empty() => pick(retired, raw / 2),
+            _ => pick(&AGENTS, raw),
+        },
+        None => worker
+            .and_then(|w| model.agents.get(&w).copied())
             .unwrap_or(AGENT),
     }
 }
 
+/// After a successful accept / reject / report of `order` signed by `signer`: the signer is
+/// the current agent of the order's worker; counts the calls that paused workers served.
+fn check_agent_acted(model: &Model, order: u64, signer: AccountId) {
+    let o = order_of(order).expect("acted-on orders stay for the retention");
+    assert_eq!(
+        model.agents.get(&o.worker),
+        Some(&signer),
+        "an account other than the current agent acted on an order"
+    );
+    if worker_info(o.worker).is_some_and(|w| w.paused) {
+        record_call("served_while_paused", true);
+    }
+}
+
+fn orders_error(e: crate::Error<Test>) -> DispatchError {
+    e.into()
+}
+
 fn run_action(model: &mut Model, action: &Action) {
+    let next_order = crate::NextOrderId::<Test>::get();
+    let paused_before: BTreeSet<u64> = pallet_worker_registry::Workers::<Test>::iter()
+        .filter(|(_, w)| w.paused)
+        .map(|(id, _)| id)
+        .collect();
+    run_action_inner(model, action);
+    // A paused worker is never matched to a new order (targeted or not, by any action).
+    for order_id in next_order..crate::NextOrderId::<Test>::get() {
+        if let Some(o) = order_of(order_id) {
+            assert!(
+                !paused_before.contains(&o.worker),
+                "order {order_id} placed on paused worker {}",
+                o.worker
+            );
+        }
+    }
+    record_events();
+}
+
+fn run_action_inner(model: &mut Model, action: &Action) {
     let next_worker = pallet_worker_registry::NextWorkerId::<Test>::get();
     let next_order = crate::NextOrderId::<Test>::get();
     let name = action.name();
@@ -533,6 +681,7 @@ fn run_action(model: &mut Model, action: &Action) {
                     }
                 })
                 .collect();
+            let agent = pick(&AGENTS, agent);
             let spec = pallet_worker_registry::WorkerSpec {
                 host_class: kaisar_primitives::HostClass::Pc,
                 gpus: BoundedVec::truncate_from(devices),
@@ -542,7 +691,7 @@ fn run_action(model: &mut Model, action: &Action) {
                 region: BoundedVec::truncate_from(b"eu".to_vec()),
                 price_per_gpu_hour: price,
                 endpoint: BoundedVec::truncate_from(b"https://a".to_vec()),
-                agent: pick(&AGENTS, agent),
+                agent,
             };
             let issuance = Balances::total_issuance();
             let ok = dispatch(
@@ -551,6 +700,7 @@ fn run_action(model: &mut Model, action: &Action) {
                 RuntimeOrigin::signed(provider),
             );
             if ok {
+                model.agents.insert(next_worker, agent);
                 model.next_gpu += gpus as u64;
                 model.burnt += FEE;
                 assert_eq!(Balances::total_issuance(), issuance - FEE, "fee not burnt");
@@ -691,11 +841,22 @@ fn run_action(model: &mut Model, action: &Action) {
                 points_of(user),
                 Balances::balance(&pot()),
             );
-            if dispatch(
+            let target_paused = target_worker
+                .and_then(worker_info)
+                .is_some_and(|w| w.paused && w.status == WorkerStatus::Active);
+            let result = try_dispatch(
                 name,
                 orders_call(crate::Call::place_order { spec, max_points }),
                 RuntimeOrigin::signed(user),
-            ) {
+            );
+            if target_paused {
+                // Refused, with `WorkerPaused` unless the spec itself is invalid (checked first).
+                let e = result.expect_err("an order placed on a paused target");
+                if e == orders_error(crate::Error::WorkerPaused) {
+                    record_call("place_on_paused_refused", true);
+                }
+            }
+            if result.is_ok() {
                 let o = order_of(next_order).expect("placed order stored");
                 assert_eq!(o.user, user);
                 // The points offered are capped at what `MaxDiscount` of the cost is worth; the
@@ -758,19 +919,25 @@ fn run_action(model: &mut Model, action: &Action) {
                     return;
                 }
             };
-            dispatch(
+            let signer = agent_for(model, order_id, wrong_agent);
+            if dispatch(
                 name,
                 orders_call(crate::Call::accept_order { order_id, access }),
-                RuntimeOrigin::signed(agent_for(order_id, wrong_agent)),
-            );
+                RuntimeOrigin::signed(signer),
+            ) {
+                check_agent_acted(model, order_id, signer);
+            }
         }
         Action::Reject { order, wrong_agent } => {
             let order_id = pick_order(order, is_pending);
-            dispatch(
+            let signer = agent_for(model, order_id, wrong_agent);
+            if dispatch(
                 name,
                 orders_call(crate::Call::reject_order { order_id }),
-                RuntimeOrigin::signed(agent_for(order_id, wrong_agent)),
-            );
+                RuntimeOrigin::signed(signer),
+            ) {
+                check_agent_acted(model, order_id, signer);
+            }
         }
         Action::Report {
             order,
@@ -792,6 +959,7 @@ fn run_action(model: &mut Model, action: &Action) {
                 gpu_mem_used_mib: 1,
                 uptime_secs: 1,
             };
+            let signer = agent_for(model, order_id, wrong_agent);
             if dispatch(
                 name,
                 orders_call(crate::Call::report_usage {
@@ -799,9 +967,13 @@ fn run_action(model: &mut Model, action: &Action) {
                     seq,
                     usage,
                 }),
-                RuntimeOrigin::signed(agent_for(order_id, wrong_agent)),
+                RuntimeOrigin::signed(signer),
             ) {
+                check_agent_acted(model, order_id, signer);
                 let (before, after) = (before.unwrap(), order_of(order_id).unwrap());
+                if after.paid_so_far > before.paid_so_far && is_frozen(after.user) {
+                    record_call("paid_from_frozen_payer", true);
+                }
                 let paid = after.paid_so_far - before.paid_so_far;
                 assert_eq!(
                     Balances::balance(&after.provider),
@@ -815,11 +987,14 @@ fn run_action(model: &mut Model, action: &Action) {
                 Some(raw) => pick(&PEOPLE, raw),
                 None => order_of(order_id).map(|o| o.user).unwrap_or(USER),
             };
-            dispatch(
+            if dispatch(
                 name,
                 orders_call(crate::Call::cancel_order { order_id }),
                 RuntimeOrigin::signed(caller),
-            );
+            ) && is_frozen(caller)
+            {
+                record_call("cancelled_by_frozen_payer", true);
+            }
         }
         Action::Expire { order } => {
             let now = System::block_number();
@@ -953,12 +1128,268 @@ fn run_action(model: &mut Model, action: &Action) {
                 );
             }
         }
+        Action::Rotate {
+            worker,
+            caller,
+            new_agent,
+        } => {
+            // Mostly a worker with open orders, so that the old and new keys can be tried on
+            // them.
+            let busy = busy_workers(|_| true);
+            let worker_id = if worker % 2 == 0 && !busy.is_empty() {
+                busy[(worker / 2) as usize % busy.len()]
+            } else {
+                pick_worker(worker, |w| w.status != WorkerStatus::Deregistering)
+            };
+            let provider = worker_info(worker_id).map(|w| w.provider);
+            let caller = match caller {
+                Some(raw) => pick(&PEOPLE, raw),
+                None => provider.unwrap_or(ALICE),
+            };
+            // Mostly a fresh key; now and then one of `AGENTS` (in use or not).
+            let new_agent = if new_agent % 3 == 0 {
+                pick(&AGENTS, new_agent / 3)
+            } else {
+                model.next_agent
+            };
+            let old_agent = model.agents.get(&worker_id).copied();
+            if !dispatch(
+                name,
+                registry_call(pallet_worker_registry::Call::rotate_agent {
+                    worker_id,
+                    new_agent,
+                }),
+                RuntimeOrigin::signed(caller),
+            ) {
+                return;
+            }
+            if new_agent == model.next_agent {
+                model.next_agent += 1;
+            }
+            assert_eq!(Some(caller), provider, "someone else rotated the agent key");
+            let old_agent = old_agent.expect("a rotated worker is registered");
+            assert_ne!(old_agent, new_agent);
+            assert_eq!(worker_info(worker_id).unwrap().spec.agent, new_agent);
+            model.agents.insert(worker_id, new_agent);
+            model.retired.entry(worker_id).or_default().push(old_agent);
+
+            // The old key is refused everywhere, the new one is not refused as the agent.
+            let not_agent = orders_error(crate::Error::NotWorkerAgent);
+            let heartbeat = || {
+                registry_call(pallet_worker_registry::Call::heartbeat {
+                    worker_id,
+                    free_gpus_reported: 0,
+                })
+            };
+            assert_eq!(
+                try_dispatch(
+                    "heartbeat_old_agent",
+                    heartbeat(),
+                    RuntimeOrigin::signed(old_agent)
+                ),
+                Err(pallet_worker_registry::Error::<Test>::NotWorkerAgent.into())
+            );
+            let open = crate::OrdersByWorker::<Test>::get(worker_id);
+            for (i, order_id) in open.into_iter().enumerate() {
+                let o = order_of(order_id).expect("open orders are stored");
+                let calls: Vec<RuntimeCall> = match o.status {
+                    OrderStatus::Pending { .. } => vec![
+                        orders_call(crate::Call::accept_order {
+                            order_id,
+                            access: blob(),
+                        }),
+                        orders_call(crate::Call::reject_order { order_id }),
+                    ],
+                    OrderStatus::Running {
+                        last_report_seq, ..
+                    } => vec![orders_call(crate::Call::report_usage {
+                        order_id,
+                        seq: last_report_seq + 1,
+                        usage: UsageReport {
+                            gpu_util_permille: 700,
+                            gpu_mem_used_mib: 1,
+                            uptime_secs: 1,
+                        },
+                    })],
+                    _ => unreachable!("OrdersByWorker lists open orders"),
+                };
+                for call in &calls {
+                    assert_eq!(
+                        try_dispatch(
+                            "old_agent_acts",
+                            call.clone(),
+                            RuntimeOrigin::signed(old_agent)
+                        ),
+                        Err(not_agent),
+                        "a rotated-out agent key acted on order {order_id}"
+                    );
+                }
+                // The new key does the first call (accept, or report) on the first order.
+                if i == 0 {
+                    let result = try_dispatch(
+                        "new_agent_acts",
+                        calls[0].clone(),
+                        RuntimeOrigin::signed(new_agent),
+                    );
+                    assert_ne!(result, Err(not_agent), "the new agent key was refused");
+                    if result.is_ok() {
+                        check_agent_acted(model, order_id, new_agent);
+                    }
+                }
+            }
+            let result = try_dispatch(
+                "heartbeat_new_agent",
+                heartbeat(),
+                RuntimeOrigin::signed(new_agent),
+            );
+            assert_ne!(
+                result,
+                Err(pallet_worker_registry::Error::<Test>::NotWorkerAgent.into())
+            );
+        }
+        Action::Pause {
+            worker,
+            caller,
+            resume,
+        } => {
+            // Pausing: mostly a worker with open orders (which it must keep serving).
+            let busy = busy_workers(|w| !w.paused);
+            let worker_id = if !resume && worker % 2 == 0 && !busy.is_empty() {
+                busy[(worker / 2) as usize % busy.len()]
+            } else {
+                pick_worker(worker, |w| {
+                    w.paused == resume && w.status != WorkerStatus::Deregistering
+                })
+            };
+            let before = worker_info(worker_id);
+            let caller = match caller {
+                Some(raw) => pick(&PEOPLE, raw),
+                None => before.as_ref().map(|w| w.provider).unwrap_or(ALICE),
+            };
+            let open_before = crate::OrdersByWorker::<Test>::get(worker_id);
+            let call = if resume {
+                pallet_worker_registry::Call::resume_worker { worker_id }
+            } else {
+                pallet_worker_registry::Call::pause_worker { worker_id }
+            };
+            if !dispatch(name, registry_call(call), RuntimeOrigin::signed(caller)) {
+                return;
+            }
+            let before = before.expect("a paused or resumed worker exists");
+            assert_eq!(caller, before.provider, "someone else paused or resumed");
+            let after = worker_info(worker_id).unwrap();
+            assert_eq!(after.paused, !resume);
+            assert_eq!(after.status, before.status, "pausing changed the status");
+            assert_eq!(
+                crate::OrdersByWorker::<Test>::get(worker_id),
+                open_before,
+                "pausing or resuming touched the open orders"
+            );
+            if resume {
+                return;
+            }
+            // Probes: a valid order targeting it is refused with `WorkerPaused` (or
+            // `WorkerNotActive`, checked first), and the matcher does not pick it.
+            let gpu_model = after
+                .spec
+                .gpus
+                .first()
+                .map(|g| g.model)
+                .unwrap_or(MODELS[0]);
+            let probe = |target_worker| crate::OrderSpec::<Test> {
+                image: BoundedVec::truncate_from(b"pytorch".to_vec()),
+                gpu_model,
+                gpu_count: 1,
+                duration: 10,
+                max_price_per_gpu_hour: after.spec.price_per_gpu_hour,
+                target_worker,
+                user_public_key: [3; 32],
+                ports: BoundedVec::new(),
+            };
+            let expected = if after.status == WorkerStatus::Active {
+                crate::Error::WorkerPaused
+            } else {
+                crate::Error::WorkerNotActive
+            };
+            assert_eq!(
+                try_dispatch(
+                    "place_on_just_paused",
+                    orders_call(crate::Call::place_order {
+                        spec: probe(Some(worker_id)),
+                        max_points: 0,
+                    }),
+                    RuntimeOrigin::signed(USER),
+                ),
+                Err(orders_error(expected))
+            );
+            record_call("place_on_paused_refused", true);
+            let matched = crate::NextOrderId::<Test>::get();
+            if dispatch(
+                "place_matched_while_paused",
+                orders_call(crate::Call::place_order {
+                    spec: probe(None),
+                    max_points: 0,
+                }),
+                RuntimeOrigin::signed(USER),
+            ) {
+                assert_ne!(order_of(matched).unwrap().worker, worker_id);
+            }
+        }
+        Action::Freeze { user, amount, thaw } => {
+            // Mostly a payer of Running orders (the ones that pay out), else of open orders.
+            let payers = |running_only: bool| -> Vec<AccountId> {
+                crate::Orders::<Test>::iter()
+                    .filter(|(_, o)| {
+                        if running_only {
+                            is_running(&o.status)
+                        } else {
+                            o.status.is_open()
+                        }
+                    })
+                    .map(|(_, o)| o.user)
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect()
+            };
+            let (running, open) = (payers(true), payers(false));
+            let who = match user % 4 {
+                1 | 2 if !running.is_empty() => running[(user / 4) as usize % running.len()],
+                1..=3 if !open.is_empty() => open[(user / 4) as usize % open.len()],
+                _ => pick(&PEOPLE, user),
+            };
+            if Balances::total_balance(&who) == 0 {
+                // No account to freeze.
+                return;
+            }
+            if thaw {
+                assert!(Balances::thaw(&FREEZE, &who).is_ok());
+                assert!(!is_frozen(who));
+            } else {
+                let amount = match amount {
+                    0 => Balances::balance(&who),
+                    1 => Balances::total_balance(&who),
+                    _ => u64::MAX,
+                };
+                assert!(Balances::set_freeze(&FREEZE, &who, amount).is_ok());
+                assert_eq!(Balances::balance_frozen(&FREEZE, &who), amount);
+                // A freeze overlaps holds: one of the total balance or more leaves nothing of the
+                // free balance transferable (one of the free balance only part of it).
+                assert!(
+                    amount < Balances::total_balance(&who)
+                        || Balances::reducible_balance(
+                            &who,
+                            frame_support::traits::tokens::Preservation::Expendable,
+                            frame_support::traits::tokens::Fortitude::Polite
+                        ) == 0
+                );
+            }
+            record_call(name, true);
+        }
         Action::Advance { blocks, heartbeats } => {
             advance_to(System::block_number() + blocks, heartbeats);
             record_call(name, true);
         }
     }
-    record_events();
 }
 
 /// Advance to block `target`, running every pallet's `on_initialize`; in each block, the agents
@@ -1035,6 +1466,13 @@ fn check_invariants(model: &Model) {
     let deposits: u128 = pallet_worker_registry::Workers::<Test>::iter()
         .map(|(_, w)| w.deposit as u128)
         .sum();
+    for (id, w) in pallet_worker_registry::Workers::<Test>::iter() {
+        assert_eq!(
+            model.agents.get(&id),
+            Some(&w.spec.agent),
+            "worker {id}'s agent is not the one the model tracks"
+        );
+    }
     assert_eq!(
         deposits_held, deposits,
         "deposit holds differ from the workers' deposits"
@@ -1066,6 +1504,9 @@ fn run_case(rate_index: u8, actions: &[Action]) {
             initial_issuance: Balances::total_issuance(),
             burnt: 0,
             next_gpu: 0,
+            agents: BTreeMap::new(),
+            retired: BTreeMap::new(),
+            next_agent: FRESH_AGENTS,
         };
         // Three verified workers to start with (more are registered by the actions).
         for (provider, agent, m, gpus, price) in [
@@ -1158,6 +1599,14 @@ fn random_action_sequences_keep_the_money_invariants() {
             "cancel_after_silence",
             "deregister",
             "suspend",
+            "rotate_agent",
+            "pause",
+            "resume",
+            "freeze",
+            "thaw",
+            "place_on_paused_refused",
+            "served_while_paused",
+            "paid_from_frozen_payer",
         ] {
             let (ok, _) = stats.calls.get(call).copied().unwrap_or_default();
             assert!(ok > 0, "no successful {call} in the whole run");
@@ -1176,6 +1625,8 @@ fn random_action_sequences_keep_the_money_invariants() {
             "OrderRefunded+points",
             "ProviderPaid",
             "WorkerWentOffline",
+            "ProviderPaid(frozen payer)",
+            "OrderRefunded(frozen payer)",
         ] {
             assert!(
                 stats.events.get(event).copied().unwrap_or(0) > 0,

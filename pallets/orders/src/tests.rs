@@ -260,6 +260,73 @@ fn place_order_without_any_match_fails() {
 }
 
 #[test]
+fn place_order_on_a_paused_target_is_refused_and_the_matcher_skips_it() {
+    ExtBuilder::default().build_and_execute(|| {
+        // The cheapest RTX worker, with room for more orders after the two below.
+        let paused = register_active(ALICE, AGENT, RTX, 4, 80);
+        let running = place(USER, one_gpu(Some(paused)), 0);
+        accept(AGENT, running);
+        let pending = place(USER, one_gpu(None), 0);
+        assert_eq!(order(pending).worker, paused);
+        assert_ok!(WorkerRegistry::pause_worker(
+            RuntimeOrigin::signed(ALICE),
+            paused
+        ));
+        assert!(worker(paused).paused);
+        assert_eq!(worker_status(paused), WorkerStatus::Active);
+        assert_eq!(free_gpus(paused), 2);
+
+        // An explicit target: a typed error.
+        let user = RuntimeOrigin::signed(USER);
+        assert_noop!(
+            Orders::place_order(user.clone(), one_gpu(Some(paused)), 0),
+            err(Error::WorkerPaused)
+        );
+        // The matcher: nothing else fits, so nothing matches (the paused worker is not taken).
+        assert_noop!(
+            Orders::place_order(user.clone(), one_gpu(None), 0),
+            err(Error::NoMatchingWorker)
+        );
+        // With a pricier worker, the matcher skips the paused one for it.
+        let pricey = register_active(BOB, AGENT2, RTX, 2, 100);
+        let matched = place(USER, one_gpu(None), 0);
+        assert_eq!(order(matched).worker, pricey);
+        assert_eq!(order(matched).price_per_gpu_hour, 100);
+
+        // The paused worker keeps serving its open orders: the Pending one can still be
+        // accepted, both run, are paid for what is reported and complete.
+        accept(AGENT, pending);
+        run_to_block(6);
+        report(AGENT, running, 1);
+        report(AGENT, pending, 1);
+        assert_eq!(order(running).paid_so_far, 40);
+        assert_eq!(order(pending).paid_so_far, 40);
+        let alice_before = Balances::free_balance(ALICE);
+        run_to_block(23);
+        report(AGENT, running, 2);
+        report(AGENT, pending, 2);
+        assert_eq!(status(running), OrderStatus::Completed { at: 23 });
+        assert_eq!(status(pending), OrderStatus::Completed { at: 23 });
+        assert_eq!(Balances::free_balance(ALICE), alice_before + 2 * 120);
+        assert_eq!(free_gpus(paused), 4);
+        assert!(OrdersByWorker::<Test>::get(paused).is_empty());
+        // Still paused with all GPUs free: still refused, still skipped.
+        assert_noop!(
+            Orders::place_order(user.clone(), one_gpu(Some(paused)), 0),
+            err(Error::WorkerPaused)
+        );
+        assert_eq!(order(place(USER, one_gpu(None), 0)).worker, pricey);
+
+        // Resumed, it is the cheapest match again.
+        assert_ok!(WorkerRegistry::resume_worker(
+            RuntimeOrigin::signed(ALICE),
+            paused
+        ));
+        assert_eq!(order(place(USER, one_gpu(None), 0)).worker, paused);
+    });
+}
+
+#[test]
 fn place_order_cost_overflow_is_a_typed_error() {
     ExtBuilder::default().build_and_execute(|| {
         let w = register_active(ALICE, AGENT, RTX, 4, u64::MAX / 2);
