@@ -2020,3 +2020,31 @@ fn place_order_refuses_a_payer_without_the_free_balance() {
         assert_eq!(Balances::free_balance(USER), ED);
     });
 }
+
+#[test]
+fn frozen_funds_cannot_pay_for_an_order() {
+    use frame_support::traits::fungible::MutateFreeze;
+    ExtBuilder::default().build_and_execute(|| {
+        OrderDeposit::set(5);
+        let w = alice_worker();
+        let free = Balances::free_balance(USER);
+        // A vesting-like lock on all but what the order needs: the order is still refused,
+        // since its 200 + 5 would come out of the locked part.
+        assert_ok!(Balances::set_freeze(
+            &crate::mock::TestFreezeReason::Vesting,
+            &USER,
+            free - 200
+        ));
+        assert_noop!(
+            Orders::place_order(RuntimeOrigin::signed(USER), one_gpu(Some(w)), 0),
+            err(Error::InsufficientFreeBalance)
+        );
+        // With the lock leaving room for payment, deposit and the existential deposit it works.
+        assert_ok!(Balances::set_freeze(
+            &crate::mock::TestFreezeReason::Vesting,
+            &USER,
+            free - 200 - 5 - ED
+        ));
+        place(USER, one_gpu(Some(w)), 0);
+    });
+}
