@@ -117,7 +117,7 @@ async fn order_runs_to_completion_and_pays_the_provider_per_period() {
     let id = ev.order_id;
     assert_eq!(
         free(&client, &charlie_id).await,
-        free0 - total - fee_paid(&placed)
+        free0 - total - fee_paid(&placed) - order_deposit(&client).await
     );
     assert_eq!(escrow_held(&client, &charlie_id).await, held0 + total);
     let o = order(&client, id).await;
@@ -685,7 +685,7 @@ async fn rejected_order_is_refunded_as_points_that_discount_the_next_order() {
     assert_eq!(escrow.sponsor, Some((pot, ev.discount)));
     assert_eq!(
         free(&client, &user_id).await,
-        free1 - (total - ev.discount) - fee_paid(&placed)
+        free1 - (total - ev.discount) - fee_paid(&placed) - order_deposit(&client).await
     );
     assert_eq!(
         client.points_of(&user_id).await.unwrap(),
@@ -715,7 +715,7 @@ async fn rejected_order_is_refunded_as_points_that_discount_the_next_order() {
     );
     assert_eq!(
         free(&client, &user_id).await,
-        free1 - fee_paid(&placed) - fee_paid(&cancelled)
+        free1 - fee_paid(&placed) - fee_paid(&cancelled) - order_deposit(&client).await
     );
     assert_eq!(client.escrow(ev.order_id).await.unwrap(), None);
 

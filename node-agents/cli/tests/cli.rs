@@ -325,9 +325,14 @@ async fn refund_preference_is_set_with_the_cli_and_applies_to_a_rejected_order()
         }
     ));
     // Refunded in tokens (the preference), not points.
+    // The order deposit (held while Pending) comes back with a rejection.
+    let deposit = client
+        .constant(kaisar::constants().orders().order_deposit())
+        .await
+        .unwrap();
     assert_eq!(
         free(&client, &user.signer).await,
-        free_before + o.total_cost
+        free_before + o.total_cost + deposit
     );
     assert_eq!(
         client.points_of(&account_of(&user.signer)).await.unwrap(),
