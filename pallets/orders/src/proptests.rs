@@ -1054,6 +1054,10 @@ fn run_action_inner(model: &mut Model, action: &Action) {
             let before = order_of(order_id).unwrap();
             let target = ends_at + if past_grace { GRACE + 1 } else { extra + 1 };
             // Every agent heartbeats (its worker stays Active) but this order's never reports.
+            // They heartbeat in this block too: one last heartbeat exactly the timeout ago would
+            // otherwise let the next block's sweep take the worker offline before its first
+            // heartbeat there, failing the order, which is then dropped before `target`.
+            heartbeat(0xff);
             advance_to(target, 0xff);
             let ok = dispatch(
                 name,
@@ -1400,17 +1404,23 @@ fn advance_to(target: u64, heartbeats: u8) {
         let next = System::block_number() + 1;
         System::set_block_number(next);
         AllPalletsWithSystem::on_initialize(next);
-        let alive: Vec<_> = pallet_worker_registry::Workers::<Test>::iter()
-            .filter(|(id, _)| heartbeats & (1 << (id % 8)) != 0)
-            .map(|(id, w)| (id, w.spec.agent))
-            .collect();
-        for (worker_id, agent) in alive {
-            let _ = registry_call(pallet_worker_registry::Call::heartbeat {
-                worker_id,
-                free_gpus_reported: 0,
-            })
-            .dispatch(RuntimeOrigin::signed(agent));
-        }
+        heartbeat(heartbeats);
+    }
+}
+
+/// The agents of the workers whose bit (`id % 8`) is set in `heartbeats` send a heartbeat (those
+/// that already did in this block, or may not, fail and change nothing).
+fn heartbeat(heartbeats: u8) {
+    let alive: Vec<_> = pallet_worker_registry::Workers::<Test>::iter()
+        .filter(|(id, _)| heartbeats & (1 << (id % 8)) != 0)
+        .map(|(id, w)| (id, w.spec.agent))
+        .collect();
+    for (worker_id, agent) in alive {
+        let _ = registry_call(pallet_worker_registry::Call::heartbeat {
+            worker_id,
+            free_gpus_reported: 0,
+        })
+        .dispatch(RuntimeOrigin::signed(agent));
     }
 }
 
