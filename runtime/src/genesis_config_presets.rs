@@ -5,7 +5,9 @@
 //! set up the marketplace's demo configuration:
 //! - the treasury exists (it receives fees) and the promotion pot holds
 //!   [`DEMO_POT_BALANCE`] (see [`kaisar_genesis_accounts`]);
-//! - Eve, the demo user, holds [`DEMO_POINTS`] points to spend as a discount.
+//! - Eve, the demo user, holds [`DEMO_POINTS`] points to spend as a discount;
+//! - checking epochs are [`DEV_CHECKING_EPOCH`] blocks long (not an hour), so that license
+//!   delegations take effect within minutes.
 //!
 //! Workers are not created at genesis: a provider registers one with
 //! `workerRegistry.registerWorker` and the sudo key verifies it (`sudo(workerRegistry.verifyWorker)`).
@@ -21,9 +23,10 @@ use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRE
 use sp_keyring::Sr25519Keyring;
 
 pub use crate::configs::kaisar::{kaisar_genesis_accounts, DEMO_POT_BALANCE};
+pub use crate::configs::licenses::DEV_CHECKING_EPOCH;
 use crate::{
-    AccountId, AuraConfig, AuraId, Balance, BalancesConfig, ParachainInfoConfig, PointsConfig,
-    RuntimeGenesisConfig, SudoConfig, UNITS,
+    AccountId, AuraConfig, AuraId, Balance, BalancesConfig, CheckerLicensesConfig,
+    ParachainInfoConfig, PointsConfig, RuntimeGenesisConfig, SudoConfig, UNITS,
 };
 
 /// The parachain id of the development chains.
@@ -69,6 +72,9 @@ fn genesis(authorities: Vec<AuraId>, root: AccountId, para_id: ParaId) -> Value 
         sudo: SudoConfig { key: Some(root) },
         points: PointsConfig {
             points: vec![(demo_points_holder(), DEMO_POINTS)]
+        },
+        checker_licenses: CheckerLicensesConfig {
+            epoch_length: Some(DEV_CHECKING_EPOCH)
         },
     })
 }

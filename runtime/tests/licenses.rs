@@ -7,10 +7,9 @@ use frame_support::{
 };
 use kaisar_primitives::{CheckerSlots, Referrals};
 use kaisar_runtime::{
-    configs::{licenses::CheckingEpochLength, TreasuryAccount},
-    genesis_config_presets::preset_genesis_config,
-    AccountId, AllPalletsWithSystem, BuildStorage, CheckerLicenses, Nfts, Runtime, RuntimeCall,
-    RuntimeOrigin, System, UNITS,
+    configs::TreasuryAccount, genesis_config_presets::preset_genesis_config, AccountId,
+    AllPalletsWithSystem, BuildStorage, CheckerLicenses, Nfts, Runtime, RuntimeCall, RuntimeOrigin,
+    System, UNITS,
 };
 use pallet_checker_licenses::{Call, LicenseCollection, TierTerms};
 use sp_keyring::Sr25519Keyring;
@@ -124,7 +123,7 @@ fn a_sale_with_a_referral_then_claims_and_a_delegation_through_the_runtime() {
             <CheckerLicenses as CheckerSlots<AccountId>>::slot_count(),
             0
         );
-        let boundary = <CheckingEpochLength as Get<u32>>::get();
+        let boundary = CheckerLicenses::epoch_length();
         System::set_block_number(boundary);
         CheckerLicenses::on_initialize(boundary);
         assert_eq!(

@@ -70,9 +70,14 @@ pub mod types {
     pub use rt::bounded_collections::bounded_vec::BoundedVec;
     pub use rt::kaisar_primitives::{GpuModel, HostClass, WorkerStatus};
     pub use rt::kaisar_runtime::RuntimeHoldReason;
+    pub use rt::pallet_checker_licenses::types::{
+        Delegation, LicenseInfo, OperatorInfo, RoundStatus, SlotRecord, TierCommitment, TierSale,
+        TierTerms,
+    };
     pub use rt::pallet_orders::types::{FailureReason, Order, OrderSpec, UsageReport};
     pub use rt::pallet_points::types::RefundPreference;
     pub use rt::pallet_worker_registry::types::GpuDevice;
+    pub use rt::sp_arithmetic::per_things::Perbill;
 
     /// A worker's registration spec.
     pub type WorkerSpec = rt::pallet_worker_registry::types::WorkerSpec<AccountId32, Balance>;
@@ -84,10 +89,24 @@ pub mod types {
     /// An open escrow: who funded it and what each still has in it.
     pub type EscrowAccount = rt::pallet_escrow::types::EscrowAccount<AccountId32, Balance>;
 
+    /// A checker-license sale round.
+    pub type Round = rt::pallet_checker_licenses::types::Round<AccountId32, Balance, BlockNumber>;
+    /// A buyer's unclaimed commitment in a sale round.
+    pub type Commitment = rt::pallet_checker_licenses::types::Commitment<AccountId32, Balance>;
+    /// A checker license's record (its NFT's owner is in `pallet-nfts`).
+    pub type License = LicenseInfo<BlockNumber>;
+
     /// The hold reason of worker deposits.
     pub fn worker_deposit_hold() -> RuntimeHoldReason {
         RuntimeHoldReason::WorkerRegistry(
             rt::pallet_worker_registry::pallet::HoldReason::WorkerDeposit,
+        )
+    }
+
+    /// The hold reason of checker-license sale commitments.
+    pub fn license_commitment_hold() -> RuntimeHoldReason {
+        RuntimeHoldReason::CheckerLicenses(
+            rt::pallet_checker_licenses::pallet::HoldReason::SaleCommitment,
         )
     }
 

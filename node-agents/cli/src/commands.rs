@@ -116,7 +116,7 @@ pub async fn workers(client: &Client) -> Result<()> {
     Ok(())
 }
 
-fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+pub(crate) fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
     let mut widths = header.map(|h| h.len());
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row.iter()) {

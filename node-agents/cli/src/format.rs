@@ -192,6 +192,54 @@ pub fn blocks(n: BlockNumber, blocks_per_hour: BlockNumber) -> String {
     format!("{n} {unit} ({human})")
 }
 
+/// Parse a percentage (`5`, `5%`, `2.5 %`, at most 7 decimals) into parts per billion (what a
+/// `Perbill` holds). Refuses more than 100 %.
+pub fn parse_percent(input: &str) -> Result<u32> {
+    let s = input.trim().trim_end_matches('%').trim();
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if (whole.is_empty() && frac.is_empty())
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
+        bail!("`{input}` is not a percentage");
+    }
+    if frac.len() > 7 {
+        bail!("`{input}` has more than 7 decimals (the chain counts parts per billion)");
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole
+            .parse()
+            .map_err(|_| anyhow!("`{input}` is over 100 %"))?
+    };
+    let frac_parts: u64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse::<u64>()? * 10u64.pow(7 - frac.len() as u32)
+    };
+    let parts = whole
+        .checked_mul(10_000_000)
+        .and_then(|w| w.checked_add(frac_parts))
+        .filter(|p| *p <= 1_000_000_000)
+        .ok_or_else(|| anyhow!("`{input}` is over 100 %"))?;
+    Ok(parts as u32)
+}
+
+/// Parts per billion as a percentage: `5 %`, `2.5 %`, `0.0000001 %`.
+pub fn percent(parts_per_billion: u32) -> String {
+    let whole = parts_per_billion / 10_000_000;
+    let frac = parts_per_billion % 10_000_000;
+    if frac == 0 {
+        return format!("{whole} %");
+    }
+    let mut f = format!("{frac:07}");
+    while f.ends_with('0') {
+        f.pop();
+    }
+    format!("{whole}.{f} %")
+}
+
 /// Bytes as text if they are printable UTF-8, else hex.
 pub fn text_or_hex(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
@@ -243,6 +291,32 @@ mod tests {
         for (model, name) in gpu_models() {
             assert_eq!(parse_gpu_model(name).unwrap(), model);
             assert_eq!(gpu_model(&model), name);
+        }
+    }
+
+    #[test]
+    fn percentages_parse_to_parts_per_billion_and_back() {
+        assert_eq!(parse_percent("5").unwrap(), 50_000_000);
+        assert_eq!(parse_percent("5%").unwrap(), 50_000_000);
+        assert_eq!(parse_percent(" 2.5 % ").unwrap(), 25_000_000);
+        assert_eq!(parse_percent("100").unwrap(), 1_000_000_000);
+        assert_eq!(parse_percent("0.0000001").unwrap(), 1);
+        assert!(parse_percent("100.0000001").is_err());
+        assert!(parse_percent("101").is_err());
+        assert!(parse_percent("99999999999999999999").is_err());
+        assert!(parse_percent("0.00000001").is_err());
+        assert!(parse_percent("-1").is_err());
+        assert!(parse_percent("%").is_err());
+        assert!(parse_percent("five").is_err());
+        for s in [
+            "5 %",
+            "2.5 %",
+            "0 %",
+            "100 %",
+            "0.0000001 %",
+            "12.3456789 %",
+        ] {
+            assert_eq!(percent(parse_percent(s).unwrap()), s);
         }
     }
 

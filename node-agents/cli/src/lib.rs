@@ -11,6 +11,7 @@
 //! - [`format`]: token amounts, GPU models and statuses as users type and read them.
 //! - [`commands`]: what each `kaisar` command does, over a
 //!   [`kaisar_chain_client::Client`].
+//! - [`licenses`]: the checker-node commands (`license`, `referral`, `operator`).
 //!
 //! Binaries: `kaisar` (the CLI) and `kaisar-demo` (the local devnet walkthrough that
 //! `scripts/devnet` runs).
@@ -19,3 +20,4 @@ pub mod access;
 pub mod commands;
 pub mod format;
 pub mod keystore;
+pub mod licenses;

@@ -297,7 +297,7 @@ mod benchmarks {
         }
         PendingQueue::<T>::put(BoundedVec::truncate_from(queue));
         let epoch = CurrentEpoch::<T>::get();
-        let next: BlockNumberFor<T> = T::EpochLength::get().saturating_mul((epoch + 1).into());
+        let next: BlockNumberFor<T> = EpochLength::<T>::get().saturating_mul((epoch + 1).into());
         #[block]
         {
             CheckerLicenses::<T>::on_initialize(next);

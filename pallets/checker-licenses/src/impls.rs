@@ -126,7 +126,15 @@ impl<T: Config> Pallet<T> {
     /// The checking epoch of block `n`.
     pub fn epoch_of(n: BlockNumberFor<T>) -> CheckingEpoch {
         use sp_runtime::SaturatedConversion;
-        (n / T::EpochLength::get()).saturated_into()
+        // Genesis refuses 0 and the default is checked by `integrity_test`; `max(1)` keeps a
+        // corrupted value from dividing by zero.
+        let length = EpochLength::<T>::get().max(1u32.into());
+        (n / length).saturated_into()
+    }
+
+    /// The checking epoch length, in blocks.
+    pub fn epoch_length() -> BlockNumberFor<T> {
+        EpochLength::<T>::get()
     }
 
     /// The slot at `index` of the current epoch, with its commission.

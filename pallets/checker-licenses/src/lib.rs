@@ -72,7 +72,8 @@
 //! A license owner delegates a license to an operator (or to itself, to run the node itself)
 //! and may undelegate it ([`Pallet::delegate`], [`Pallet::undelegate`]). Changes are queued
 //! and applied to the slot set at the first block of the next checking epoch
-//! ([`Config::EpochLength`] blocks), never mid-epoch; at most [`Config::MaxPendingChanges`]
+//! ([`EpochLength`] blocks: [`Config::DefaultEpochLength`] unless genesis chose another, e.g.
+//! a short one on a development chain), never mid-epoch; at most [`Config::MaxPendingChanges`]
 //! changes can wait for one boundary (a full queue refuses further changes until it is
 //! applied). The slot set is a dense array ([`Slots`], [`SlotCount`], [`SlotOf`]) kept with
 //! swap-remove, so the checking pallet reads slot `i` in O(1).
@@ -211,9 +212,10 @@ pub mod pallet {
         #[pallet::constant]
         type ReferralCommission: Get<Perbill>;
 
-        /// Length of a checking epoch, in blocks (at least 1).
+        /// Length of a checking epoch, in blocks (at least 1), unless the chain's genesis sets
+        /// another ([`EpochLength`]).
         #[pallet::constant]
-        type EpochLength: Get<BlockNumberFor<Self>>;
+        type DefaultEpochLength: Get<BlockNumberFor<Self>>;
 
         /// Most delegation changes waiting for one epoch boundary (bounds the boundary block).
         #[pallet::constant]
@@ -322,6 +324,13 @@ pub mod pallet {
     /// The slot index of each license in the current slot set.
     #[pallet::storage]
     pub type SlotOf<T: Config> = StorageMap<_, Twox64Concat, LicenseId, u32, OptionQuery>;
+
+    /// Length of a checking epoch, in blocks: [`Config::DefaultEpochLength`] unless the genesis
+    /// config set another. Fixed for the life of the chain (no call changes it: epochs are
+    /// `block / EpochLength`, so a change would renumber them).
+    #[pallet::storage]
+    pub type EpochLength<T: Config> =
+        StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultEpochLength>;
 
     /// The epoch the slot set belongs to (advanced at the first block of each epoch).
     #[pallet::storage]
@@ -534,6 +543,10 @@ pub mod pallet {
     pub struct GenesisConfig<T: Config> {
         /// Skip creating the licenses collection (it is then created by the first mint).
         pub skip_collection: bool,
+        /// The checking epoch length in blocks (`None`: [`Config::DefaultEpochLength`]). A
+        /// development chain uses a short one so that delegations and checks take effect
+        /// within minutes.
+        pub epoch_length: Option<BlockNumberFor<T>>,
         #[serde(skip)]
         pub _config: core::marker::PhantomData<T>,
     }
@@ -543,6 +556,13 @@ pub mod pallet {
         fn build(&self) {
             if !self.skip_collection {
                 Pallet::<T>::ensure_collection().expect("the licenses collection can be created");
+            }
+            if let Some(length) = self.epoch_length {
+                assert!(
+                    !length.is_zero(),
+                    "the epoch length must be at least one block"
+                );
+                EpochLength::<T>::put(length);
             }
         }
     }
@@ -555,8 +575,8 @@ pub mod pallet {
 
         fn integrity_test() {
             assert!(
-                !T::EpochLength::get().is_zero(),
-                "EpochLength must be at least one block"
+                !T::DefaultEpochLength::get().is_zero(),
+                "DefaultEpochLength must be at least one block"
             );
             assert!(
                 T::ReferralDiscount::get()

@@ -137,7 +137,7 @@ impl pallet_checker_licenses::Config for Test {
     type MaxCodeLen = ConstU32<12>;
     type ReferralDiscount = ReferralDiscount;
     type ReferralCommission = ReferralCommission;
-    type EpochLength = ConstU64<EPOCH>;
+    type DefaultEpochLength = ConstU64<EPOCH>;
     type MaxPendingChanges = ConstU32<8>;
     type MaxCommission = MaxCommission;
     type CommissionIncreaseDelay = ConstU32<2>;
@@ -147,6 +147,7 @@ impl pallet_checker_licenses::Config for Test {
 /// Builds test externalities with funded accounts and the licenses collection.
 pub struct ExtBuilder {
     balances: Vec<(AccountId, Balance)>,
+    epoch_length: Option<u64>,
 }
 
 impl Default for ExtBuilder {
@@ -162,11 +163,18 @@ impl Default for ExtBuilder {
                 (OPERATOR2, INITIAL),
                 (POOR, 100),
             ],
+            epoch_length: None,
         }
     }
 }
 
 impl ExtBuilder {
+    /// A genesis epoch length other than the default.
+    pub fn with_epoch_length(mut self, length: u64) -> Self {
+        self.epoch_length = Some(length);
+        self
+    }
+
     /// Extra funded accounts.
     pub fn with_accounts(
         mut self,
@@ -186,9 +194,12 @@ impl ExtBuilder {
         }
         .assimilate_storage(&mut storage)
         .unwrap();
-        pallet_checker_licenses::GenesisConfig::<Test>::default()
-            .assimilate_storage(&mut storage)
-            .unwrap();
+        pallet_checker_licenses::GenesisConfig::<Test> {
+            epoch_length: self.epoch_length,
+            ..Default::default()
+        }
+        .assimilate_storage(&mut storage)
+        .unwrap();
         let mut ext = sp_io::TestExternalities::new(storage);
         ext.execute_with(|| System::set_block_number(1));
         ext

@@ -544,6 +544,37 @@ fn slot_count() -> u32 {
 }
 
 #[test]
+fn genesis_epoch_length_replaces_the_default() {
+    ExtBuilder::default().build_and_execute(|| {
+        assert_eq!(CheckerLicenses::epoch_length(), EPOCH);
+    });
+    let short = 4;
+    assert_ne!(short, EPOCH);
+    ExtBuilder::default()
+        .with_epoch_length(short)
+        .build_and_execute(|| {
+            assert_eq!(CheckerLicenses::epoch_length(), short);
+            assert_ok!(CheckerLicenses::grant(RuntimeOrigin::root(), ALICE, 0, 1));
+            assert_ok!(CheckerLicenses::delegate(
+                RuntimeOrigin::signed(ALICE),
+                0,
+                ALICE
+            ));
+            run_to_block(short - 1);
+            assert_eq!(slot_count(), 0);
+            run_to_block(short);
+            assert_eq!(CurrentEpoch::<Test>::get(), 1);
+            assert_eq!(slot_count(), 1);
+        });
+}
+
+#[test]
+#[should_panic(expected = "at least one block")]
+fn genesis_refuses_a_zero_epoch_length() {
+    ExtBuilder::default().with_epoch_length(0).build();
+}
+
+#[test]
 fn delegation_takes_effect_at_the_next_epoch_and_undelegation_too() {
     ExtBuilder::default().build_and_execute(|| {
         assert_ok!(CheckerLicenses::grant(RuntimeOrigin::root(), ALICE, 0, 2));

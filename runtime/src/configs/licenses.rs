@@ -88,7 +88,8 @@ parameter_types! {
     pub const ReferralDiscount: Perbill = Perbill::from_percent(5);
     /// The code's owner earns 10 % of what is allocated to the buyer.
     pub const ReferralCommission: Perbill = Perbill::from_percent(10);
-    /// Checking epochs of one hour (600 blocks).
+    /// Checking epochs of one hour (600 blocks), unless genesis sets another (the development
+    /// presets use [`DEV_CHECKING_EPOCH`]).
     pub const CheckingEpochLength: BlockNumber = HOURS;
     /// At most 512 delegation changes wait for one epoch boundary: applying them costs at
     /// most `on_initialize_epoch(512)`, about an eighth of a block with RocksDB weights.
@@ -98,6 +99,11 @@ parameter_types! {
     /// A commission increase applies a day (24 epochs) after the next epoch.
     pub const CommissionIncreaseDelay: u32 = 24;
 }
+
+/// The checking epoch length of the development presets: 20 blocks (2 minutes at 6 s), so that a
+/// delegation takes effect (and, with the checking pallet, a worker is checked) while a person
+/// watches the devnet or a test waits.
+pub const DEV_CHECKING_EPOCH: BlockNumber = 20;
 
 impl pallet_checker_licenses::Config for Runtime {
     type Currency = Balances;
@@ -119,7 +125,7 @@ impl pallet_checker_licenses::Config for Runtime {
     type MaxCodeLen = frame_support::traits::ConstU32<16>;
     type ReferralDiscount = ReferralDiscount;
     type ReferralCommission = ReferralCommission;
-    type EpochLength = CheckingEpochLength;
+    type DefaultEpochLength = CheckingEpochLength;
     type MaxPendingChanges = MaxPendingDelegationChanges;
     type MaxCommission = MaxOperatorCommission;
     type CommissionIncreaseDelay = CommissionIncreaseDelay;

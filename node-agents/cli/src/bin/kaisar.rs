@@ -9,6 +9,17 @@
 //! kaisar points
 //! kaisar points prefer tokens|points
 //! kaisar balance [ACCOUNT]
+//! kaisar license rounds
+//! kaisar license buy --round R --tier T --count N [--referral CODE] [--proof 0x..]
+//! kaisar license claim --round R
+//! kaisar license list [ACCOUNT]
+//! kaisar license delegate LICENSE --operator ACCOUNT|self
+//! kaisar license undelegate LICENSE
+//! kaisar referral register CODE
+//! kaisar referral show [ACCOUNT]
+//! kaisar operator commission PERCENT
+//! kaisar operator max-licenses N|none
+//! kaisar operator show [ACCOUNT]
 //! ```
 //!
 //! Global options: `--url` (or `KAISAR_WS`, default `ws://127.0.0.1:9944`), `--suri` (or
@@ -19,6 +30,7 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kaisar_chain_client::H256;
 use kaisar_chain_client::{
     signer::{account_of, parse_account, parse_signer},
     types::RefundPreference,
@@ -28,6 +40,7 @@ use kaisar_cli::{
     commands::{self, OrderLength, PlaceRequest},
     format,
     keystore::KeyStore,
+    licenses::{self, BuyRequest},
 };
 
 /// The Kaisar GPU cloud from the command line: find GPU workers, rent them, read the access
@@ -85,6 +98,119 @@ enum Command {
         /// SS58 address or 0x-hex account id.
         account: Option<String>,
     },
+    /// Checker node licenses: sale rounds, buy, claim, list, delegate.
+    #[command(subcommand)]
+    License(LicenseCommand),
+    /// Referral codes for the node sale.
+    #[command(subcommand)]
+    Referral(ReferralCommand),
+    /// Run a checker node for delegated licenses: commission and cap.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum LicenseCommand {
+    /// The sale rounds: window, tiers, prices, supply and what is committed so far.
+    Rounds,
+    /// Commit to licenses in an open sale round; the price is held until you claim.
+    Buy {
+        /// The sale round.
+        #[arg(long)]
+        round: u32,
+        /// The tier (0 is the first).
+        #[arg(long, default_value_t = 0)]
+        tier: u8,
+        /// How many licenses.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// A referral code: you get the referral discount, its owner a commission.
+        #[arg(long)]
+        referral: Option<String>,
+        /// Allow-list proof: sibling hashes from your leaf to the root, 0x-hex (repeat).
+        #[arg(long = "proof", value_parser = parse_h256)]
+        proof: Vec<H256>,
+    },
+    /// After the round's window: settle it if nobody has, mint your allocated licenses, pay for
+    /// them and release the rest.
+    Claim {
+        /// The sale round.
+        #[arg(long)]
+        round: u32,
+    },
+    /// Licenses of an account (default: the signer), their delegation and slot, and unclaimed
+    /// commitments.
+    List {
+        /// SS58 address or 0x-hex account id.
+        account: Option<String>,
+    },
+    /// Delegate a license to an operator (or `self` to run the checker node yourself), from
+    /// the next checking epoch.
+    Delegate {
+        /// The license id.
+        license: u32,
+        /// The operator's account, or `self`.
+        #[arg(long)]
+        operator: String,
+    },
+    /// Take a license back from its operator at the end of the epoch.
+    Undelegate {
+        /// The license id.
+        license: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ReferralCommand {
+    /// Register your referral code (3-16 of a-z, 0-9, `-`, `_`; unique ignoring case).
+    Register {
+        /// The code.
+        code: String,
+    },
+    /// An account's referral code and who referred it (default: the signer).
+    Show {
+        /// SS58 address or 0x-hex account id.
+        account: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum OperatorCommand {
+    /// Set your commission on delegators' rewards (registers you as an operator). A decrease
+    /// applies from the next epoch, an increase after a delay.
+    Commission {
+        /// A percentage, e.g. `5` or `2.5%`.
+        percent: String,
+    },
+    /// Cap how many licenses you accept (`none`: no cap).
+    MaxLicenses {
+        /// A number or `none`.
+        max: String,
+    },
+    /// An operator's commission, pending change, delegated licenses and cap.
+    Show {
+        /// SS58 address or 0x-hex account id.
+        account: Option<String>,
+    },
+}
+
+fn parse_h256(s: &str) -> Result<H256, String> {
+    let hex_str = s.strip_prefix("0x").unwrap_or(s);
+    let bytes = hex::decode(hex_str).map_err(|e| format!("not hex: {e}"))?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| "a proof hash is 32 bytes".to_string())?;
+    Ok(H256(arr))
+}
+
+fn account_or_signer(
+    cli: &Cli,
+    account: &Option<String>,
+) -> Result<kaisar_chain_client::AccountId32> {
+    Ok(match account {
+        Some(a) => parse_account(a)?,
+        None => account_of(&signer(cli)?),
+    })
 }
 
 #[derive(Subcommand, Debug)]
@@ -216,11 +342,69 @@ async fn run(cli: Cli) -> Result<()> {
             commands::prefer(&client, &signer(&cli)?, pref).await
         }
         Command::Balance { account } => {
-            let who = match account {
-                Some(a) => parse_account(a)?,
-                None => account_of(&signer(&cli)?),
+            commands::balance(&client, &account_or_signer(&cli, account)?).await
+        }
+        Command::License(LicenseCommand::Rounds) => licenses::rounds(&client).await,
+        Command::License(LicenseCommand::Buy {
+            round,
+            tier,
+            count,
+            referral,
+            proof,
+        }) => {
+            let req = BuyRequest {
+                round: *round,
+                tier: *tier,
+                licenses: *count,
+                referral_code: referral.clone(),
+                proof: proof.clone(),
             };
-            commands::balance(&client, &who).await
+            licenses::buy(&client, &signer(&cli)?, req)
+                .await
+                .map(|_| ())
+        }
+        Command::License(LicenseCommand::Claim { round }) => {
+            licenses::claim(&client, &signer(&cli)?, *round)
+                .await
+                .map(|_| ())
+        }
+        Command::License(LicenseCommand::List { account }) => {
+            licenses::list(&client, &account_or_signer(&cli, account)?).await
+        }
+        Command::License(LicenseCommand::Delegate { license, operator }) => {
+            let signer = signer(&cli)?;
+            let operator = if operator == "self" {
+                account_of(&signer)
+            } else {
+                parse_account(operator)?
+            };
+            licenses::delegate(&client, &signer, *license, &operator).await
+        }
+        Command::License(LicenseCommand::Undelegate { license }) => {
+            licenses::undelegate(&client, &signer(&cli)?, *license).await
+        }
+        Command::Referral(ReferralCommand::Register { code }) => {
+            licenses::register_code(&client, &signer(&cli)?, code).await
+        }
+        Command::Referral(ReferralCommand::Show { account }) => {
+            licenses::show_referral(&client, &account_or_signer(&cli, account)?).await
+        }
+        Command::Operator(OperatorCommand::Commission { percent }) => {
+            let parts = format::parse_percent(percent)?;
+            licenses::set_commission(&client, &signer(&cli)?, parts).await
+        }
+        Command::Operator(OperatorCommand::MaxLicenses { max }) => {
+            let max = match max.as_str() {
+                "none" => None,
+                n => Some(
+                    n.parse::<u32>()
+                        .map_err(|_| anyhow::anyhow!("`{n}` is not a number or `none`"))?,
+                ),
+            };
+            licenses::set_max_licenses(&client, &signer(&cli)?, max).await
+        }
+        Command::Operator(OperatorCommand::Show { account }) => {
+            licenses::show_operator(&client, &account_or_signer(&cli, account)?).await
         }
     }
 }
@@ -267,6 +451,61 @@ mod tests {
         let mut both = hours.clone();
         both.extend(["--blocks", "10"]);
         assert!(Cli::try_parse_from(&both).is_err());
+    }
+
+    #[test]
+    fn license_commands_parse() {
+        let cli = Cli::try_parse_from([
+            "kaisar",
+            "license",
+            "buy",
+            "--round",
+            "2",
+            "--tier",
+            "1",
+            "--count",
+            "3",
+            "--referral",
+            "abc",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::License(LicenseCommand::Buy {
+                round: 2,
+                tier: 1,
+                count: 3,
+                ..
+            })
+        ));
+        let proof = format!("0x{}", "11".repeat(32));
+        let cli = Cli::try_parse_from([
+            "kaisar", "license", "buy", "--round", "0", "--proof", &proof,
+        ])
+        .unwrap();
+        match cli.command {
+            Command::License(LicenseCommand::Buy {
+                proof,
+                count: 1,
+                tier: 0,
+                ..
+            }) => {
+                assert_eq!(proof, vec![H256([0x11; 32])])
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from([
+            "kaisar", "license", "buy", "--round", "0", "--proof", "0x12"
+        ])
+        .is_err());
+        assert!(Cli::try_parse_from(["kaisar", "license", "buy"]).is_err());
+        assert!(Cli::try_parse_from(["kaisar", "license", "delegate", "4"]).is_err());
+        assert!(
+            Cli::try_parse_from(["kaisar", "license", "delegate", "4", "--operator", "self"])
+                .is_ok()
+        );
+        assert!(Cli::try_parse_from(["kaisar", "operator", "commission", "2.5%"]).is_ok());
+        assert!(Cli::try_parse_from(["kaisar", "referral", "show"]).is_ok());
     }
 
     #[test]
