@@ -12,6 +12,11 @@
 //!   command is shown as typed): lists workers, places an order, reads its status and the
 //!   decrypted access details, watches it run to completion; places a second order and cancels
 //!   it (refunded in tokens); has a third one rejected by the worker (refunded as points).
+//! - **Dave, a checker-license buyer, and Ferdie, a checker-node operator**, also only through
+//!   the `kaisar` CLI: governance (Alice) opens a node-sale round; Ferdie registers a referral
+//!   code and a commission; Dave commits to two licenses with Ferdie's code, claims them after
+//!   the window (minted as NFTs, Ferdie paid his referral commission), delegates one to Ferdie
+//!   and watches it become a checker slot at the next epoch.
 //!
 //! Time: on Chopsticks the demo asks for blocks (`dev_newBlock`); on a real node it waits for
 //! them (6 s each). Exits 0 when every step did what it should.
@@ -58,6 +63,12 @@ struct Args {
 const PROVIDER: &str = "//Bob";
 const AGENT: &str = "//Bob//kaisar-demo-agent";
 const USER: &str = "//Charlie";
+const LICENSE_BUYER: &str = "//Dave";
+const OPERATOR: &str = "//Ferdie";
+/// Ferdie's referral code in the demo.
+const REFERRAL_CODE: &str = "ferdie-node";
+/// Price of a checker license in the demo's sale round.
+const LICENSE_PRICE: Balance = 50 * UNITS;
 const SUDO: &str = "//Alice";
 const IMAGE: &str = "docker.io/pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime";
 const PRICE: Balance = 6 * UNITS;
@@ -105,6 +116,11 @@ impl Demo {
 
     /// Run the `kaisar` CLI as Charlie; show the command and its output.
     async fn kaisar(&self, args: &[&str]) -> Result<String> {
+        self.kaisar_as(USER, args).await
+    }
+
+    /// Run the `kaisar` CLI as `suri`; show the command and its output.
+    async fn kaisar_as(&self, suri: &str, args: &[&str]) -> Result<String> {
         let shown: Vec<String> = args
             .iter()
             .map(|a| {
@@ -115,10 +131,10 @@ impl Demo {
                 }
             })
             .collect();
-        println!("    $ kaisar --suri {USER} {}", shown.join(" "));
+        println!("    $ kaisar --suri {suri} {}", shown.join(" "));
         let out = tokio::process::Command::new(&self.kaisar)
             .arg("--suri")
-            .arg(USER)
+            .arg(suri)
             .args(args)
             .env("KAISAR_WS", &self.url)
             .env("KAISAR_KEY_DIR", &self.key_dir)
@@ -667,6 +683,9 @@ impl Demo {
         self.kaisar(&["points", "prefer", "tokens"]).await?;
         self.kaisar(&["order", "list"]).await?;
 
+        // -- Checker node licenses.
+        let sale = self.license_sale().await?;
+
         // -- Summary.
         self.step("Summary");
         let charlie_total1 = self.client.account(&charlie).await?.total();
@@ -701,6 +720,15 @@ impl Demo {
             spent >= earned + o3_cost,
             "Charlie's balance does not add up"
         );
+        self.say(format!(
+            "Dave paid {} for {} checker licenses ({} back as his referral discount); Ferdie \
+             earned {} referral commission; license #{} checks for Ferdie's node",
+            format::tokens(sale.paid + sale.commission),
+            sale.licenses.len(),
+            format::tokens(sale.discount),
+            format::tokens(sale.commission),
+            sale.licenses[0]
+        ));
         self.balances().await?;
         println!();
         println!(
@@ -709,6 +737,157 @@ impl Demo {
             self.started.elapsed().as_secs_f64()
         );
         Ok(())
+    }
+}
+
+impl Demo {
+    /// The node sale: governance opens a round, Ferdie (an operator) registers a referral code
+    /// and a commission, Dave buys two licenses with the code, claims them and delegates one to
+    /// Ferdie, which becomes a checker slot at the next epoch.
+    async fn license_sale(&mut self) -> Result<kaisar_cli::licenses::Claimed> {
+        let dave = account_of(&parse_signer(LICENSE_BUYER)?);
+        let ferdie = account_of(&parse_signer(OPERATOR)?);
+        self.step("Governance opens a checker-node license sale round");
+        let round: u32 = self
+            .client
+            .fetch(kaisar::storage().checker_licenses().next_round_id(), ())
+            .await?
+            .unwrap_or_default();
+        let now = self.client.best_number().await?;
+        // A few blocks ahead (a real node may include the call a block or two later); long
+        // enough for Dave's commitment at 6 s blocks.
+        let (start, end) = (now + 3, now + 10);
+        let open = kaisar::tx().sudo().sudo(kaisar::Call::CheckerLicenses(
+            kaisar::checker_licenses::Call::open_round {
+                start,
+                end,
+                tiers: BoundedVec(vec![TierTerms {
+                    price: LICENSE_PRICE,
+                    supply: 100,
+                }]),
+                cap_per_wallet: 5,
+                allow_list_root: None,
+                beneficiary: account_of(&self.alice),
+            },
+        ));
+        let outcome = self
+            .submit("opening the sale round", &open, &self.alice)
+            .await?;
+        let sudid = outcome.expect_event::<kaisar::sudo::events::Sudid>()?;
+        if let Err(e) = sudid.sudo_result {
+            bail!("open_round under sudo failed: {e:?}");
+        }
+        self.say(format!(
+            "round {round}: blocks #{start}..#{end}, {} a license, 100 for sale, at most 5 per \
+             wallet; proceeds to Alice",
+            format::tokens(LICENSE_PRICE)
+        ));
+        self.kaisar_as(LICENSE_BUYER, &["license", "rounds"])
+            .await?;
+
+        self.step("Ferdie runs a checker node: he sets a commission and a referral code");
+        self.kaisar_as(OPERATOR, &["operator", "commission", "5%"])
+            .await?;
+        let has_code = self
+            .client
+            .fetch(kaisar::storage().checker_licenses().code_of(), (ferdie,))
+            .await?
+            .is_some();
+        if has_code {
+            self.say("(Ferdie registered his code in an earlier demo run on this chain)");
+        } else {
+            self.kaisar_as(OPERATOR, &["referral", "register", REFERRAL_CODE])
+                .await?;
+        }
+
+        self.step("Dave buys two checker licenses with Ferdie's referral code");
+        let now = self.client.best_number().await?;
+        if now < start {
+            self.advance(start - now).await?;
+        }
+        let r = round.to_string();
+        self.kaisar_as(
+            LICENSE_BUYER,
+            &[
+                "license",
+                "buy",
+                "--round",
+                &r,
+                "--count",
+                "2",
+                "--referral",
+                REFERRAL_CODE,
+            ],
+        )
+        .await?;
+
+        self.step("After the window Dave claims: the licenses are minted to him as NFTs");
+        let now = self.client.best_number().await?;
+        if now <= end {
+            self.advance(end + 1 - now).await?;
+        }
+        let ferdie_before = self.free(&ferdie).await?;
+        self.kaisar_as(LICENSE_BUYER, &["license", "claim", "--round", &r])
+            .await?;
+        let out = self
+            .client
+            .fetch(kaisar::storage().checker_licenses().referrer_of(), (dave,))
+            .await?;
+        ensure!(out.is_some(), "Dave's referrer was not recorded");
+        let mine = kaisar_cli::licenses::licenses_of(&self.client, &dave).await?;
+        let fresh: Vec<u32> = mine
+            .iter()
+            .filter(|l| l.info.round == Some(round))
+            .map(|l| l.id)
+            .collect();
+        ensure!(
+            fresh.len() == 2,
+            "Dave holds {} licenses of round {round}",
+            fresh.len()
+        );
+        let commission = self.free(&ferdie).await?.saturating_sub(ferdie_before);
+        let gross = 2 * LICENSE_PRICE;
+        let discount = gross / 20;
+
+        self.step("Dave delegates one license to Ferdie's node");
+        let lic = fresh[0].to_string();
+        self.kaisar_as(
+            LICENSE_BUYER,
+            &[
+                "license",
+                "delegate",
+                &lic,
+                "--operator",
+                &ferdie.to_string(),
+            ],
+        )
+        .await?;
+        let len: BlockNumber = self
+            .client
+            .fetch(kaisar::storage().checker_licenses().epoch_length(), ())
+            .await?
+            .unwrap_or(1)
+            .max(1);
+        let now = self.client.best_number().await?;
+        let next = (now / len + 1) * len;
+        self.say(format!(
+            "the delegation takes effect at the next checking epoch (block #{next}; epochs are \
+             {len} blocks on this development chain)"
+        ));
+        self.advance(next - now).await?;
+        self.kaisar_as(LICENSE_BUYER, &["license", "list"]).await?;
+        let slot = self
+            .client
+            .fetch(kaisar::storage().checker_licenses().slot_of(), (fresh[0],))
+            .await?;
+        ensure!(slot.is_some(), "license #{} has no checker slot", fresh[0]);
+        Ok(kaisar_cli::licenses::Claimed {
+            licenses: fresh,
+            paid: gross - discount - commission,
+            commission,
+            discount,
+            released: 0,
+        })
     }
 }
 
