@@ -329,22 +329,21 @@ pub fn order_spec(
 /// - what is held under `Escrow::OrderEscrow` (all accounts) equals what the open escrows hold,
 ///   and each escrow holds exactly its order's `total_cost - paid_so_far`;
 /// - open orders have an escrow, terminal ones do not;
-/// - what is held under `WorkerRegistry::WorkerDeposit` equals the workers' recorded deposits.
+/// - what is held under `WorkerRegistry::WorkerDeposit` equals the workers' recorded deposits;
+/// - what is held under `CheckerLicenses::SaleCommitment` equals the sale rounds' `held`.
+///
+/// Everything is read at one block.
 pub async fn assert_chain_consistent(client: &Client) {
     let at = client.at_best().await.unwrap();
-    let storage = at.storage();
 
     // Accounts and their holds.
     let mut escrow_held_total: Balance = 0;
     let mut deposit_held_total: Balance = 0;
-    let mut accounts = storage
-        .iter(kaisar::storage().system().account(), ())
+    let mut commitment_held_total: Balance = 0;
+    let accounts = Client::entries_at(&at, kaisar::storage().system().account(), ())
         .await
         .expect("iterate accounts");
-    while let Some(entry) = accounts.next().await {
-        let entry = entry.expect("account entry");
-        let who: AccountId32 = entry.key().unwrap().decode().unwrap().0;
-        let info = entry.value().decode().unwrap();
+    for ((who,), info) in accounts {
         let holds = client.holds(&who).await.unwrap();
         let held: Balance = holds.iter().map(|(_, a)| a).sum();
         assert_eq!(
@@ -356,39 +355,36 @@ pub async fn assert_chain_consistent(client: &Client) {
                 escrow_held_total += amount;
             } else if reason == worker_deposit_hold() {
                 deposit_held_total += amount;
+            } else if reason == license_commitment_hold() {
+                commitment_held_total += amount;
             }
         }
     }
 
     // Escrows against orders.
-    let mut escrowed_total: Balance = 0;
-    let mut escrows = storage
-        .iter(kaisar::storage().escrow().escrows(), ())
+    let escrows = Client::entries_at(&at, kaisar::storage().escrow().escrows(), ())
         .await
-        .unwrap();
-    let mut escrow_ids = Vec::new();
-    while let Some(entry) = escrows.next().await {
-        let entry = entry.unwrap();
-        let id: u64 = entry.key().unwrap().decode().unwrap().0;
-        let escrow = entry.value().decode().unwrap();
-        let total = escrow.payer_held + escrow.sponsor.as_ref().map_or(0, |(_, h)| *h);
-        escrowed_total += total;
-        escrow_ids.push((id, total));
-    }
+        .expect("iterate escrows");
+    let escrow_ids: Vec<(u64, Balance)> = escrows
+        .iter()
+        .map(|((id,), e)| {
+            (
+                *id,
+                e.payer_held + e.sponsor.as_ref().map_or(0, |(_, h)| *h),
+            )
+        })
+        .collect();
+    let escrowed_total: Balance = escrow_ids.iter().map(|(_, t)| t).sum();
     assert_eq!(
         escrow_held_total, escrowed_total,
         "OrderEscrow holds differ from the escrows' total"
     );
 
-    let mut orders = storage
-        .iter(kaisar::storage().orders().orders(), ())
+    let orders = Client::entries_at(&at, kaisar::storage().orders().orders(), ())
         .await
-        .unwrap();
+        .expect("iterate orders");
     let mut open_remaining: Balance = 0;
-    while let Some(entry) = orders.next().await {
-        let entry = entry.unwrap();
-        let id: u64 = entry.key().unwrap().decode().unwrap().0;
-        let order = entry.value().decode().unwrap();
+    for ((id,), order) in orders {
         let escrowed = escrow_ids.iter().find(|(e, _)| *e == id).map(|(_, t)| *t);
         let open = matches!(
             order.status,
@@ -412,17 +408,29 @@ pub async fn assert_chain_consistent(client: &Client) {
     );
 
     // Worker deposits.
-    let mut workers = storage
-        .iter(kaisar::storage().worker_registry().workers(), ())
-        .await
-        .unwrap();
-    let mut deposits: Balance = 0;
-    while let Some(entry) = workers.next().await {
-        deposits += entry.unwrap().value().decode().unwrap().deposit;
-    }
+    let deposits: Balance =
+        Client::entries_at(&at, kaisar::storage().worker_registry().workers(), ())
+            .await
+            .expect("iterate workers")
+            .iter()
+            .map(|(_, w)| w.deposit)
+            .sum();
     assert_eq!(
         deposit_held_total, deposits,
         "WorkerDeposit holds differ from the workers' deposits"
+    );
+
+    // License sale commitments: what buyers have on hold is what the rounds record as held.
+    let committed: Balance =
+        Client::entries_at(&at, kaisar::storage().checker_licenses().rounds(), ())
+            .await
+            .expect("iterate sale rounds")
+            .iter()
+            .map(|(_, r)| r.held)
+            .sum();
+    assert_eq!(
+        commitment_held_total, committed,
+        "SaleCommitment holds differ from the rounds' held totals"
     );
 }
 

@@ -432,6 +432,46 @@ impl Client {
             .transpose()
     }
 
+    /// Every entry of a storage map under `prefix` (`()` for all) at the best block, as
+    /// (decoded key parts, decoded value), in the order the node returns them (by hashed key).
+    pub async fn entries<A, P>(&self, address: A, prefix: P) -> Result<Vec<(A::KeyParts, A::Value)>>
+    where
+        A: subxt::storage::Address,
+        P: subxt::storage::PrefixOf<A::KeyParts>,
+    {
+        let at = self.at_best().await?;
+        Self::entries_at(&at, address, prefix).await
+    }
+
+    /// [`Client::entries`] at block `at` (so that several maps are read from one state).
+    pub async fn entries_at<A, P>(
+        at: &AtBlock,
+        address: A,
+        prefix: P,
+    ) -> Result<Vec<(A::KeyParts, A::Value)>>
+    where
+        A: subxt::storage::Address,
+        P: subxt::storage::PrefixOf<A::KeyParts>,
+    {
+        let mut entries = at
+            .storage()
+            .iter(address, prefix)
+            .await
+            .map_err(ChainError::subxt)?;
+        let mut out = Vec::new();
+        while let Some(entry) = entries.next().await {
+            let entry = entry.map_err(ChainError::subxt)?;
+            let key = entry
+                .key()
+                .map_err(ChainError::subxt)?
+                .decode()
+                .map_err(ChainError::subxt)?;
+            let value = entry.value().decode().map_err(ChainError::subxt)?;
+            out.push((key, value));
+        }
+        Ok(out)
+    }
+
     /// A runtime constant.
     pub async fn constant<A: subxt::constants::Address>(&self, address: A) -> Result<A::Target> {
         let at = self.at_best().await?;

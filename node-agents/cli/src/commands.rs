@@ -40,27 +40,13 @@ pub struct WorkerRow {
 
 /// Every registered worker, by id.
 pub async fn all_workers(client: &Client) -> Result<Vec<WorkerRow>> {
-    let at = client.at_best().await?;
-    let mut entries = at
-        .storage()
-        .iter(kaisar::storage().worker_registry().workers(), ())
+    let mut rows: Vec<WorkerRow> = client
+        .entries(kaisar::storage().worker_registry().workers(), ())
         .await
-        .map_err(|e| anyhow!("reading workers: {e}"))?;
-    let mut rows = Vec::new();
-    while let Some(entry) = entries.next().await {
-        let entry = entry.map_err(|e| anyhow!("reading workers: {e}"))?;
-        let id: u64 = entry
-            .key()
-            .map_err(|e| anyhow!("worker key: {e}"))?
-            .decode()
-            .map_err(|e| anyhow!("worker key: {e}"))?
-            .0;
-        let info = entry
-            .value()
-            .decode()
-            .map_err(|e| anyhow!("worker {id}: {e}"))?;
-        rows.push(WorkerRow { id, info });
-    }
+        .context("reading workers")?
+        .into_iter()
+        .map(|((id,), info)| WorkerRow { id, info })
+        .collect();
     rows.sort_by_key(|r| r.id);
     Ok(rows)
 }
@@ -459,29 +445,14 @@ pub async fn cancel_order(client: &Client, signer: &Signer, id: u64) -> Result<T
 
 /// `kaisar order list`: the signer's orders.
 pub async fn list_orders(client: &Client, who: &AccountId32) -> Result<()> {
-    let at = client.at_best().await?;
-    let mut entries = at
-        .storage()
-        .iter(kaisar::storage().orders().orders(), ())
+    let mut rows: Vec<(u64, Order)> = client
+        .entries(kaisar::storage().orders().orders(), ())
         .await
-        .map_err(|e| anyhow!("reading orders: {e}"))?;
-    let mut rows = Vec::new();
-    while let Some(entry) = entries.next().await {
-        let entry = entry.map_err(|e| anyhow!("reading orders: {e}"))?;
-        let id: u64 = entry
-            .key()
-            .map_err(|e| anyhow!("order key: {e}"))?
-            .decode()
-            .map_err(|e| anyhow!("order key: {e}"))?
-            .0;
-        let order = entry
-            .value()
-            .decode()
-            .map_err(|e| anyhow!("order {id}: {e}"))?;
-        if order.user == *who {
-            rows.push((id, order));
-        }
-    }
+        .context("reading orders")?
+        .into_iter()
+        .filter(|(_, order)| order.user == *who)
+        .map(|((id,), order)| (id, order))
+        .collect();
     if rows.is_empty() {
         println!("No orders of {who}.");
         return Ok(());

@@ -39,27 +39,13 @@ pub async fn round(client: &Client, id: u32) -> Result<Round> {
 
 /// Every sale round, by id.
 pub async fn all_rounds(client: &Client) -> Result<Vec<(u32, Round)>> {
-    let at = client.at_best().await?;
-    let mut entries = at
-        .storage()
-        .iter(kaisar::storage().checker_licenses().rounds(), ())
+    let mut rows: Vec<(u32, Round)> = client
+        .entries(kaisar::storage().checker_licenses().rounds(), ())
         .await
-        .map_err(|e| anyhow!("reading sale rounds: {e}"))?;
-    let mut rows = Vec::new();
-    while let Some(entry) = entries.next().await {
-        let entry = entry.map_err(|e| anyhow!("reading sale rounds: {e}"))?;
-        let id: u32 = entry
-            .key()
-            .map_err(|e| anyhow!("round key: {e}"))?
-            .decode()
-            .map_err(|e| anyhow!("round key: {e}"))?
-            .0;
-        let round = entry
-            .value()
-            .decode()
-            .map_err(|e| anyhow!("round {id}: {e}"))?;
-        rows.push((id, round));
-    }
+        .context("reading sale rounds")?
+        .into_iter()
+        .map(|((id,), round)| (id, round))
+        .collect();
     rows.sort_by_key(|(id, _)| *id);
     Ok(rows)
 }
@@ -300,22 +286,13 @@ pub async fn collection(client: &Client) -> Result<u32> {
 /// collection), with their records, delegations and slots.
 pub async fn licenses_of(client: &Client, who: &AccountId32) -> Result<Vec<LicenseRow>> {
     let collection = collection(client).await?;
-    let at = client.at_best().await?;
-    let mut entries = at
-        .storage()
-        .iter(kaisar::storage().nfts().account(), (*who, collection))
+    let mut ids: Vec<u32> = client
+        .entries(kaisar::storage().nfts().account(), (*who, collection))
         .await
-        .map_err(|e| anyhow!("reading NFTs: {e}"))?;
-    let mut ids = Vec::new();
-    while let Some(entry) = entries.next().await {
-        let entry = entry.map_err(|e| anyhow!("reading NFTs: {e}"))?;
-        let (_, _, item): (AccountId32, u32, u32) = entry
-            .key()
-            .map_err(|e| anyhow!("NFT key: {e}"))?
-            .decode()
-            .map_err(|e| anyhow!("NFT key: {e}"))?;
-        ids.push(item);
-    }
+        .context("reading NFTs")?
+        .into_iter()
+        .map(|((_, _, item), ())| item)
+        .collect();
     ids.sort_unstable();
     let mut rows = Vec::with_capacity(ids.len());
     for id in ids {

@@ -652,4 +652,5 @@ async fn node_sale_referral_claim_and_delegation_through_the_cli() {
     }
     let out = alice_buyer.ok(&["license", "undelegate", &lic]);
     assert!(out.contains("undelegated"), "{out}");
+    assert_chain_consistent(&client).await;
 }
