@@ -117,8 +117,8 @@ mod benchmarks {
         let siblings: Vec<H256> = (0..p).map(|i| H256::repeat_byte(i as u8 + 1)).collect();
         let root = siblings
             .iter()
-            .fold(impls::allow_list_leaf(&buyer), |acc, s| {
-                impls::allow_list_node(acc, *s)
+            .fold(allow_list::allow_list_leaf(&buyer), |acc, s| {
+                allow_list::allow_list_node(acc, *s)
             });
         let tiers = T::MaxTiers::get();
         let round = open::<T>(tiers, 100, Some(root));

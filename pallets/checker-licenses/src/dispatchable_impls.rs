@@ -89,7 +89,7 @@ impl<T: Config> Pallet<T> {
             .ok_or(Error::<T>::UnknownTier)?;
         if let Some(root) = round.allow_list_root {
             ensure!(
-                impls::verify_allow_list(&who, &proof, root),
+                allow_list::verify_allow_list(&who, &proof, root),
                 Error::<T>::NotAllowListed
             );
         }
@@ -118,7 +118,7 @@ impl<T: Config> Pallet<T> {
         let referrer = match referral_code {
             Some(code) => {
                 let code =
-                    impls::normalize_code::<T>(&code).ok_or(Error::<T>::UnknownReferralCode)?;
+                    referrals::normalize_code::<T>(&code).ok_or(Error::<T>::UnknownReferralCode)?;
                 let owner =
                     ReferralCodes::<T>::get(&code).ok_or(Error::<T>::UnknownReferralCode)?;
                 ensure!(owner != who, Error::<T>::SelfReferral);
@@ -317,7 +317,7 @@ impl<T: Config> Pallet<T> {
         who: T::AccountId,
         code: ReferralCode<T>,
     ) -> DispatchResult {
-        let code = impls::normalize_code::<T>(&code).ok_or(Error::<T>::InvalidCode)?;
+        let code = referrals::normalize_code::<T>(&code).ok_or(Error::<T>::InvalidCode)?;
         ensure!(!CodeOf::<T>::contains_key(&who), Error::<T>::AlreadyHasCode);
         ensure!(
             !ReferralCodes::<T>::contains_key(&code),

@@ -89,22 +89,30 @@ extern crate alloc;
 
 pub use pallet::*;
 
+pub mod allocation;
+pub mod allow_list;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod dispatchable_impls;
-pub mod impls;
 #[cfg(test)]
 mod mock;
+mod nft_lock;
 #[cfg(test)]
 mod proptests;
+pub mod randomness;
+mod referrals;
+mod slots;
 #[cfg(test)]
 mod tests;
 mod tick_impls;
+#[cfg(any(feature = "try-runtime", test))]
+mod try_state;
 pub mod types;
 pub mod weights;
 
-pub use impls::{allocation, ParentHashRandomness};
+pub use allocation::allocation;
 pub use kaisar_primitives::LicenseId;
+pub use randomness::ParentHashRandomness;
 pub use types::*;
 pub use weights::WeightInfo;
 

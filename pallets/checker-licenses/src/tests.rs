@@ -213,10 +213,10 @@ fn allow_list_admits_only_listed_accounts_with_a_valid_proof() {
     ExtBuilder::default().build_and_execute(|| {
         let leaves: Vec<H256> = [ALICE, BOB, CHARLIE]
             .iter()
-            .map(impls::allow_list_leaf::<AccountId>)
+            .map(allow_list::allow_list_leaf::<AccountId>)
             .collect();
-        let (root, alice_proof) = impls::allow_list_root_and_proof(&leaves, 0);
-        let (_, charlie_proof) = impls::allow_list_root_and_proof(&leaves, 2);
+        let (root, alice_proof) = allow_list::allow_list_root_and_proof(&leaves, 0);
+        let (_, charlie_proof) = allow_list::allow_list_root_and_proof(&leaves, 2);
         let r = open(&[(10, 100)], 5, Some(root));
         let p = |v: Vec<H256>| BoundedVec::try_from(v).unwrap();
         assert_noop!(
