@@ -9,7 +9,7 @@ use frame_support::{
     traits::{Locker, Randomness},
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use kaisar_primitives::{CheckerSlot, CheckerSlots, CheckingEpoch, Referrals};
+use kaisar_primitives::{CheckerSlot, CheckerSlots, CheckingEpoch, CheckingEpochs, Referrals};
 use sp_core::H256;
 use sp_runtime::traits::{AccountIdConversion, Zero};
 
@@ -278,6 +278,19 @@ impl<T: Config> CheckerSlots<T::AccountId> for Pallet<T> {
     }
     fn slot_of(license: LicenseId) -> Option<u32> {
         SlotOf::<T>::get(license)
+    }
+}
+
+impl<T: Config> CheckingEpochs<BlockNumberFor<T>> for Pallet<T> {
+    fn epoch_length() -> BlockNumberFor<T> {
+        T::EpochLength::get()
+    }
+    fn epoch_of(n: BlockNumberFor<T>) -> CheckingEpoch {
+        Self::epoch_of(n)
+    }
+    fn epoch_start(epoch: CheckingEpoch) -> BlockNumberFor<T> {
+        use sp_runtime::traits::Saturating;
+        BlockNumberFor::<T>::from(epoch).saturating_mul(T::EpochLength::get())
     }
 }
 
