@@ -1062,3 +1062,97 @@ fn hook_does_constant_work_per_block() {
         );
     });
 }
+
+/// The chain recomputes exactly `kaisar-popw`'s challenge id and nonce commitment (with
+/// 32-byte account keys, as `AccountId32` encodes them).
+#[test]
+fn challenge_id_and_nonce_commitment_match_kaisar_popw() {
+    use kaisar_popw::{AccountKey, Challenge, GpuUuidHash, Nonce, Params};
+    let t = ChallengeTerms {
+        nonce: [3; 32],
+        gpu_uuid_hash: [6; 32],
+        params: ChallengeParams {
+            m: 8192,
+            n: 8192,
+            k: 32768,
+            chunks: 2205,
+        },
+        commit_timeout_ms: 30_000,
+        open_timeout_ms: 12_345,
+    };
+    let challenge = Challenge {
+        version: kaisar_popw::messages::PROTOCOL_VERSION,
+        genesis_hash: [1; 32],
+        epoch_randomness: [2; 32],
+        nonce: Nonce(t.nonce),
+        worker_id: 42,
+        worker_agent: AccountKey([4; 32]),
+        checker: AccountKey([5; 32]),
+        gpu_uuid_hash: GpuUuidHash(t.gpu_uuid_hash),
+        claimed_model: kaisar_primitives::GpuModel::H100Sxm,
+        params: Params {
+            m: 8192,
+            n: 8192,
+            k: 32768,
+            chunks: 2205,
+        },
+        commit_timeout_ms: 30_000,
+        open_timeout_ms: 12_345,
+    };
+    let ours = challenge_id(
+        &ChainValues {
+            genesis_hash: [1; 32],
+            epoch_randomness: [2; 32],
+            worker_id: 42,
+            worker_agent: &[4; 32],
+            checker: &[5; 32],
+            claimed_model: kaisar_primitives::GpuModel::H100Sxm,
+        },
+        &t,
+    );
+    assert_eq!(challenge.id().0, ours);
+    assert_eq!(Nonce([3; 32]).commitment().0, nonce_commitment(&[3; 32]));
+    assert_eq!(
+        POPW_PROTOCOL_VERSION,
+        kaisar_popw::messages::PROTOCOL_VERSION
+    );
+    // SCALE-identical work shapes.
+    assert_eq!(challenge.params.encode(), t.params.encode());
+}
+
+/// `ChallengeParams::is_valid` agrees with `kaisar-popw`'s `Params::validate` on edge values.
+#[test]
+fn params_bounds_agree_with_kaisar_popw() {
+    let edges = [
+        0u32,
+        1,
+        2,
+        8,
+        15,
+        16,
+        24,
+        32,
+        48,
+        1 << 12,
+        (1 << 15) - 1,
+        1 << 15,
+        (1 << 15) + 16,
+        (1 << 16) - 16,
+        1 << 16,
+        (1 << 16) + 1,
+        (1 << 16) + 16,
+        1 << 17,
+        u32::MAX,
+    ];
+    for &m in &edges {
+        for &n in &edges {
+            for &k in &edges {
+                for &chunks in &[0u32, 1, 1023, 1024, 1025, 8192, 1 << 16, (1 << 16) + 1] {
+                    let ours = ChallengeParams { m, n, k, chunks }.is_valid();
+                    let theirs = kaisar_popw::Params { m, n, k, chunks }.validate().is_ok();
+                    assert_eq!(ours, theirs, "m {m} n {n} k {k} chunks {chunks}");
+                }
+            }
+        }
+    }
+}
