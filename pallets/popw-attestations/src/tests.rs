@@ -1156,3 +1156,133 @@ fn params_bounds_agree_with_kaisar_popw() {
         }
     }
 }
+
+#[test]
+fn reveal_by_a_wrong_caller_is_refused() {
+    ExtBuilder::default().build_and_execute(|| {
+        run_to_block(start(1));
+        let slots = assigned(1, WORKER);
+        for s in &slots {
+            commit(1, WORKER, *s);
+        }
+        run_to_block(start(1) + COMMIT);
+        let a = attestation(
+            1,
+            WORKER,
+            slots[0].1,
+            nonce(1, slots[0].0),
+            CheckVerdict::Pass,
+            1,
+        );
+        seal(1, WORKER, slots[0], &a);
+        run_to_block(PopwAttestations::seal_deadline(1));
+        // Another assigned operator, the slot's owner, a stranger.
+        for who in [slots[1].1, OWNER0 + slots[0].0 as u64, STRANGER] {
+            assert_noop!(
+                PopwAttestations::reveal(
+                    RuntimeOrigin::signed(who),
+                    1,
+                    WORKER,
+                    slots[0].0,
+                    a,
+                    salt(slots[0].0)
+                ),
+                E::NotSlotOperator
+            );
+        }
+        // A slot that is not assigned.
+        let unassigned = (0..SLOTS)
+            .find(|i| slots.iter().all(|(s, _)| s != i))
+            .unwrap();
+        assert_noop!(
+            PopwAttestations::reveal(
+                RuntimeOrigin::signed(OP0 + unassigned as u64),
+                1,
+                WORKER,
+                unassigned,
+                a,
+                salt(unassigned)
+            ),
+            E::NotAssigned
+        );
+        // No open check for another worker.
+        assert_noop!(reveal(1, 77, slots[0], a), E::NotCommitted);
+    });
+}
+
+#[test]
+fn unsigned_origins_are_refused() {
+    use sp_runtime::DispatchError::BadOrigin;
+    ExtBuilder::default().build_and_execute(|| {
+        run_to_block(start(1));
+        let a = Attestation {
+            challenge_id: [0; 32],
+            terms: terms([0; 32]),
+            merkle_root: [0; 32],
+            work_time_ms: 0,
+            throughput_gops: 0,
+            ratio_ppm: 0,
+            verdict: CheckVerdict::Pass,
+            openings_digest: [0; 32],
+            snapshots_digest: [0; 32],
+        };
+        for origin in [RuntimeOrigin::none(), RuntimeOrigin::root()] {
+            assert_noop!(
+                PopwAttestations::commit_nonce(origin.clone(), 1, WORKER, 0, [0; 32]),
+                BadOrigin
+            );
+            assert_noop!(
+                PopwAttestations::seal(origin.clone(), 1, WORKER, 0, [0; 32]),
+                BadOrigin
+            );
+            assert_noop!(
+                PopwAttestations::reveal(origin.clone(), 1, WORKER, 0, a, [0; 32]),
+                BadOrigin
+            );
+            assert_noop!(
+                PopwAttestations::finalize(origin.clone(), 1, WORKER),
+                BadOrigin
+            );
+            assert_noop!(PopwAttestations::forget_worker(origin, WORKER), BadOrigin);
+        }
+    });
+}
+
+/// Every input and record has a small fixed bound (the calls take no variable-length input).
+#[test]
+fn inputs_and_records_are_bounded() {
+    use codec::MaxEncodedLen;
+    assert!(Attestation::max_encoded_len() <= 256);
+    assert!(CheckRecordOf::<Test>::max_encoded_len() <= 64 + 3 * 160);
+    assert!(WorkerCheckState::max_encoded_len() <= 32);
+    // Trailing bytes after a reveal call do not decode as a call.
+    let call = RuntimeCall::PopwAttestations(crate::Call::finalize {
+        epoch: 1,
+        worker: WORKER,
+    });
+    let mut bytes = call.encode();
+    bytes.push(0);
+    assert!(<RuntimeCall as codec::DecodeAll>::decode_all(&mut &bytes[..]).is_err());
+}
+
+/// The invariants are not vacuous: an inconsistent record is caught.
+#[test]
+fn try_state_catches_inconsistent_records() {
+    ExtBuilder::default().build().execute_with(|| {
+        run_to_block(start(1));
+        let slots = assigned(1, WORKER);
+        commit(1, WORKER, slots[0]);
+        assert!(PopwAttestations::do_try_state().is_ok());
+        // A seal counted that is not there.
+        Checks::<Test>::mutate(1, WORKER, |r| r.as_mut().unwrap().sealed = 1);
+        assert!(PopwAttestations::do_try_state().is_err());
+        Checks::<Test>::mutate(1, WORKER, |r| r.as_mut().unwrap().sealed = 0);
+        // An open-check count that does not match.
+        OpenChecks::<Test>::insert(1, 2);
+        assert!(PopwAttestations::do_try_state().is_err());
+        OpenChecks::<Test>::insert(1, 1);
+        // A slot outside the epoch's slot set.
+        Checks::<Test>::mutate(1, WORKER, |r| r.as_mut().unwrap().slots[0].slot = SLOTS + 5);
+        assert!(PopwAttestations::do_try_state().is_err());
+    });
+}

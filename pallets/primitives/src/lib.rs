@@ -7,8 +7,8 @@
 //! - [`WorkerRegistry`]: implemented by `pallet-worker-registry`, used by `pallet-orders`.
 //! - [`WorkerAvailabilityHooks`]: implemented by `pallet-orders`, called by the registry when a
 //!   worker stops being able to serve (Offline, Suspended).
-//! - [`WorkerVerification`]: implemented by the registry, used by whatever attests workers (a
-//!   governance origin today, the PoPW pallet later).
+//! - [`WorkerVerification`]: implemented by the registry, used by whatever attests workers (the
+//!   PoPW checking pallet, with a governance origin as an override).
 //! - [`Escrow`]: implemented by `pallet-escrow`, used by `pallet-orders`.
 //! - [`Points`]: implemented by `pallet-points`, used by `pallet-orders`.
 //! - [`CheckerSlots`], [`CheckingEpochs`], [`Referrals`]: implemented by
@@ -234,7 +234,8 @@ impl WorkerAvailabilityHooks for () {
     }
 }
 
-/// Attestation of workers' hardware (a governance origin today; the PoPW pallet later).
+/// Attestation of workers' hardware: implemented by the registry, used by the PoPW checking
+/// pallet (`pallet-popw-attestations`) for its consensus verdicts.
 pub trait WorkerVerification {
     /// Mark a `PendingVerification` (or `Suspended`) worker as verified: it becomes `Active`.
     fn verify(id: WorkerId) -> DispatchResult;
