@@ -9,7 +9,10 @@ use crate::{
 use alloc::vec::Vec;
 use codec::Encode;
 use frame_benchmarking::v2::*;
-use frame_support::traits::{Get, Hooks};
+use frame_support::{
+    traits::{Get, Hooks},
+    weights::Weight,
+};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use kaisar_primitives::{CheckerSlots, CheckingEpoch, CheckingEpochs, WorkerId, WorkerRegistry};
 use sp_runtime::traits::{One, Saturating};
@@ -309,6 +312,22 @@ mod benchmarks {
             Popw::<T>::on_initialize(b);
         }
         assert!(Seeds::<T>::get(e).expect("seeds").challenge.is_some());
+    }
+
+    /// Pruning `n` tallies of an epoch `TallyHistory` epochs old.
+    #[benchmark]
+    fn on_idle_prune(n: Linear<0, { T::MaxTalliesPrunedPerBlock::get() }>) {
+        for license in 0..n {
+            CheckerTallies::<T>::insert(0, license, kaisar_primitives::CheckerTally::default());
+        }
+        let b = T::Slots::epoch_start(T::TallyHistory::get());
+        set_block::<T>(b);
+        #[block]
+        {
+            Popw::<T>::on_idle(b, Weight::MAX);
+        }
+        assert_eq!(CheckerTallies::<T>::iter_prefix(0).count(), 0);
+        assert_eq!(TallyPruneEpoch::<T>::get(), 1);
     }
 
     impl_benchmark_test_suite!(

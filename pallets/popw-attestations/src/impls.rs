@@ -330,7 +330,9 @@ impl<T: Config> Pallet<T> {
             Seeds::<T>::iter().count() as u32 <= T::SeedHistory::get(),
             "more seeds kept than SeedHistory"
         );
-        for (_, _, t) in CheckerTallies::<T>::iter() {
+        let oldest = TallyPruneEpoch::<T>::get();
+        for (epoch, _, t) in CheckerTallies::<T>::iter() {
+            ensure!(epoch >= oldest, "a tally older than the pruning point");
             ensure!(
                 t.revealed.saturating_add(t.silent) == t.assigned && t.agreed <= t.revealed,
                 "inconsistent checker tally"

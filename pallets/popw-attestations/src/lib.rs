@@ -75,7 +75,9 @@
 //!
 //! [`Seeds`] keeps [`Config::SeedHistory`] epochs (one entry pruned per new epoch);
 //! [`Checks`] records are removed when finalized; [`CheckerTallies`] are consumed by the rewards
-//! pallet ([`kaisar_primitives::CheckerPerformance::take_performance`]); [`WorkerStates`] holds
+//! pallet ([`kaisar_primitives::CheckerPerformance::take_performance`]) and pruned in `on_idle`
+//! once [`Config::TallyHistory`] epochs old (at most [`Config::MaxTalliesPrunedPerBlock`] per
+//! block, within the idle weight); [`WorkerStates`] holds
 //! one entry per worker ever checked, removable by anyone once the worker left the registry
 //! ([`Pallet::forget_worker`]).
 
@@ -184,6 +186,16 @@ pub mod pallet {
         #[pallet::constant]
         type SeedHistory: Get<u32>;
 
+        /// Epochs the checker tallies of an epoch are kept for the rewards pallet; older ones
+        /// are pruned in `on_idle` (at least 1).
+        #[pallet::constant]
+        type TallyHistory: Get<u32>;
+
+        /// Most tallies `on_idle` prunes in one block (and never more than the idle weight
+        /// allows).
+        #[pallet::constant]
+        type MaxTalliesPrunedPerBlock: Get<u32>;
+
         /// Weights of this pallet's calls and hook.
         type WeightInfo: WeightInfo;
 
@@ -231,6 +243,16 @@ pub mod pallet {
         CheckerTally,
         ValueQuery,
     >;
+
+    /// The oldest epoch whose checker tallies may still be stored (`on_idle` prunes from
+    /// here once it is `TallyHistory` epochs old).
+    #[pallet::storage]
+    pub type TallyPruneEpoch<T: Config> = StorageValue<_, CheckingEpoch, ValueQuery>;
+
+    /// Where pruning [`TallyPruneEpoch`]'s tallies stopped (a storage key), if it is under way.
+    #[pallet::storage]
+    pub type TallyPruneCursor<T: Config> =
+        StorageValue<_, BoundedVec<u8, ConstU32<128>>, OptionQuery>;
 
     /// Events of this pallet.
     #[pallet::event]
@@ -308,6 +330,8 @@ pub mod pallet {
         },
         /// A worker that left the registry was forgotten.
         WorkerForgotten { worker: WorkerId },
+        /// The checker tallies of `epoch` were pruned (all of them, over one or more blocks).
+        TalliesPruned { epoch: CheckingEpoch },
     }
 
     /// Errors of this pallet.
@@ -376,6 +400,10 @@ pub mod pallet {
             Self::tick(now)
         }
 
+        fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+            Self::prune_tallies(now, remaining)
+        }
+
         fn integrity_test() {
             use sp_runtime::traits::Saturating;
             assert!(T::CheckersPerWorker::get() >= 1, "K must be at least 1");
@@ -401,6 +429,8 @@ pub mod pallet {
             );
             assert!(T::MaxConsecutiveFailures::get() >= 1);
             assert!(T::SeedHistory::get() >= 2);
+            assert!(T::TallyHistory::get() >= 1);
+            assert!(T::MaxTalliesPrunedPerBlock::get() >= 1);
         }
 
         #[cfg(feature = "try-runtime")]

@@ -33,6 +33,8 @@ pub const REVEAL: u64 = 5;
 pub const K: u32 = 3;
 /// Failed verdicts in a row that suspend.
 pub const MAX_FAILURES: u32 = 2;
+/// Epochs tallies are kept.
+pub const TALLY_HISTORY: u32 = 2;
 
 /// The default worker's provider and agent.
 pub const PROVIDER: AccountId = 100;
@@ -294,6 +296,8 @@ impl pallet_popw_attestations::Config for Test {
     type RevealWindow = ConstU64<REVEAL>;
     type MaxConsecutiveFailures = ConstU32<MAX_FAILURES>;
     type SeedHistory = ConstU32<3>;
+    type TallyHistory = ConstU32<TALLY_HISTORY>;
+    type MaxTalliesPrunedPerBlock = ConstU32<2>;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = MockBenchmarkHelper;
@@ -360,8 +364,8 @@ impl ExtBuilder {
     }
 }
 
-/// Advance to block `n`, running the slot set's epoch change and the pallet's hook in each
-/// block; returns the largest hook weight seen.
+/// Advance to block `n`, running the slot set's epoch change and the pallet's hooks in each
+/// block (`on_idle` with unlimited weight); returns the largest `on_initialize` weight seen.
 pub fn run_to_block(n: u64) -> Weight {
     let mut max = Weight::zero();
     while System::block_number() < n {
@@ -370,6 +374,7 @@ pub fn run_to_block(n: u64) -> Weight {
         System::set_parent_hash(sp_core::H256::from_low_u64_be(next));
         MockSlots::tick(next);
         max = max.max(PopwAttestations::on_initialize(next));
+        PopwAttestations::on_idle(next, Weight::MAX);
     }
     max
 }

@@ -1286,3 +1286,68 @@ fn try_state_catches_inconsistent_records() {
         assert!(PopwAttestations::do_try_state().is_err());
     });
 }
+
+#[test]
+fn old_tallies_are_pruned_on_idle_in_bounded_steps() {
+    let mut ext = ExtBuilder::default().build();
+    let licenses: Vec<_> = ext.execute_with(|| {
+        let slots = run_check(1, WORKER, &[pass(1), pass(1), pass(1)]);
+        // Kept for TALLY_HISTORY = 2 epochs: still there during epoch 2.
+        run_to_block(start(1 + TALLY_HISTORY) - 1);
+        assert_eq!(CheckerTallies::<Test>::iter_prefix(1).count(), 3);
+        assert_eq!(
+            TallyPruneEpoch::<Test>::get(),
+            1,
+            "epoch 0 (empty) was pruned"
+        );
+        slots
+            .iter()
+            .map(|(s, _)| MockSlots::slot(*s).unwrap().license)
+            .collect()
+    });
+    // The tallies are in the database (the limit bounds the keys read from it); each block's
+    // changes are committed before the next, as on a chain.
+    ext.commit_all().unwrap();
+    let b = start(1 + TALLY_HISTORY);
+    ext.execute_with(|| {
+        // Epoch 3: 2 per block (MaxTalliesPrunedPerBlock), then the epoch is done.
+        System::set_block_number(b);
+        MockSlots::tick(b);
+        PopwAttestations::on_initialize(b);
+        // Too little idle weight: nothing happens.
+        assert_eq!(PopwAttestations::on_idle(b, Weight::zero()), Weight::zero());
+        assert_eq!(TallyPruneEpoch::<Test>::get(), 1);
+        let w = PopwAttestations::on_idle(b, Weight::MAX);
+        assert_eq!(w, <() as WeightInfo>::on_idle_prune(2));
+        assert_eq!(CheckerTallies::<Test>::iter_prefix(1).count(), 1);
+        assert!(TallyPruneCursor::<Test>::get().is_some());
+    });
+    ext.commit_all().unwrap();
+    ext.execute_with(|| {
+        // Next block, exactly one item's worth of idle weight: the last one.
+        System::set_block_number(b + 1);
+        PopwAttestations::on_idle(b + 1, <() as WeightInfo>::on_idle_prune(1));
+        assert_eq!(CheckerTallies::<Test>::iter_prefix(1).count(), 0);
+    });
+    ext.commit_all().unwrap();
+    ext.execute_with(|| {
+        System::set_block_number(b + 2);
+        PopwAttestations::on_idle(b + 2, Weight::MAX);
+        assert_eq!(TallyPruneEpoch::<Test>::get(), 2);
+        assert!(TallyPruneCursor::<Test>::get().is_none());
+        assert!(has_event(Event::TalliesPruned { epoch: 1 }));
+        for l in &licenses {
+            assert_eq!(
+                PopwAttestations::performance(1, *l),
+                CheckerTally::default()
+            );
+        }
+        // Epoch 2 is not old enough yet.
+        assert_eq!(
+            PopwAttestations::on_idle(b + 2, Weight::MAX),
+            <() as WeightInfo>::on_idle_prune(0)
+        );
+        assert_eq!(TallyPruneEpoch::<Test>::get(), 2);
+        PopwAttestations::do_try_state().expect("invariants hold");
+    });
+}

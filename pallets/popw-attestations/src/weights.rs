@@ -23,6 +23,8 @@ pub trait WeightInfo {
 	fn on_initialize_idle() -> Weight;
 	fn on_initialize_seed() -> Weight;
 	fn on_initialize_randomness() -> Weight;
+	/// n: tallies removed
+	fn on_idle_prune(n: u32, ) -> Weight;
 }
 
 /// Estimated weights, with the runtime's database weights.
@@ -93,6 +95,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	// estimated from pallet_worker_registry::sweep; re-measured by scripts/bench-weights.sh
+	fn on_idle_prune(n: u32, ) -> Weight {
+		Weight::from_parts(8_000_000, 1500)
+			.saturating_add(Weight::from_parts(4_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
+	}
 }
 
 /// For tests: the same formulas with RocksDB weights.
@@ -152,5 +162,12 @@ impl WeightInfo for () {
 		Weight::from_parts(18_000_000, 3000)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn on_idle_prune(n: u32, ) -> Weight {
+		Weight::from_parts(8_000_000, 1500)
+			.saturating_add(Weight::from_parts(4_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(n.into())))
 	}
 }

@@ -35,6 +35,11 @@ parameter_types! {
     pub const PopwMaxConsecutiveFailures: u32 = 3;
     /// A day of epoch seeds is kept (for the runtime API and late finalizations).
     pub const PopwSeedHistory: u32 = 24;
+    /// Checker tallies are kept a week (168 epochs) for the rewards pallet, then pruned in
+    /// `on_idle`.
+    pub const PopwTallyHistory: u32 = 7 * 24;
+    /// At most 256 tallies pruned per block (within the idle weight).
+    pub const PopwMaxTalliesPrunedPerBlock: u32 = 256;
 }
 
 impl pallet_popw_attestations::Config for Runtime {
@@ -54,6 +59,8 @@ impl pallet_popw_attestations::Config for Runtime {
     type RevealWindow = PopwRevealWindow;
     type MaxConsecutiveFailures = PopwMaxConsecutiveFailures;
     type SeedHistory = PopwSeedHistory;
+    type TallyHistory = PopwTallyHistory;
+    type MaxTalliesPrunedPerBlock = PopwMaxTalliesPrunedPerBlock;
     type WeightInfo = pallet_popw_attestations::weights::SubstrateWeight<Runtime>;
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = benchmark::PopwBenchmarkHelper;
