@@ -317,5 +317,5 @@ fn checker_licenses_benchmarks_run_against_the_runtime() {
 
 #[test]
 fn popw_attestations_benchmarks_run_against_the_runtime() {
-    assert!(run_all("pallet_popw_attestations") >= 9);
+    assert!(run_all("pallet_popw_attestations") >= 10);
 }
