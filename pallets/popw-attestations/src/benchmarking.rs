@@ -50,7 +50,8 @@ fn setup<T: Config>(tries: u32) -> (CheckingEpoch, WorkerId, Vec<(u32, T::Accoun
     }
     T::BenchmarkHelper::set_slots(&owners);
     assert_eq!(T::Slots::current_epoch(), e);
-    let (chosen, _) = Popw::<T>::draw_assignment(&seed, worker, &provider);
+    let agent = T::Workers::worker(worker).expect("registered").agent;
+    let (chosen, _) = Popw::<T>::draw_assignment(&seed, worker, &provider, &agent);
     assert!(!chosen.is_empty(), "an assignment");
     let slots = chosen.into_iter().map(|(i, s)| (i, s.operator)).collect();
     (e, worker, slots)

@@ -56,7 +56,8 @@ impl<T: Config> Pallet<T> {
             None => {
                 let w = T::Workers::worker(worker).ok_or(Error::<T>::UnknownWorker)?;
                 ensure!(Self::is_checkable(w.status), Error::<T>::WorkerNotCheckable);
-                let (chosen, tries) = Self::draw_assignment(&seeds.assignment, worker, &w.provider);
+                let (chosen, tries) =
+                    Self::draw_assignment(&seeds.assignment, worker, &w.provider, &w.agent);
                 // The slot must be assigned before anything is written.
                 ensure!(
                     chosen.iter().any(|(i, _)| *i == slot),
@@ -276,7 +277,8 @@ impl<T: Config> Pallet<T> {
         let seeds = Seeds::<T>::get(epoch).ok_or(Error::<T>::NothingToFinalize)?;
         let w = T::Workers::worker(worker).ok_or(Error::<T>::UnknownWorker)?;
         ensure!(Self::is_checkable(w.status), Error::<T>::WorkerNotCheckable);
-        let (chosen, tries) = Self::draw_assignment(&seeds.assignment, worker, &w.provider);
+        let (chosen, tries) =
+            Self::draw_assignment(&seeds.assignment, worker, &w.provider, &w.agent);
         ensure!(!chosen.is_empty(), Error::<T>::NothingToFinalize);
         for (_, s) in chosen.iter() {
             Self::record_tally(epoch, s.license, false, false);

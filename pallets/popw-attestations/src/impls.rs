@@ -159,13 +159,15 @@ impl<T: Config> Pallet<T> {
         )
     }
 
-    /// Draw the slots of `worker` (provided by `provider`) from `seed` among the current
-    /// slot set: up to K distinct slots whose owner and operator are not `provider`, in at
-    /// most `MaxAssignmentTries` draws. Returns the slots and the draws made.
+    /// Draw the slots of `worker` (provided by `provider`, run by `agent`) from `seed` among
+    /// the current slot set: up to K distinct slots whose owner and operator are neither
+    /// `provider` nor `agent`, in at most `MaxAssignmentTries` draws. Returns the slots and the
+    /// draws made.
     pub(crate) fn draw_assignment(
         seed: &Hash32,
         worker: WorkerId,
         provider: &T::AccountId,
+        agent: &T::AccountId,
     ) -> (Vec<(u32, CheckerSlot<T::AccountId>)>, u32) {
         let k = T::CheckersPerWorker::get() as usize;
         let count = T::Slots::slot_count();
@@ -183,7 +185,8 @@ impl<T: Config> Pallet<T> {
             let Some(slot) = T::Slots::slot(index) else {
                 continue;
             };
-            if &slot.owner == provider || &slot.operator == provider {
+            let own = |who: &T::AccountId| who == provider || who == agent;
+            if own(&slot.owner) || own(&slot.operator) {
                 continue;
             }
             chosen.push((index, slot));
@@ -210,7 +213,7 @@ impl<T: Config> Pallet<T> {
         if !Self::is_checkable(w.status) {
             return BoundedVec::new();
         }
-        let (chosen, _) = Self::draw_assignment(&seeds.assignment, worker, &w.provider);
+        let (chosen, _) = Self::draw_assignment(&seeds.assignment, worker, &w.provider, &w.agent);
         BoundedVec::truncate_from(chosen.into_iter().map(|(i, _)| i).collect())
     }
 

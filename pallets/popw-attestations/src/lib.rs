@@ -43,7 +43,8 @@
 //! The slots of `(e, worker)` are drawn by hashing: try `t = 0, 1, ...` up to
 //! [`Config::MaxAssignmentTries`], slot index
 //! `u64_le(blake2_256("kaisar-popw/assign/v1" ++ seed_e ++ worker (u64 LE) ++ t (u32 LE))[..8]) mod slot_count`,
-//! skipping a slot already drawn and a slot whose owner or operator is the worker's provider,
+//! skipping a slot already drawn and a slot whose owner or operator is the worker's provider
+//! or its agent,
 //! until K slots are drawn (fewer if the tries run out). No hook iterates workers or slots:
 //! [`Pallet::assignment`] computes one worker's slots on demand, the first
 //! [`Pallet::commit_nonce`] of a check stores them in its record ([`Checks`]), and the runtime

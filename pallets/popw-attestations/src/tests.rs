@@ -878,6 +878,23 @@ fn providers_own_slots_are_never_assigned_to_its_workers() {
 }
 
 #[test]
+fn slots_of_the_workers_agent_are_never_assigned_to_it() {
+    let mut slots: Vec<_> = (0..SLOTS)
+        .map(|i| slot(i, OWNER0 + i as u64, OP0 + i as u64))
+        .collect();
+    slots[0].operator = AGENT;
+    slots[4].owner = AGENT;
+    ExtBuilder::default().slots(slots).build_and_execute(|| {
+        for e in 1..20 {
+            run_to_block(start(e));
+            let a = PopwAttestations::assignment(e, WORKER);
+            assert!(!a.is_empty());
+            assert!(a.iter().all(|i| *i != 0 && *i != 4), "{a:?}");
+        }
+    });
+}
+
+#[test]
 fn fewer_eligible_slots_than_k_assign_what_there_is() {
     let slots = vec![slot(0, 1, 2), slot(1, PROVIDER, 3)];
     ExtBuilder::default().slots(slots).build_and_execute(|| {
