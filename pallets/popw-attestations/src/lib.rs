@@ -260,79 +260,131 @@ pub mod pallet {
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
     pub enum Event<T: Config> {
         /// The assignment seed of `epoch` was drawn: its assignments are fixed.
-        AssignmentSeedDrawn { epoch: CheckingEpoch, seed: Hash32 },
+        AssignmentSeedDrawn {
+            /// The epoch.
+            epoch: CheckingEpoch,
+            /// The seed the assignments derive from.
+            seed: Hash32,
+        },
         /// The challenge randomness of `epoch` was drawn: nonce commitments are closed.
         ChallengeRandomnessDrawn {
+            /// The epoch.
             epoch: CheckingEpoch,
+            /// The `epoch_randomness` of the epoch's challenges.
             randomness: Hash32,
         },
         /// A check was opened (first commitment): its assigned slots.
         CheckOpened {
+            /// The epoch.
             epoch: CheckingEpoch,
+            /// The checked worker.
             worker: WorkerId,
+            /// The assigned slot indices, in draw order.
             slots: BoundedVec<u32, T::CheckersPerWorker>,
         },
         /// An assigned slot's operator committed to a nonce.
         NonceCommitted {
+            /// The epoch.
             epoch: CheckingEpoch,
+            /// The checked worker.
             worker: WorkerId,
+            /// The slot index.
             slot: u32,
+            /// The slot's license.
             license: LicenseId,
+            /// `blake2_256("kaisar-popw/nonce/v1" ++ nonce)`.
             commitment: Hash32,
         },
         /// An assigned slot sealed its attestation.
         AttestationSealed {
+            /// The epoch.
             epoch: CheckingEpoch,
+            /// The checked worker.
             worker: WorkerId,
+            /// The slot index.
             slot: u32,
+            /// The slot's license.
             license: LicenseId,
+            /// `blake2_256(SCALE(attestation) ++ salt)`.
             seal: Hash32,
         },
         /// An assigned slot revealed its attestation.
         AttestationRevealed {
+            /// The epoch.
             epoch: CheckingEpoch,
+            /// The checked worker.
             worker: WorkerId,
+            /// The slot index.
             slot: u32,
+            /// The slot's license.
             license: LicenseId,
+            /// The attestation, as checked against the seal and the chain's values.
             attestation: Attestation,
         },
-        /// A check was finalized. `applied` is false for a verdict older than the worker's
-        /// latest applied one (only the checkers' tallies were updated).
+        /// A check was finalized.
         CheckFinalized {
+            /// The epoch.
             epoch: CheckingEpoch,
+            /// The checked worker.
             worker: WorkerId,
+            /// The consensus verdict.
             outcome: CheckOutcome,
+            /// Slots assigned.
             assigned: u32,
+            /// Slots that revealed.
             revealed: u32,
+            /// Slots that revealed `Pass`.
             passes: u32,
+            /// False for a verdict older than the worker's latest applied one (only the
+            /// checkers' tallies were updated).
             applied: bool,
         },
-        /// A passing verdict: the worker's median throughput of the passing attestations.
+        /// A passing verdict.
         WorkerPassed {
+            /// The worker.
             worker: WorkerId,
+            /// The epoch.
             epoch: CheckingEpoch,
+            /// Median throughput of the passing attestations, in GOPS.
             throughput_gops: u64,
         },
-        /// A failed verdict: the worker's failures in a row.
+        /// A failed verdict.
         WorkerFailed {
+            /// The worker.
             worker: WorkerId,
+            /// The epoch.
             epoch: CheckingEpoch,
+            /// Failed verdicts in a row, this one included.
             consecutive_failures: u32,
         },
         /// A passing verdict verified a pending worker (it is Active now).
-        WorkerVerified { worker: WorkerId },
+        WorkerVerified {
+            /// The worker.
+            worker: WorkerId,
+        },
         /// `MaxConsecutiveFailures` failed verdicts in a row suspended the worker.
-        WorkerSuspended { worker: WorkerId },
+        WorkerSuspended {
+            /// The worker.
+            worker: WorkerId,
+        },
         /// The registry refused the verdict's verification or suspension (the worker changed
         /// state meanwhile); the verdict is recorded regardless.
         VerdictNotApplied {
+            /// The worker.
             worker: WorkerId,
+            /// The registry's error.
             error: DispatchError,
         },
         /// A worker that left the registry was forgotten.
-        WorkerForgotten { worker: WorkerId },
+        WorkerForgotten {
+            /// The worker.
+            worker: WorkerId,
+        },
         /// The checker tallies of `epoch` were pruned (all of them, over one or more blocks).
-        TalliesPruned { epoch: CheckingEpoch },
+        TalliesPruned {
+            /// The epoch.
+            epoch: CheckingEpoch,
+        },
     }
 
     /// Errors of this pallet.
