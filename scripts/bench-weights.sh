@@ -26,8 +26,9 @@ declare -A dir=(
   [pallet_points]=pallets/points
   [pallet_orders]=pallets/orders
   [pallet_checker_licenses]=pallets/checker-licenses
+  [pallet_popw_attestations]=pallets/popw-attestations
 )
-all=(pallet_worker_registry pallet_escrow pallet_points pallet_orders pallet_checker_licenses)
+all=(pallet_worker_registry pallet_escrow pallet_points pallet_orders pallet_checker_licenses pallet_popw_attestations)
 pallets=("$@"); report=0
 [ ${#pallets[@]} -gt 0 ] || { pallets=("${all[@]}"); report=1; }
 

@@ -215,6 +215,41 @@ impl_runtime_apis! {
         }
     }
 
+    impl pallet_popw_attestations::runtime_api::PopwAttestationsApi<Block, AccountId> for Runtime {
+        fn current_epoch() -> kaisar_primitives::CheckingEpoch {
+            <crate::CheckerLicenses as kaisar_primitives::CheckerSlots<AccountId>>::current_epoch()
+        }
+
+        fn assignments_of(
+            operator: AccountId,
+            epoch: kaisar_primitives::CheckingEpoch,
+        ) -> Vec<pallet_popw_attestations::impls::OperatorAssignment> {
+            // Off-chain only: iterates every registered worker.
+            crate::PopwAttestations::assignments_of(
+                &operator,
+                epoch,
+                pallet_worker_registry::Workers::<Runtime>::iter_keys(),
+            )
+        }
+
+        fn assignment(
+            epoch: kaisar_primitives::CheckingEpoch,
+            worker: kaisar_primitives::WorkerId,
+        ) -> Vec<u32> {
+            crate::PopwAttestations::assignment(epoch, worker).into_inner()
+        }
+
+        fn epoch_seeds(
+            epoch: kaisar_primitives::CheckingEpoch,
+        ) -> Option<pallet_popw_attestations::EpochSeeds> {
+            pallet_popw_attestations::Seeds::<Runtime>::get(epoch)
+        }
+
+        fn worker_throughput(worker: kaisar_primitives::WorkerId) -> Option<u64> {
+            crate::PopwAttestations::worker_throughput(worker)
+        }
+    }
+
     #[cfg(feature = "try-runtime")]
     impl frame_try_runtime::TryRuntime<Block> for Runtime {
         fn on_runtime_upgrade(checks: frame_try_runtime::UpgradeCheckSelect) -> (Weight, Weight) {

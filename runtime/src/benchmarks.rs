@@ -18,6 +18,7 @@ frame_benchmarking::define_benchmarks!(
     [pallet_points, Points]
     [pallet_orders, Orders]
     [pallet_checker_licenses, CheckerLicenses]
+    [pallet_popw_attestations, PopwAttestations]
 );
 
 impl frame_system_benchmarking::Config for Runtime {

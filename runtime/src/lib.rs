@@ -17,6 +17,9 @@
 //! - 54 `Nfts` (`pallet-nfts`), 55 `CheckerLicenses`: checker node licenses as NFTs, their
 //!   sale, referrals and delegation (wiring in [`configs::licenses`], design in
 //!   `docs/checker-licenses.md`).
+//! - 56 `PopwAttestations`: PoPW checking, per-epoch assignments of checker slots to workers,
+//!   attestations and consensus verdicts (wiring in [`configs::attestations`], design in
+//!   `docs/checking.md`).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 // `#[frame_support::runtime]` expands recursively.
@@ -269,6 +272,10 @@ mod runtime {
     pub type Nfts = pallet_nfts;
     #[runtime::pallet_index(55)]
     pub type CheckerLicenses = pallet_checker_licenses;
+
+    // PoPW checking (configured in `configs::attestations`).
+    #[runtime::pallet_index(56)]
+    pub type PopwAttestations = pallet_popw_attestations;
 }
 
 cumulus_pallet_parachain_system::register_validate_block! {

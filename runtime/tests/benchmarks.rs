@@ -301,6 +301,7 @@ fn every_kaisar_pallet_is_listed_for_benchmarking() {
         "pallet_points",
         "pallet_orders",
         "pallet_checker_licenses",
+        "pallet_popw_attestations",
     ] {
         assert!(
             names.iter().any(|n| n == pallet),
@@ -312,4 +313,9 @@ fn every_kaisar_pallet_is_listed_for_benchmarking() {
 #[test]
 fn checker_licenses_benchmarks_run_against_the_runtime() {
     assert!(run_all("pallet_checker_licenses") >= 12);
+}
+
+#[test]
+fn popw_attestations_benchmarks_run_against_the_runtime() {
+    assert!(run_all("pallet_popw_attestations") >= 10);
 }

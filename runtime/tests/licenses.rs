@@ -3,7 +3,7 @@
 
 use frame_support::{
     assert_ok,
-    traits::{tokens::nonfungibles_v2::Inspect, Get, Hooks, TryState, TryStateSelect},
+    traits::{tokens::nonfungibles_v2::Inspect, Hooks, TryState, TryStateSelect},
 };
 use kaisar_primitives::{CheckerSlots, Referrals};
 use kaisar_runtime::{

@@ -166,3 +166,57 @@ fn checker_licenses_epoch_boundary_and_calls_fit_the_block() {
         );
     }
 }
+
+#[test]
+fn popw_attestations_hook_and_calls_fit_the_block() {
+    use kaisar_primitives::WorkerVerification;
+    use kaisar_runtime::configs::{
+        attestations::{PopwCheckersPerWorker, PopwMaxAssignmentTries},
+        licenses::MaxPendingDelegationChanges,
+    };
+    use pallet_checker_licenses::WeightInfo as _;
+    use pallet_popw_attestations::WeightInfo as _;
+    type C = <Runtime as pallet_checker_licenses::Config>::WeightInfo;
+    type P = <Runtime as pallet_popw_attestations::Config>::WeightInfo;
+    let limits = RuntimeBlockWeights::get();
+    // The hook's worst block (drawing a seed) on an epoch boundary in the marketplace's worst
+    // block.
+    let popw_hook = P::on_initialize_seed()
+        .max(P::on_initialize_randomness())
+        .max(P::on_initialize_idle());
+    let hooks =
+        worst_case_hooks() + C::on_initialize_epoch(MaxPendingDelegationChanges::get()) + popw_hook;
+    println!("worst-case hooks with the PoPW seed: {}", pretty(hooks));
+    assert!(
+        hooks.all_lte(limits.max_block / 2),
+        "hooks {} exceed half the block {}",
+        pretty(hooks),
+        pretty(limits.max_block)
+    );
+    let max = limits
+        .get(DispatchClass::Normal)
+        .max_extrinsic
+        .expect("a normal-class limit");
+    let k = PopwCheckersPerWorker::get();
+    let tries = PopwMaxAssignmentTries::get();
+    let verdict = <kaisar_runtime::WorkerRegistry as WorkerVerification>::max_weight();
+    let calls = [
+        ("commit_nonce", P::commit_nonce(tries)),
+        ("seal", P::seal()),
+        ("reveal", P::reveal() + P::finalize(k) + verdict),
+        (
+            "finalize",
+            P::finalize(k).max(P::finalize_unopened(tries)) + verdict,
+        ),
+        ("forget_worker", P::forget_worker()),
+    ];
+    for (name, weight) in calls {
+        println!("{name}: {}", pretty(weight));
+        assert!(
+            weight.all_lte(max),
+            "{name} ({}) exceeds {}",
+            pretty(weight),
+            pretty(max)
+        );
+    }
+}

@@ -4,7 +4,7 @@
 use super::*;
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::BlockNumberFor;
-use kaisar_primitives::{CheckerSlot, CheckerSlots, CheckingEpoch};
+use kaisar_primitives::{CheckerSlot, CheckerSlots, CheckingEpoch, CheckingEpochs};
 use sp_runtime::traits::{AccountIdConversion, Zero};
 
 impl<T: Config> Pallet<T> {
@@ -58,5 +58,18 @@ impl<T: Config> CheckerSlots<T::AccountId> for Pallet<T> {
     }
     fn slot_of(license: LicenseId) -> Option<u32> {
         SlotOf::<T>::get(license)
+    }
+}
+
+impl<T: Config> CheckingEpochs<BlockNumberFor<T>> for Pallet<T> {
+    fn epoch_length() -> BlockNumberFor<T> {
+        Self::epoch_length()
+    }
+    fn epoch_of(n: BlockNumberFor<T>) -> CheckingEpoch {
+        Self::epoch_of(n)
+    }
+    fn epoch_start(epoch: CheckingEpoch) -> BlockNumberFor<T> {
+        use sp_runtime::traits::Saturating;
+        BlockNumberFor::<T>::from(epoch).saturating_mul(Self::epoch_length().max(1u32.into()))
     }
 }

@@ -982,3 +982,27 @@ fn a_round_of_100_000_commitments_allocates_exactly_its_supply() {
         assert!(rounded_up < units.len() as u32);
     }
 }
+
+#[test]
+fn checking_epochs_schedule_matches_the_slot_set_epochs() {
+    use kaisar_primitives::CheckingEpochs;
+    ExtBuilder::default().build_and_execute(|| {
+        type P = CheckerLicenses;
+        assert_eq!(<P as CheckingEpochs<u64>>::epoch_length(), EPOCH);
+        for e in 0..5u32 {
+            let s = <P as CheckingEpochs<u64>>::epoch_start(e);
+            assert_eq!(s, e as u64 * EPOCH);
+            assert_eq!(<P as CheckingEpochs<u64>>::epoch_of(s), e);
+            assert_eq!(<P as CheckingEpochs<u64>>::epoch_of(s + EPOCH - 1), e);
+        }
+        run_to_epoch(3);
+        assert_eq!(
+            <P as CheckerSlots<AccountId>>::current_epoch(),
+            <P as CheckingEpochs<u64>>::epoch_of(System::block_number())
+        );
+        assert_eq!(
+            <P as CheckingEpochs<u64>>::epoch_start(u32::MAX),
+            u64::from(u32::MAX) * EPOCH
+        );
+    });
+}

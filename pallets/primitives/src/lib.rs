@@ -7,10 +7,13 @@
 //! - [`WorkerRegistry`]: implemented by `pallet-worker-registry`, used by `pallet-orders`.
 //! - [`WorkerAvailabilityHooks`]: implemented by `pallet-orders`, called by the registry when a
 //!   worker stops being able to serve (Offline, Suspended).
-//! - [`WorkerVerification`]: implemented by the registry, used by whatever attests workers (a
-//!   governance origin today, the PoPW pallet later).
+//! - [`WorkerVerification`]: implemented by the registry, used by whatever attests workers (the
+//!   PoPW checking pallet, with a governance origin as an override).
 //! - [`Escrow`]: implemented by `pallet-escrow`, used by `pallet-orders`.
 //! - [`Points`]: implemented by `pallet-points`, used by `pallet-orders`.
+//! - [`CheckerSlots`], [`CheckingEpochs`], [`Referrals`]: implemented by
+//!   `pallet-checker-licenses`, used by the checking (and rewards) pallets.
+//! - [`CheckerPerformance`]: implemented by `pallet-popw-attestations`, for the rewards pallet.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -231,13 +234,17 @@ impl WorkerAvailabilityHooks for () {
     }
 }
 
-/// Attestation of workers' hardware (a governance origin today; the PoPW pallet later).
+/// Attestation of workers' hardware: implemented by the registry, used by the PoPW checking
+/// pallet (`pallet-popw-attestations`) for its consensus verdicts.
 pub trait WorkerVerification {
     /// Mark a `PendingVerification` (or `Suspended`) worker as verified: it becomes `Active`.
     fn verify(id: WorkerId) -> DispatchResult;
     /// Suspend a worker: it stops taking orders and its running orders are failed. Returns the
     /// weight the availability hooks used (at most their `max_weight`), for the caller to charge.
     fn suspend(id: WorkerId) -> Result<Weight, DispatchError>;
+    /// The most weight one [`Self::verify`] or [`Self::suspend`] can take, the availability
+    /// hooks included, for callers (the PoPW pallet's verdicts) to pre-charge.
+    fn max_weight() -> Weight;
 }
 
 /// How an escrow movement was split between the payer and the sponsor.
@@ -359,6 +366,54 @@ pub trait CheckerSlots<AccountId> {
     fn slot(index: u32) -> Option<CheckerSlot<AccountId>>;
     /// The index of `license`'s slot, if it is active in the current epoch.
     fn slot_of(license: LicenseId) -> Option<u32>;
+}
+
+/// The checking epochs' schedule in blocks, implemented by `pallet-checker-licenses` (whose
+/// [`CheckerSlots::current_epoch`] advances at each epoch's first block) for the checking
+/// pallet's timeline. Epoch `e` spans blocks `epoch_start(e)..epoch_start(e + 1)`.
+pub trait CheckingEpochs<BlockNumber> {
+    /// Blocks per epoch (at least 1).
+    fn epoch_length() -> BlockNumber;
+    /// The epoch block `n` belongs to.
+    fn epoch_of(n: BlockNumber) -> CheckingEpoch;
+    /// The first block of `epoch` (saturating).
+    fn epoch_start(epoch: CheckingEpoch) -> BlockNumber;
+}
+
+/// What one checker slot (a license) did in one epoch's checks, recorded by the checking
+/// pallet when each check is finalized, for the rewards pallet.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    RuntimeDebug,
+)]
+pub struct CheckerTally {
+    /// Checks the slot was assigned to (and that were finalized).
+    pub assigned: u32,
+    /// Of those, checks it revealed an attestation for.
+    pub revealed: u32,
+    /// Of the revealed ones, those whose vote (pass or not) agreed with the consensus verdict.
+    /// A check with no verdict (nobody revealed) counts for nobody.
+    pub agreed: u32,
+    /// Assigned checks it revealed nothing for (no commitment, no seal or no reveal in time).
+    pub silent: u32,
+}
+
+/// The checkers' per-epoch records, implemented by the checking pallet
+/// (`pallet-popw-attestations`) for the rewards pallet.
+pub trait CheckerPerformance {
+    /// What `license`'s slot did in `epoch`'s finalized checks (zero if nothing).
+    fn performance(epoch: CheckingEpoch, license: LicenseId) -> CheckerTally;
+    /// Like [`Self::performance`], and remove the record (the rewards pallet consumes it once).
+    fn take_performance(epoch: CheckingEpoch, license: LicenseId) -> CheckerTally;
 }
 
 /// Who referred an account (recorded once, at its first commitment with a referral code), for

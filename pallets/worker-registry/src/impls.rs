@@ -375,4 +375,9 @@ impl<T: Config> WorkerVerification for Pallet<T> {
     fn suspend(id: WorkerId) -> Result<Weight, DispatchError> {
         Self::do_suspend_worker(id)
     }
+
+    fn max_weight() -> Weight {
+        T::WeightInfo::verify_worker()
+            .max(T::WeightInfo::suspend_worker().saturating_add(T::AvailabilityHooks::max_weight()))
+    }
 }

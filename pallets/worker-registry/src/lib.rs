@@ -7,9 +7,9 @@
 //!   [`Config::FeeDestination`]) and holds a deposit per worker under
 //!   [`HoldReason::WorkerDeposit`];
 //! - tracks each worker's lifecycle ([`WorkerStatus`]): `PendingVerification` until the verifier
-//!   (governance today, the PoPW pallet later, through [`WorkerVerification`]) attests it, then
-//!   `Active` while its agent heartbeats, `Offline` when the heartbeat stops, `Suspended` by the
-//!   verifier, `Deregistering` while the deposit unbonds;
+//!   (the PoPW checking pallet, through [`WorkerVerification`]; governance as an override)
+//!   attests it, then `Active` while its agent heartbeats, `Offline` when the heartbeat stops,
+//!   `Suspended` by the verifier, `Deregistering` while the deposit unbonds;
 //! - keeps a bounded, price-sorted index of `Active` workers per GPU model ([`PriceIndex`]) so
 //!   that `pallet-orders` finds the cheapest worker without scanning all of them;
 //! - counts the GPUs reserved by orders ([`kaisar_primitives::WorkerRegistry`]).
@@ -134,7 +134,8 @@ pub mod pallet {
         /// existential deposit), or a fee below the existential deposit cannot be paid into it.
         type FeeDestination: Get<Option<Self::AccountId>>;
 
-        /// Who may verify and suspend workers (governance today, PoPW later).
+        /// Who may verify and suspend workers by hand (governance: an override of the PoPW
+        /// checking pallet, which uses [`WorkerVerification`]).
         type VerifierOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
         /// Who may remove any worker at once with `force_deregister` (and slash its deposit):

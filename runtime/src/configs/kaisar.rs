@@ -77,9 +77,9 @@ impl pallet_worker_registry::Config for Runtime {
     type RegistrationFee = RegistrationFee;
     type WorkerDeposit = WorkerDeposit;
     type FeeDestination = WorkerFeeDestination;
-    /// Governance verifies and suspends workers for now. When the PoPW pallet lands it drives
-    /// verification through `kaisar_primitives::WorkerVerification`, and this origin can be
-    /// narrowed (e.g. `EitherOfDiverse<GovernanceOrigin, HardwareCommittee>`).
+    /// Checkers verify and suspend workers: `PopwAttestations` (56) applies its consensus
+    /// verdicts through `kaisar_primitives::WorkerVerification`. Governance keeps this origin
+    /// as an override (verify or suspend by hand).
     type VerifierOrigin = GovernanceOrigin;
     /// Governance removes workers at once (squatting, fraud), returning or slashing deposits;
     /// slashed deposits go to the treasury (`FeeDestination`).

@@ -1,6 +1,7 @@
 //! Configuration of the standard pallets (system, parachain, money, governance, Aura).
 //! The Kaisar pallets are configured in [`kaisar`].
 
+pub mod attestations;
 pub mod kaisar;
 pub mod licenses;
 

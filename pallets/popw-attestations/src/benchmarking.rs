@@ -1,0 +1,339 @@
+//! Benchmarks of the PoPW attestations pallet (frame-benchmarking v2): every call and the
+//! hook's three cases, each in its worst case.
+
+use super::*;
+use crate::{
+    impls::{challenge_id, draw_slot, nonce_commitment, seal_of, ChainValues},
+    Pallet as Popw,
+};
+use alloc::vec::Vec;
+use codec::Encode;
+use frame_benchmarking::v2::*;
+use frame_support::{
+    traits::{Get, Hooks},
+    weights::Weight,
+};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use kaisar_primitives::{CheckerSlots, CheckingEpoch, CheckingEpochs, WorkerId, WorkerRegistry};
+use sp_runtime::traits::{One, Saturating};
+
+const SEED: u32 = 0;
+/// Slots in the benchmarks' slot set.
+const SLOTS: u32 = 100;
+
+fn set_block<T: Config>(n: BlockNumberFor<T>) {
+    frame_system::Pallet::<T>::set_block_number(n);
+}
+
+/// Move to the first block of the next epoch and draw its seeds.
+fn next_epoch<T: Config>() -> CheckingEpoch {
+    let now = frame_system::Pallet::<T>::block_number();
+    let e = T::Slots::epoch_of(now).saturating_add(1);
+    let b = T::Slots::epoch_start(e);
+    set_block::<T>(b);
+    Popw::<T>::on_initialize(b);
+    e
+}
+
+/// A pending worker and the current epoch's slot set in which its assignment makes `tries`
+/// draws (`K <= tries <= MaxAssignmentTries`): the first `tries - K` draws hit slots of the
+/// worker's own provider. Returns the epoch, the worker and its assigned (slot, operator)s.
+fn setup<T: Config>(tries: u32) -> (CheckingEpoch, WorkerId, Vec<(u32, T::AccountId)>) {
+    let provider: T::AccountId = account("provider", 0, SEED);
+    let worker = T::BenchmarkHelper::pending_worker(&provider);
+    let e = next_epoch::<T>();
+    let seed = Seeds::<T>::get(e).expect("drawn").assignment;
+    let k = T::CheckersPerWorker::get();
+    let mut owners: Vec<T::AccountId> = (0..SLOTS).map(|i| account("checker", i, SEED)).collect();
+    for t in 0..tries.saturating_sub(k) {
+        owners[draw_slot(&seed, worker, t, SLOTS) as usize] = provider.clone();
+    }
+    T::BenchmarkHelper::set_slots(&owners);
+    assert_eq!(T::Slots::current_epoch(), e);
+    let agent = T::Workers::worker(worker).expect("registered").agent;
+    let (chosen, _) = Popw::<T>::draw_assignment(&seed, worker, &provider, &agent);
+    assert!(!chosen.is_empty(), "an assignment");
+    let slots = chosen.into_iter().map(|(i, s)| (i, s.operator)).collect();
+    (e, worker, slots)
+}
+
+fn nonce(slot: u32) -> Hash32 {
+    let mut n = [0xA5u8; 32];
+    n[..4].copy_from_slice(&slot.to_le_bytes());
+    n
+}
+
+fn attestation<T: Config>(
+    e: CheckingEpoch,
+    worker: WorkerId,
+    (slot, op): &(u32, T::AccountId),
+    verdict: CheckVerdict,
+) -> Attestation {
+    let terms = ChallengeTerms {
+        nonce: nonce(*slot),
+        gpu_uuid_hash: [7; 32],
+        params: ChallengeParams {
+            m: 8192,
+            n: 8192,
+            k: 32768,
+            chunks: 2205,
+        },
+        commit_timeout_ms: 30_000,
+        open_timeout_ms: 10_000,
+    };
+    let w = T::Workers::worker(worker).expect("registered");
+    let agent = w.agent.encode();
+    let checker = op.encode();
+    let id = challenge_id(
+        &ChainValues {
+            genesis_hash: Popw::<T>::genesis_hash(),
+            epoch_randomness: Seeds::<T>::get(e).and_then(|s| s.challenge).expect("drawn"),
+            worker_id: worker,
+            worker_agent: &agent,
+            checker: &checker,
+            claimed_model: w.gpu_model,
+        },
+        &terms,
+    );
+    Attestation {
+        challenge_id: id,
+        terms,
+        merkle_root: [1; 32],
+        work_time_ms: 7_000,
+        throughput_gops: 1_000_000,
+        ratio_ppm: 1_000_000,
+        verdict,
+        openings_digest: [2; 32],
+        snapshots_digest: [3; 32],
+    }
+}
+
+/// Commit every assigned slot, move to the commit deadline (drawing the randomness) and seal
+/// the slots in `sealed`.
+fn commit_all_and_seal<T: Config>(
+    e: CheckingEpoch,
+    worker: WorkerId,
+    slots: &[(u32, T::AccountId)],
+    sealed: usize,
+) {
+    for (slot, op) in slots {
+        Popw::<T>::commit_nonce(
+            RawOrigin::Signed(op.clone()).into(),
+            e,
+            worker,
+            *slot,
+            nonce_commitment(&nonce(*slot)),
+        )
+        .expect("commit");
+    }
+    let b = Popw::<T>::commit_deadline(e);
+    set_block::<T>(b);
+    Popw::<T>::on_initialize(b);
+    for s in slots.iter().take(sealed) {
+        let a = attestation::<T>(e, worker, s, CheckVerdict::Pass);
+        Popw::<T>::seal(
+            RawOrigin::Signed(s.1.clone()).into(),
+            e,
+            worker,
+            s.0,
+            seal_of(&a, &salt()),
+        )
+        .expect("seal");
+    }
+}
+
+fn salt() -> Hash32 {
+    [0x5A; 32]
+}
+
+#[benchmarks]
+mod benchmarks {
+    use super::*;
+
+    /// The first commitment of a check: draws the assignment (`t` draws) and opens it.
+    #[benchmark]
+    fn commit_nonce(t: Linear<{ T::CheckersPerWorker::get() }, { T::MaxAssignmentTries::get() }>) {
+        let (e, worker, slots) = setup::<T>(t);
+        let (slot, op) = slots.last().cloned().expect("assigned");
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(op),
+            e,
+            worker,
+            slot,
+            nonce_commitment(&nonce(slot)),
+        );
+        assert!(Checks::<T>::get(e, worker).is_some());
+    }
+
+    #[benchmark]
+    fn seal() {
+        let (e, worker, slots) = setup::<T>(T::MaxAssignmentTries::get());
+        commit_all_and_seal::<T>(e, worker, &slots, slots.len() - 1);
+        let last = slots.last().cloned().expect("assigned");
+        let a = attestation::<T>(e, worker, &last, CheckVerdict::Pass);
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(last.1.clone()),
+            e,
+            worker,
+            last.0,
+            seal_of(&a, &salt()),
+        );
+        assert_eq!(
+            Checks::<T>::get(e, worker).expect("open").sealed,
+            slots.len() as u32
+        );
+    }
+
+    /// A reveal that does not finalize (the finalizing one is `reveal + finalize`).
+    #[benchmark]
+    fn reveal() {
+        let (e, worker, slots) = setup::<T>(T::MaxAssignmentTries::get());
+        commit_all_and_seal::<T>(e, worker, &slots, slots.len());
+        // Reveal all but one first, so that the measured reveal scans a full record.
+        for s in slots.iter().skip(2) {
+            let a = attestation::<T>(e, worker, s, CheckVerdict::Pass);
+            Popw::<T>::reveal(
+                RawOrigin::Signed(s.1.clone()).into(),
+                e,
+                worker,
+                s.0,
+                a,
+                salt(),
+            )
+            .expect("reveal");
+        }
+        let first = slots[0].clone();
+        let a = attestation::<T>(e, worker, &first, CheckVerdict::Pass);
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(first.1.clone()),
+            e,
+            worker,
+            first.0,
+            a,
+            salt(),
+        );
+        assert!(Checks::<T>::get(e, worker).is_some() || slots.len() == 1);
+    }
+
+    /// Finalizing an open check with every assigned slot but one revealed `Pass`: the
+    /// verdict verifies the pending worker (its registry cost is charged apart, at
+    /// `WorkerVerification::max_weight`).
+    #[benchmark]
+    fn finalize(k: Linear<1, { T::CheckersPerWorker::get() }>) {
+        let (e, worker, slots) = setup::<T>(T::MaxAssignmentTries::get());
+        let k = (k as usize).min(slots.len());
+        commit_all_and_seal::<T>(e, worker, &slots, slots.len());
+        for s in slots.iter().take(k.saturating_sub(1)) {
+            let a = attestation::<T>(e, worker, s, CheckVerdict::Pass);
+            Popw::<T>::reveal(
+                RawOrigin::Signed(s.1.clone()).into(),
+                e,
+                worker,
+                s.0,
+                a,
+                salt(),
+            )
+            .expect("reveal");
+        }
+        let b = Popw::<T>::reveal_deadline(e);
+        set_block::<T>(b);
+        let caller: T::AccountId = whitelisted_caller();
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), e, worker);
+        assert!(Checks::<T>::get(e, worker).is_none());
+    }
+
+    /// Finalizing a check nobody opened: draws the assignment (`t` draws), records silence.
+    #[benchmark]
+    fn finalize_unopened(
+        t: Linear<{ T::CheckersPerWorker::get() }, { T::MaxAssignmentTries::get() }>,
+    ) {
+        let (e, worker, _) = setup::<T>(t);
+        let b = Popw::<T>::reveal_deadline(e);
+        set_block::<T>(b);
+        let caller: T::AccountId = whitelisted_caller();
+        #[extrinsic_call]
+        finalize(RawOrigin::Signed(caller), e, worker);
+        assert!(WorkerStates::<T>::get(worker).is_some());
+    }
+
+    #[benchmark]
+    fn forget_worker() {
+        let gone: WorkerId = WorkerId::MAX;
+        assert!(T::Workers::worker(gone).is_none());
+        WorkerStates::<T>::insert(gone, WorkerCheckState::default());
+        let caller: T::AccountId = whitelisted_caller();
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), gone);
+        assert!(WorkerStates::<T>::get(gone).is_none());
+    }
+
+    /// A block with nothing to draw.
+    #[benchmark]
+    fn on_initialize_idle() {
+        let e = next_epoch::<T>();
+        let b = T::Slots::epoch_start(e).saturating_add(One::one());
+        #[block]
+        {
+            Popw::<T>::on_initialize(b);
+        }
+        assert!(Seeds::<T>::get(e).is_some());
+    }
+
+    /// An epoch's first block: draws the assignment seed and prunes an old epoch's seeds.
+    #[benchmark]
+    fn on_initialize_seed() {
+        // Fill the seed history so that a prune happens.
+        for _ in 0..T::SeedHistory::get() {
+            next_epoch::<T>();
+        }
+        let now = frame_system::Pallet::<T>::block_number();
+        let e = T::Slots::epoch_of(now).saturating_add(1);
+        let b = T::Slots::epoch_start(e);
+        set_block::<T>(b);
+        #[block]
+        {
+            Popw::<T>::on_initialize(b);
+        }
+        assert!(Seeds::<T>::get(e).is_some());
+        assert_eq!(Seeds::<T>::iter().count() as u32, T::SeedHistory::get());
+    }
+
+    /// The block that draws the challenge randomness.
+    #[benchmark]
+    fn on_initialize_randomness() {
+        let e = next_epoch::<T>();
+        let b = Popw::<T>::commit_deadline(e);
+        set_block::<T>(b);
+        #[block]
+        {
+            Popw::<T>::on_initialize(b);
+        }
+        assert!(Seeds::<T>::get(e).expect("seeds").challenge.is_some());
+    }
+
+    /// Pruning `n` tallies of an epoch `TallyHistory` epochs old.
+    #[benchmark]
+    fn on_idle_prune(n: Linear<0, { T::MaxTalliesPrunedPerBlock::get() }>) {
+        for license in 0..n {
+            CheckerTallies::<T>::insert(0, license, kaisar_primitives::CheckerTally::default());
+        }
+        let b = T::Slots::epoch_start(T::TallyHistory::get());
+        set_block::<T>(b);
+        #[block]
+        {
+            Popw::<T>::on_idle(b, Weight::MAX);
+        }
+        assert_eq!(CheckerTallies::<T>::iter_prefix(0).count(), 0);
+        assert_eq!(TallyPruneEpoch::<T>::get(), 1);
+    }
+
+    impl_benchmark_test_suite!(
+        Popw,
+        crate::mock::ExtBuilder::default().build(),
+        crate::mock::Test
+    );
+}
