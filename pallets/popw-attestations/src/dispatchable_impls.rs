@@ -391,17 +391,28 @@ impl<T: Config> Pallet<T> {
                     epoch,
                     consecutive_failures: state.consecutive_failures,
                 });
+                let mut suspended = false;
                 if state.consecutive_failures >= T::MaxConsecutiveFailures::get() {
                     state.consecutive_failures = 0;
                     match T::Verification::suspend(worker) {
                         Ok(hooks) => {
                             used = hooks.min(T::Verification::max_weight());
+                            suspended = true;
                             Self::deposit_event(Event::WorkerSuspended { worker });
                         }
                         Err(error) => {
                             Self::deposit_event(Event::VerdictNotApplied { worker, error })
                         }
                     }
+                }
+                if !suspended {
+                    use kaisar_primitives::WorkerAvailabilityHooks;
+                    // The suspension told the hooks already; otherwise tell them here, so
+                    // that the worker's users are refunded at the first failed check.
+                    used = used.saturating_add(
+                        T::FailedVerdictHooks::on_worker_unavailable(worker)
+                            .min(T::FailedVerdictHooks::max_weight()),
+                    );
                 }
             }
             CheckOutcome::NoVerdict => {}

@@ -115,6 +115,13 @@ pub struct OperatorAssignment {
 }
 
 impl<T: Config> Pallet<T> {
+    /// The most an applied verdict can cost beyond the pallet's own work: a verification or a
+    /// suspension (with the registry's hooks), or the failed-verdict hooks.
+    pub fn max_verdict_effects() -> Weight {
+        use kaisar_primitives::{WorkerAvailabilityHooks, WorkerVerification};
+        T::Verification::max_weight().max(T::FailedVerdictHooks::max_weight())
+    }
+
     /// The first block of `epoch`.
     pub fn epoch_start(epoch: CheckingEpoch) -> BlockNumberFor<T> {
         T::Slots::epoch_start(epoch)

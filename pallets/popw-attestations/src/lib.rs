@@ -123,8 +123,8 @@ pub mod pallet {
     use frame_support::{pallet_prelude::*, traits::Randomness};
     use frame_system::pallet_prelude::*;
     use kaisar_primitives::{
-        CheckerSlots, CheckerTally, CheckingEpoch, CheckingEpochs, LicenseId, WorkerId,
-        WorkerRegistry, WorkerVerification,
+        CheckerSlots, CheckerTally, CheckingEpoch, CheckingEpochs, LicenseId,
+        WorkerAvailabilityHooks, WorkerId, WorkerRegistry, WorkerVerification,
     };
     use sp_runtime::Permill;
 
@@ -148,6 +148,13 @@ pub mod pallet {
 
         /// Verifies and suspends workers on the verdicts (the registry).
         type Verification: WorkerVerification;
+
+        /// Told of every applied failed verdict that does not suspend the worker (a suspension
+        /// tells the same hooks through the registry): the orders pallet fails the worker's
+        /// open orders, paying what matured and refunding the rest as a service failure
+        /// (points where the user prefers). Users are refunded at the first failed check; the
+        /// worker is suspended (no new orders) only after `MaxConsecutiveFailures`.
+        type FailedVerdictHooks: WorkerAvailabilityHooks;
 
         /// The epoch's checker slots and the epochs' schedule (`pallet-checker-licenses`).
         type Slots: CheckerSlots<Self::AccountId> + CheckingEpochs<BlockNumberFor<Self>>;
@@ -536,7 +543,7 @@ pub mod pallet {
         #[pallet::weight(
             T::WeightInfo::reveal()
                 .saturating_add(T::WeightInfo::finalize(T::CheckersPerWorker::get()))
-                .saturating_add(T::Verification::max_weight())
+                .saturating_add(Pallet::<T>::max_verdict_effects())
         )]
         pub fn reveal(
             origin: OriginFor<T>,
@@ -558,7 +565,7 @@ pub mod pallet {
         #[pallet::weight(
             T::WeightInfo::finalize(T::CheckersPerWorker::get())
                 .max(T::WeightInfo::finalize_unopened(T::MaxAssignmentTries::get()))
-                .saturating_add(T::Verification::max_weight())
+                .saturating_add(Pallet::<T>::max_verdict_effects())
         )]
         pub fn finalize(
             origin: OriginFor<T>,

@@ -83,6 +83,26 @@ thread_local! {
     static SLOT_EPOCH: RefCell<CheckingEpoch> = RefCell::new(0);
     /// (worker, "verify" | "suspend") calls the registry received.
     pub static VERIFICATIONS: RefCell<Vec<(WorkerId, &'static str)>> = RefCell::new(Vec::new());
+    /// Workers the failed-verdict hooks were told about.
+    pub static FAILED_VERDICT_HOOKS: RefCell<Vec<WorkerId>> = RefCell::new(Vec::new());
+}
+
+/// Records the failed-verdict hook calls (the orders pallet in the runtime).
+pub struct MockOrders;
+
+impl kaisar_primitives::WorkerAvailabilityHooks for MockOrders {
+    fn on_worker_unavailable(id: WorkerId) -> Weight {
+        FAILED_VERDICT_HOOKS.with(|h| h.borrow_mut().push(id));
+        Weight::from_parts(2_000, 0)
+    }
+    fn max_weight() -> Weight {
+        Weight::from_parts(20_000, 100)
+    }
+}
+
+/// The workers the failed-verdict hooks were told about, in order.
+pub fn failed_verdict_hook_calls() -> Vec<WorkerId> {
+    FAILED_VERDICT_HOOKS.with(|h| h.borrow().clone())
 }
 
 /// The in-memory worker registry.
@@ -293,6 +313,7 @@ impl pallet_popw_attestations::Config for Test {
     type RegistryBalance = Balance;
     type Workers = MockRegistry;
     type Verification = MockRegistry;
+    type FailedVerdictHooks = MockOrders;
     type Slots = MockSlots;
     type Randomness = MockRandomness;
     type CheckersPerWorker = CheckersPerWorker;
@@ -348,6 +369,7 @@ impl ExtBuilder {
         let mut ext = sp_io::TestExternalities::new(storage);
         WORKERS.with(|w| w.borrow_mut().clear());
         VERIFICATIONS.with(|v| v.borrow_mut().clear());
+        FAILED_VERDICT_HOOKS.with(|h| h.borrow_mut().clear());
         NEXT_SLOT_SET.with(|s| *s.borrow_mut() = None);
         SLOT_EPOCH.with(|c| *c.borrow_mut() = 0);
         MockSlots::set_now(self.slots);

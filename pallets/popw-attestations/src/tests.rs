@@ -332,7 +332,7 @@ fn one_pass_of_three_fails_the_worker() {
 }
 
 #[test]
-fn consecutive_failures_suspend_the_worker_and_a_pass_resets_them() {
+fn every_failed_verdict_fails_the_workers_orders_and_consecutive_failures_suspend_it() {
     ExtBuilder::default()
         .workers([(2, 200, 201, WorkerStatus::Active)])
         .build_and_execute(|| {
@@ -342,16 +342,23 @@ fn consecutive_failures_suspend_the_worker_and_a_pass_resets_them() {
                 WorkerStates::<Test>::get(2).unwrap().consecutive_failures,
                 1
             );
+            // Not suspended yet, but the worker's open orders are failed (refunded) now.
+            assert_eq!(MockRegistry::status(2), Some(WorkerStatus::Active));
+            assert_eq!(failed_verdict_hook_calls(), vec![2]);
             // A pass in between resets the count.
             run_check(2, 2, &[pass(5), pass(5), wrong]);
             assert_eq!(
                 WorkerStates::<Test>::get(2).unwrap().consecutive_failures,
                 0
             );
+            assert_eq!(failed_verdict_hook_calls(), vec![2]);
             run_check(3, 2, &[wrong, wrong, pass(5)]);
             assert_eq!(MockRegistry::status(2), Some(WorkerStatus::Active));
+            assert_eq!(failed_verdict_hook_calls(), vec![2, 2]);
             run_check(4, 2, &[Some((CheckVerdict::Unreachable, 0)); 3]);
             assert_eq!(MockRegistry::status(2), Some(WorkerStatus::Suspended));
+            // The suspension told the hooks through the registry: not a second time here.
+            assert_eq!(failed_verdict_hook_calls(), vec![2, 2]);
             assert_eq!(MockRegistry::verifications(), vec![(2, "suspend")]);
             assert!(has_event(Event::WorkerSuspended { worker: 2 }));
             assert_eq!(

@@ -49,6 +49,7 @@ impl pallet_popw_attestations::Config for Runtime {
     type RegistryBalance = Balance;
     type Workers = WorkerRegistry;
     type Verification = WorkerRegistry;
+    type FailedVerdictHooks = crate::Orders;
     type Slots = CheckerLicenses;
     /// **Insecure development randomness** (the parent block hash, which the block author can
     /// influence by withholding a block), as for the licenses sale. On peaq this becomes the
