@@ -26,14 +26,15 @@ parameter_types! {
     pub const PopwCheckersPerWorker: u32 = 3;
     /// Up to 16 draws to find 3 eligible distinct slots (rejections are rare with many slots).
     pub const PopwMaxAssignmentTries: u32 = 16;
-    /// Nonce commitments during the epoch's first sixth (10 minutes of a one-hour epoch; 3
-    /// blocks of the development chain's 20).
-    pub PopwCommitWindow: Permill = Permill::from_rational(1u32, 6u32);
-    /// Seals during the next third (20 minutes; 6 development blocks).
-    pub PopwSealWindow: Permill = Permill::from_rational(1u32, 3u32);
-    /// Reveals during the next third (20 minutes; 6 development blocks). The last sixth is
+    /// Nonce commitments during the epoch's first quarter (15 minutes of a one-hour epoch; 5
+    /// blocks of the development chain's 20: room for a commitment per slot of a few checkers
+    /// even where every transaction gets its own block).
+    pub PopwCommitWindow: Permill = Permill::from_percent(25);
+    /// Seals during the next quarter (15 minutes; 5 development blocks).
+    pub PopwSealWindow: Permill = Permill::from_percent(25);
+    /// Reveals during the next quarter (15 minutes; 5 development blocks). The last quarter is
     /// left for finalizing within the epoch.
-    pub PopwRevealWindow: Permill = Permill::from_rational(1u32, 3u32);
+    pub PopwRevealWindow: Permill = Permill::from_percent(25);
     /// Three failed verdicts in a row (three hours) suspend a worker.
     pub const PopwMaxConsecutiveFailures: u32 = 3;
     /// A day of epoch seeds is kept (for the runtime API and late finalizations).
