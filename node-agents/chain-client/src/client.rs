@@ -472,6 +472,23 @@ impl Client {
         Ok(out)
     }
 
+    /// Call a runtime API at the best block.
+    pub async fn call_api<P: subxt::runtime_apis::Payload>(
+        &self,
+        payload: P,
+    ) -> Result<P::ReturnType> {
+        let at = self.at_best().await?;
+        at.runtime_apis()
+            .call(payload)
+            .await
+            .map_err(ChainError::subxt)
+    }
+
+    /// The chain's genesis hash.
+    pub fn genesis_hash(&self) -> H256 {
+        self.api().genesis_hash()
+    }
+
     /// A runtime constant.
     pub async fn constant<A: subxt::constants::Address>(&self, address: A) -> Result<A::Target> {
         let at = self.at_best().await?;
