@@ -223,7 +223,7 @@ impl_runtime_apis! {
         fn assignments_of(
             operator: AccountId,
             epoch: kaisar_primitives::CheckingEpoch,
-        ) -> Vec<pallet_popw_attestations::impls::OperatorAssignment> {
+        ) -> Vec<pallet_popw_attestations::OperatorAssignment> {
             // Off-chain only: iterates every registered worker.
             crate::PopwAttestations::assignments_of(
                 &operator,

@@ -19,8 +19,8 @@ use kaisar_runtime::{
     WorkerRegistry, UNITS,
 };
 use pallet_popw_attestations::{
-    impls::{challenge_id, nonce_commitment, seal_of, ChainValues},
-    Attestation, ChallengeParams, ChallengeTerms, CheckVerdict, Seeds,
+    challenge_id, nonce_commitment, seal_of, Attestation, ChainValues, ChallengeParams,
+    ChallengeTerms, CheckVerdict, Seeds,
 };
 use pallet_worker_registry::{GpuDevice, WorkerSpec};
 use sp_keyring::Sr25519Keyring;

@@ -2,10 +2,7 @@
 //! hook's three cases, each in its worst case.
 
 use super::*;
-use crate::{
-    impls::{challenge_id, draw_slot, nonce_commitment, seal_of, ChainValues},
-    Pallet as Popw,
-};
+use crate::{challenge_id, draw_slot, nonce_commitment, seal_of, ChainValues, Pallet as Popw};
 use alloc::vec::Vec;
 use codec::Encode;
 use frame_benchmarking::v2::*;

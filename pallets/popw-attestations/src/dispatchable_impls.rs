@@ -1,7 +1,7 @@
 //! The calls' logic.
 
 use super::*;
-use crate::impls::{challenge_id, median, nonce_commitment, seal_of, ChainValues};
+use crate::{challenge_id, median, nonce_commitment, seal_of, ChainValues};
 use alloc::vec::Vec;
 use codec::Encode;
 use frame_support::{dispatch::DispatchResultWithPostInfo, pallet_prelude::*};

@@ -88,19 +88,27 @@ extern crate alloc;
 
 pub use pallet::*;
 
+pub mod assignment;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod challenge;
+mod consensus;
 mod dispatchable_impls;
-pub mod impls;
 #[cfg(test)]
 mod mock;
 pub mod runtime_api;
 #[cfg(test)]
 mod tests;
 mod tick_impls;
+mod timeline;
+#[cfg(any(feature = "try-runtime", test))]
+mod try_state;
 pub mod types;
 pub mod weights;
 
+pub use assignment::{draw_slot, OperatorAssignment};
+pub use challenge::{challenge_id, nonce_commitment, seal_of, ChainValues};
+pub use consensus::median;
 pub use types::*;
 pub use weights::WeightInfo;
 

@@ -1,6 +1,6 @@
 //! The runtime API: what checker daemons and dApps read.
 
-use crate::{impls::OperatorAssignment, EpochSeeds};
+use crate::{EpochSeeds, OperatorAssignment};
 use alloc::vec::Vec;
 use codec::Codec;
 use kaisar_primitives::{CheckingEpoch, WorkerId};

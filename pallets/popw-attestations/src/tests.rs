@@ -1,10 +1,6 @@
 //! Mock-runtime tests, one behaviour each (every `build_and_execute` runs `try_state` after).
 
-use crate::{
-    impls::{challenge_id, draw_slot, median, nonce_commitment, seal_of, ChainValues},
-    mock::*,
-    *,
-};
+use crate::{challenge_id, draw_slot, median, mock::*, nonce_commitment, seal_of, ChainValues, *};
 use codec::Encode;
 use frame_support::{assert_noop, assert_ok, traits::Hooks, weights::Weight};
 use kaisar_primitives::{
