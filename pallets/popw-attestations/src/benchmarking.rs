@@ -68,7 +68,7 @@ fn attestation<T: Config>(
 ) -> Attestation {
     let terms = ChallengeTerms {
         nonce: nonce(*slot),
-        gpu_uuid_hash: [7; 32],
+        gpu_uuid_hash: T::BenchmarkHelper::gpu_of(worker),
         params: ChallengeParams {
             m: 8192,
             n: 8192,

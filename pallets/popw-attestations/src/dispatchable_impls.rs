@@ -199,6 +199,10 @@ impl<T: Config> Pallet<T> {
             .and_then(|s| s.challenge)
             .ok_or(Error::<T>::NoSeed)?;
         let w = T::Workers::worker(worker).ok_or(Error::<T>::UnknownWorker)?;
+        ensure!(
+            T::Workers::has_gpu(worker, &attestation.terms.gpu_uuid_hash),
+            Error::<T>::UnknownGpu
+        );
         let agent = w.agent.encode();
         let checker = who.encode();
         let expected = challenge_id(

@@ -120,6 +120,8 @@ pub const LOG_TARGET: &str = "runtime::popw-attestations";
 pub trait BenchmarkHelper<AccountId> {
     /// Register a `PendingVerification` worker whose provider is `provider`.
     fn pending_worker(provider: &AccountId) -> kaisar_primitives::WorkerId;
+    /// The `gpu_uuid_hash` of one of `worker`'s registered GPUs.
+    fn gpu_of(worker: kaisar_primitives::WorkerId) -> [u8; 32];
     /// Make `operators` the operators (and owners) of the slot set of the epoch of the current
     /// block, in that order (slot `i` operated by `operators[i]`), and that epoch current.
     fn set_slots(operators: &[AccountId]);
@@ -410,6 +412,8 @@ pub mod pallet {
     pub enum Error<T> {
         /// No such worker in the registry.
         UnknownWorker,
+        /// The attested GPU (`terms.gpu_uuid_hash`) is not one the worker registered.
+        UnknownGpu,
         /// The worker is neither Active nor PendingVerification: it is not checked.
         WorkerNotCheckable,
         /// The call is for another epoch than the current one (or the slot set is not yet

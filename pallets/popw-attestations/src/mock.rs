@@ -164,7 +164,13 @@ impl WorkerRegistry<AccountId, Balance> for MockRegistry {
         Ok(())
     }
     fn release_gpus(_: WorkerId, _: u32) {}
+    fn has_gpu(id: WorkerId, uuid_hash: &[u8; 32]) -> bool {
+        Self::status(id).is_some() && *uuid_hash != FOREIGN_GPU
+    }
 }
+
+/// A GPU no mock worker registered (every other hash is taken as the asked worker's).
+pub const FOREIGN_GPU: [u8; 32] = [0xFF; 32];
 
 impl WorkerVerification for MockRegistry {
     fn verify(id: WorkerId) -> DispatchResult {
@@ -285,6 +291,9 @@ impl crate::BenchmarkHelper<AccountId> for MockBenchmarkHelper {
         let id = WORKERS.with(|w| w.borrow().keys().last().copied().unwrap_or(0) + 1);
         MockRegistry::insert(id, *provider, 5_000 + id, WorkerStatus::PendingVerification);
         id
+    }
+    fn gpu_of(_: WorkerId) -> [u8; 32] {
+        [7; 32]
     }
     fn set_slots(operators: &[AccountId]) {
         MockSlots::set_now(

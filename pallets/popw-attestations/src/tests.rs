@@ -670,6 +670,22 @@ fn double_submissions_are_refused() {
 // ------------------------------------------------------------------------------------------
 
 #[test]
+fn attestation_on_a_gpu_the_worker_did_not_register_is_refused() {
+    ExtBuilder::default().build_and_execute(|| {
+        run_to_block(start(1));
+        let slots = assigned(1, WORKER);
+        let a = slots[0];
+        commit(1, WORKER, a);
+        run_to_block(start(1) + COMMIT);
+        let mut att = attestation(1, WORKER, a.1, nonce(1, a.0), CheckVerdict::Pass, 1);
+        att.terms.gpu_uuid_hash = FOREIGN_GPU;
+        seal(1, WORKER, a, &att);
+        run_to_block(PopwAttestations::seal_deadline(1));
+        assert_noop!(reveal(1, WORKER, a, att), E::UnknownGpu);
+    });
+}
+
+#[test]
 fn copied_attestation_without_its_own_seal_is_refused() {
     ExtBuilder::default().build_and_execute(|| {
         run_to_block(start(1));

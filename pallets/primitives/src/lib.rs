@@ -213,6 +213,13 @@ pub trait WorkerRegistry<AccountId, Balance> {
     /// Give back `gpus` GPUs reserved earlier. Never fails: releasing more than reserved, or for
     /// a worker that is gone, is a no-op (the registry's `try_state` catches inconsistency).
     fn release_gpus(id: WorkerId, gpus: u32);
+
+    /// Whether `uuid_hash` ([`gpu_uuid_hash`]) is one of the GPUs worker `id` registered (what
+    /// a checker may challenge it on). The default knows no GPU: a registry that tracks GPUs
+    /// overrides it, and without one no check can pass.
+    fn has_gpu(_id: WorkerId, _uuid_hash: &[u8; 32]) -> bool {
+        false
+    }
 }
 
 /// Called by the registry when a worker can no longer serve its orders.

@@ -346,6 +346,10 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
         Ok(())
     }
 
+    fn has_gpu(id: WorkerId, uuid_hash: &[u8; 32]) -> bool {
+        GpuOwner::<T>::get(sp_core::H256(*uuid_hash)) == Some(id)
+    }
+
     fn release_gpus(id: WorkerId, gpus: u32) {
         let released = Workers::<T>::mutate_extant(id, |worker| {
             let released = gpus.min(worker.reserved_gpus);

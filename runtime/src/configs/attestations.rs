@@ -75,7 +75,8 @@ impl pallet_popw_attestations::Config for Runtime {
 mod benchmark {
     use super::*;
     use crate::{
-        configs::kaisar::benchmark_helper::OrdersBenchmarkHelper, AccountId, RuntimeOrigin, System,
+        configs::kaisar::benchmark_helper::OrdersBenchmarkHelper, AccountId, BlockNumber,
+        RuntimeOrigin, System,
     };
     use alloc::vec::Vec;
     use codec::Encode;
@@ -120,6 +121,10 @@ mod benchmark {
                 spec
             ));
             id
+        }
+
+        fn gpu_of(worker: WorkerId) -> [u8; 32] {
+            BlakeTwo256::hash(&(b"popw-bench-gpu", worker).encode()).0
         }
 
         fn set_slots(owners: &[AccountId]) {
