@@ -51,14 +51,22 @@ pub async fn all_workers(client: &Client) -> Result<Vec<WorkerRow>> {
     Ok(rows)
 }
 
-/// `kaisar workers`: a table of the registered workers.
+/// `kaisar workers`: a table of the registered workers, with what the checkers measured.
 pub async fn workers(client: &Client) -> Result<()> {
     let rows = all_workers(client).await?;
     if rows.is_empty() {
         println!("No workers registered yet.");
         return Ok(());
     }
-    let table: Vec<[String; 8]> = rows
+    // What PoPW checking found: the median throughput of the latest passing verdict.
+    let checked: std::collections::BTreeMap<u64, _> = client
+        .entries(kaisar::storage().popw_attestations().worker_states(), ())
+        .await
+        .context("reading the checking state")?
+        .into_iter()
+        .map(|((id,), state)| (id, state))
+        .collect();
+    let table: Vec<[String; 9]> = rows
         .iter()
         .map(|r| {
             let spec = &r.info.spec;
@@ -70,6 +78,12 @@ pub async fn workers(client: &Client) -> Result<()> {
                 .unwrap_or("-");
             let count = spec.gpus.0.len() as u32;
             let region = String::from_utf8_lossy(&spec.region.0).to_string();
+            let measured = checked
+                .get(&r.id)
+                .and_then(|s| Some((s.throughput_gops?, s.last_passed?)))
+                .map_or("-".to_string(), |(gops, epoch)| {
+                    format!("{} (epoch {epoch})", format::tops(gops))
+                });
             [
                 r.id.to_string(),
                 format::worker_status(&r.info.status).to_string(),
@@ -78,6 +92,7 @@ pub async fn workers(client: &Client) -> Result<()> {
                 count.to_string(),
                 count.saturating_sub(r.info.reserved_gpus).to_string(),
                 format::tokens(spec.price_per_gpu_hour),
+                measured,
                 if region.is_empty() {
                     "-".into()
                 } else {
@@ -95,6 +110,7 @@ pub async fn workers(client: &Client) -> Result<()> {
             "GPUS",
             "FREE",
             "PRICE/GPU-HOUR",
+            "CHECKED",
             "REGION",
         ],
         &table,

@@ -240,6 +240,17 @@ pub fn percent(parts_per_billion: u32) -> String {
     format!("{whole}.{f} %")
 }
 
+/// A throughput in GOPS (10^9 INT8 operations a second) as TOPS: `661.2 TOPS`, `0.004 TOPS`.
+pub fn tops(gops: u64) -> String {
+    if gops >= 100_000 {
+        format!("{} TOPS", gops / 1000)
+    } else {
+        let s = format!("{:.3}", gops as f64 / 1000.0);
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        format!("{s} TOPS")
+    }
+}
+
 /// Bytes as text if they are printable UTF-8, else hex.
 pub fn text_or_hex(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
@@ -318,6 +329,14 @@ mod tests {
         ] {
             assert_eq!(percent(parse_percent(s).unwrap()), s);
         }
+    }
+
+    #[test]
+    fn throughput_shows_in_tops() {
+        assert_eq!(tops(661_234), "661 TOPS");
+        assert_eq!(tops(12_500), "12.5 TOPS");
+        assert_eq!(tops(4), "0.004 TOPS");
+        assert_eq!(tops(0), "0 TOPS");
     }
 
     #[test]

@@ -83,7 +83,8 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// List the registered workers: id, status, host class, GPU model, GPUs (total and free),
-    /// price per GPU-hour, region.
+    /// price per GPU-hour, the throughput PoPW checkers measured at its latest passing check,
+    /// region.
     Workers,
     /// Place, inspect, cancel and list orders.
     #[command(subcommand)]
