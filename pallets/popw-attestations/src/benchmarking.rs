@@ -7,8 +7,9 @@ use alloc::vec::Vec;
 use codec::Encode;
 use frame_benchmarking::v2::*;
 use frame_support::{
-    traits::{Get, Hooks},
+    traits::{EnsureOrigin, Get, Hooks},
     weights::Weight,
+    BoundedVec,
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use kaisar_primitives::{CheckerSlots, CheckingEpoch, CheckingEpochs, WorkerId, WorkerRegistry};
@@ -326,6 +327,44 @@ mod benchmarks {
         }
         assert_eq!(CheckerTallies::<T>::iter_prefix(0).count(), 0);
         assert_eq!(TallyPruneEpoch::<T>::get(), 1);
+    }
+
+    /// Committing an epoch's canaries.
+    #[benchmark]
+    fn commit_canaries() -> Result<(), BenchmarkError> {
+        let origin =
+            T::CanaryOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+        let e = T::Slots::current_epoch().saturating_add(1);
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, e, [1; 32]);
+        assert!(CanaryCommitments::<T>::get(e).is_some());
+        Ok(())
+    }
+
+    /// Revealing `n` canaries, each with K retained revealed votes to score.
+    #[benchmark]
+    fn reveal_canaries(n: Linear<0, { T::MaxCanaries::get() }>) -> Result<(), BenchmarkError> {
+        let origin =
+            T::CanaryOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+        // Epoch 1 current, so that epoch 0's canaries may be revealed.
+        set_block::<T>(T::Slots::epoch_start(1));
+        T::BenchmarkHelper::set_slots(&[]);
+        let k = T::CheckersPerWorker::get();
+        let list: Vec<(WorkerId, bool)> = (0..n)
+            .map(|i| (1_000 + i as WorkerId, i % 2 == 0))
+            .collect();
+        for (worker, _) in &list {
+            let votes: Vec<_> = (0..k).map(|j| (j, Some(CheckVerdict::Pass))).collect();
+            RetainedVotes::<T>::insert(0, worker, BoundedVec::truncate_from(votes));
+        }
+        let salt = [3; 32];
+        CanaryCommitments::<T>::insert(0, crate::canary_commitment(0, &list, &salt));
+        let canaries: BoundedVec<_, T::MaxCanaries> = BoundedVec::truncate_from(list);
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, 0, canaries, salt);
+        assert!(CanaryCommitments::<T>::get(0).is_none());
+        assert_eq!(RetainedVotes::<T>::iter_prefix(0).count(), 0);
+        Ok(())
     }
 
     impl_benchmark_test_suite!(

@@ -315,6 +315,7 @@ impl<T: Config> Pallet<T> {
         rec: CheckRecordOf<T>,
     ) -> Weight {
         Checks::<T>::remove(epoch, worker);
+        Self::retain_votes(epoch, worker, &rec);
         OpenChecks::<T>::mutate_exists(epoch, |n| {
             let left = n.unwrap_or(0).saturating_sub(1);
             *n = (left > 0).then_some(left);

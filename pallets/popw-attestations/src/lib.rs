@@ -91,6 +91,7 @@ pub use pallet::*;
 pub mod assignment;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod canaries;
 pub mod challenge;
 mod consensus;
 mod dispatchable_impls;
@@ -107,6 +108,7 @@ pub mod types;
 pub mod weights;
 
 pub use assignment::{draw_slot, OperatorAssignment};
+pub use canaries::canary_commitment;
 pub use challenge::{challenge_id, nonce_commitment, seal_of, ChainValues};
 pub use consensus::median;
 pub use types::*;
@@ -213,9 +215,24 @@ pub mod pallet {
         type TallyHistory: Get<u32>;
 
         /// Most tallies `on_idle` prunes in one block (and never more than the idle weight
-        /// allows).
+        /// allows; the same bound applies to retained canary-epoch votes).
         #[pallet::constant]
         type MaxTalliesPrunedPerBlock: Get<u32>;
+
+        /// Who registers canaries: commits, before an epoch, to which workers are canaries in
+        /// it (and which of them answer honestly), and reveals that after the epoch.
+        type CanaryOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+        /// Most canary workers revealed for one epoch.
+        #[pallet::constant]
+        type MaxCanaries: Get<u32>;
+
+        /// Epochs after a canary epoch during which its canaries may be revealed (at least 1,
+        /// less than `TallyHistory`: the scores go into the epoch's tallies); the votes
+        /// retained for it are pruned afterwards. The rewards pallet reads an epoch's tallies
+        /// only after this period, so that canary scores are in.
+        #[pallet::constant]
+        type CanaryRevealEpochs: Get<u32>;
 
         /// Weights of this pallet's calls and hook.
         type WeightInfo: WeightInfo;
@@ -275,10 +292,62 @@ pub mod pallet {
     pub type TallyPruneCursor<T: Config> =
         StorageValue<_, BoundedVec<u8, ConstU32<128>>, OptionQuery>;
 
+    /// Canary commitments: `blake2_256(SCALE((epoch, canaries, salt)))` of an epoch's canary
+    /// list (`(worker, honest)` pairs), made before the epoch began. Removed when revealed or
+    /// when the reveal period ends.
+    #[pallet::storage]
+    pub type CanaryCommitments<T: Config> =
+        StorageMap<_, Twox64Concat, CheckingEpoch, Hash32, OptionQuery>;
+
+    /// The votes of every finalized check of an epoch that has a canary commitment, kept until
+    /// its canaries are revealed (which consumes the canaries' entries) or the reveal period
+    /// ends (`on_idle` prunes the rest).
+    #[pallet::storage]
+    pub type RetainedVotes<T: Config> = StorageDoubleMap<
+        _,
+        Twox64Concat,
+        CheckingEpoch,
+        Twox64Concat,
+        WorkerId,
+        BoundedVec<(LicenseId, Option<CheckVerdict>), T::CheckersPerWorker>,
+        OptionQuery,
+    >;
+
+    /// The oldest epoch whose retained votes may still be stored (`on_idle` prunes from here
+    /// once its canary reveal period is over).
+    #[pallet::storage]
+    pub type VotesPruneEpoch<T: Config> = StorageValue<_, CheckingEpoch, ValueQuery>;
+
+    /// Where pruning [`VotesPruneEpoch`]'s retained votes stopped (a storage key), if under way.
+    #[pallet::storage]
+    pub type VotesPruneCursor<T: Config> =
+        StorageValue<_, BoundedVec<u8, ConstU32<128>>, OptionQuery>;
+
     /// Events of this pallet.
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
     pub enum Event<T: Config> {
+        /// The canary origin committed to `epoch`'s canaries.
+        CanariesCommitted {
+            /// The epoch.
+            epoch: CheckingEpoch,
+        },
+        /// `epoch`'s canaries were revealed: the slots that checked them were scored.
+        CanariesRevealed {
+            /// The epoch.
+            epoch: CheckingEpoch,
+            /// Canary workers revealed.
+            canaries: u32,
+            /// Slot votes on them that were scored.
+            scored: u32,
+            /// Of those, the wrong ones.
+            errors: u32,
+        },
+        /// The retained votes of `epoch` were pruned.
+        VotesPruned {
+            /// The epoch.
+            epoch: CheckingEpoch,
+        },
         /// The assignment seed of `epoch` was drawn: its assignments are fixed.
         AssignmentSeedDrawn {
             /// The epoch.
@@ -414,6 +483,16 @@ pub mod pallet {
         UnknownWorker,
         /// The attested GPU (`terms.gpu_uuid_hash`) is not one the worker registered.
         UnknownGpu,
+        /// Canaries of an epoch are committed before it begins.
+        CanaryEpochStarted,
+        /// The epoch's canaries were committed already.
+        CanariesAlreadyCommitted,
+        /// No canary commitment for the epoch (never made, already revealed, or expired).
+        NoCanaryCommitment,
+        /// Canaries are revealed after their epoch ends and within `CanaryRevealEpochs`.
+        CanaryRevealNotOpen,
+        /// The revealed canaries and salt do not hash to the commitment.
+        CanaryMismatch,
         /// The worker is neither Active nor PendingVerification: it is not checked.
         WorkerNotCheckable,
         /// The call is for another epoch than the current one (or the slot set is not yet
@@ -476,7 +555,8 @@ pub mod pallet {
         }
 
         fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
-            Self::prune_tallies(now, remaining)
+            let used = Self::prune_tallies(now, remaining);
+            used.saturating_add(Self::prune_votes(now, remaining.saturating_sub(used)))
         }
 
         fn integrity_test() {
@@ -500,6 +580,11 @@ pub mod pallet {
                 "the epoch is too short for one block per window"
             );
             assert!(T::MaxConsecutiveFailures::get() >= 1);
+            assert!(T::CanaryRevealEpochs::get() >= 1);
+            assert!(
+                T::CanaryRevealEpochs::get() < T::TallyHistory::get(),
+                "canaries must be revealed before their epoch's tallies are pruned"
+            );
             assert!(T::SeedHistory::get() >= 2);
             assert!(T::TallyHistory::get() >= 1);
             assert!(T::MaxTalliesPrunedPerBlock::get() >= 1);
@@ -594,6 +679,38 @@ pub mod pallet {
         pub fn forget_worker(origin: OriginFor<T>, worker: WorkerId) -> DispatchResult {
             ensure_signed(origin)?;
             Self::do_forget_worker(worker)
+        }
+
+        /// Commit to `epoch`'s canaries before it begins (canary origin):
+        /// `commitment = blake2_256(SCALE((epoch, canaries, salt)))` where `canaries` is the
+        /// list of `(worker, honest)` later given to [`Pallet::reveal_canaries`]. Canary workers
+        /// are ordinary registered workers (run by the network's operator under accounts not
+        /// linked to it), so checkers cannot tell them apart until the reveal.
+        #[pallet::call_index(5)]
+        #[pallet::weight(T::WeightInfo::commit_canaries())]
+        pub fn commit_canaries(
+            origin: OriginFor<T>,
+            epoch: CheckingEpoch,
+            commitment: Hash32,
+        ) -> DispatchResult {
+            T::CanaryOrigin::ensure_origin(origin)?;
+            Self::do_commit_canaries(epoch, commitment)
+        }
+
+        /// Reveal `epoch`'s canaries (canary origin) after the epoch ended and within
+        /// `CanaryRevealEpochs`: each slot that revealed a vote on a canary's finalized check
+        /// gets a canary check in its tally for the epoch, and an error if it passed a
+        /// dishonest canary or failed an honest one.
+        #[pallet::call_index(6)]
+        #[pallet::weight(T::WeightInfo::reveal_canaries(canaries.len() as u32))]
+        pub fn reveal_canaries(
+            origin: OriginFor<T>,
+            epoch: CheckingEpoch,
+            canaries: BoundedVec<(WorkerId, bool), T::MaxCanaries>,
+            salt: Hash32,
+        ) -> DispatchResultWithPostInfo {
+            T::CanaryOrigin::ensure_origin(origin)?;
+            Self::do_reveal_canaries(epoch, canaries, salt)
         }
     }
 }

@@ -31,6 +31,8 @@ pub const SEAL: u64 = 5;
 pub const REVEAL: u64 = 5;
 /// Checkers per worker.
 pub const K: u32 = 3;
+/// Epochs after a canary epoch during which its canaries may be revealed.
+pub const CANARY_REVEAL_EPOCHS: u32 = 1;
 /// Failed verdicts in a row that suspend.
 pub const MAX_FAILURES: u32 = 2;
 /// Epochs tallies are kept.
@@ -334,6 +336,9 @@ impl pallet_popw_attestations::Config for Test {
     type SeedHistory = ConstU32<3>;
     type TallyHistory = ConstU32<TALLY_HISTORY>;
     type MaxTalliesPrunedPerBlock = ConstU32<2>;
+    type CanaryOrigin = frame_system::EnsureRoot<AccountId>;
+    type MaxCanaries = ConstU32<4>;
+    type CanaryRevealEpochs = ConstU32<CANARY_REVEAL_EPOCHS>;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = MockBenchmarkHelper;

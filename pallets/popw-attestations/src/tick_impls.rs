@@ -62,14 +62,7 @@ impl<T: Config> Pallet<T> {
         if epoch.saturating_add(T::TallyHistory::get()) > T::Slots::epoch_of(now) {
             return T::WeightInfo::on_idle_prune(0);
         }
-        let left = remaining.saturating_sub(base);
-        let by_weight = match (per_item.ref_time(), per_item.proof_size()) {
-            (0, 0) => u64::MAX,
-            (0, p) => left.proof_size() / p,
-            (r, 0) => left.ref_time() / r,
-            (r, p) => (left.ref_time() / r).min(left.proof_size() / p),
-        };
-        let limit = (T::MaxTalliesPrunedPerBlock::get() as u64).min(by_weight) as u32;
+        let limit = Self::prune_limit(remaining.saturating_sub(base), per_item);
         let cursor = TallyPruneCursor::<T>::take();
         let result =
             CheckerTallies::<T>::clear_prefix(epoch, limit, cursor.as_ref().map(|c| &c[..]));
@@ -82,6 +75,48 @@ impl<T: Config> Pallet<T> {
         }
         // `loops` counts the backend keys visited; keys only in this block's overlay are
         // removed too and counted in `unique`.
+        T::WeightInfo::on_idle_prune(result.loops.max(result.unique))
+    }
+
+    /// How many entries fit in `left` at `per_item` each, at most `MaxTalliesPrunedPerBlock`.
+    fn prune_limit(left: Weight, per_item: Weight) -> u32 {
+        let by_weight = match (per_item.ref_time(), per_item.proof_size()) {
+            (0, 0) => u64::MAX,
+            (0, p) => left.proof_size() / p,
+            (r, 0) => left.ref_time() / r,
+            (r, p) => (left.ref_time() / r).min(left.proof_size() / p),
+        };
+        (T::MaxTalliesPrunedPerBlock::get() as u64).min(by_weight) as u32
+    }
+
+    /// Prune the votes retained for [`VotesPruneEpoch`] once its canary reveal period is over
+    /// (and its commitment, if never revealed), bounded like [`Self::prune_tallies`]; then
+    /// move to the next epoch. Epochs without canaries have nothing retained and pass in one
+    /// step each.
+    pub(crate) fn prune_votes(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+        let base = T::WeightInfo::on_idle_prune(0);
+        let per_item = T::WeightInfo::on_idle_prune(1).saturating_sub(base);
+        if !base.saturating_add(per_item).all_lte(remaining) {
+            return Weight::zero();
+        }
+        let epoch = VotesPruneEpoch::<T>::get();
+        if epoch.saturating_add(T::CanaryRevealEpochs::get()) >= T::Slots::epoch_of(now) {
+            return T::WeightInfo::on_idle_prune(0);
+        }
+        let limit = Self::prune_limit(remaining.saturating_sub(base), per_item);
+        let cursor = VotesPruneCursor::<T>::take();
+        let result =
+            RetainedVotes::<T>::clear_prefix(epoch, limit, cursor.as_ref().map(|c| &c[..]));
+        match result.maybe_cursor {
+            Some(c) => VotesPruneCursor::<T>::put(BoundedVec::truncate_from(c)),
+            None => {
+                CanaryCommitments::<T>::remove(epoch);
+                VotesPruneEpoch::<T>::put(epoch.saturating_add(1));
+                if result.unique > 0 {
+                    Self::deposit_event(Event::VotesPruned { epoch });
+                }
+            }
+        }
         T::WeightInfo::on_idle_prune(result.loops.max(result.unique))
     }
 }

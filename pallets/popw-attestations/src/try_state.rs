@@ -80,6 +80,16 @@ impl<T: Config> Pallet<T> {
                 "failures at the threshold without a suspension"
             );
         }
+        // Canaries: nothing retained or committed below the votes pruner.
+        let floor = VotesPruneEpoch::<T>::get();
+        ensure!(
+            RetainedVotes::<T>::iter_keys().all(|(e, _)| e >= floor),
+            "retained votes below the pruner"
+        );
+        ensure!(
+            CanaryCommitments::<T>::iter_keys().all(|e| e >= floor),
+            "canary commitment below the pruner"
+        );
         Ok(())
     }
 }

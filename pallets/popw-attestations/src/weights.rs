@@ -25,6 +25,9 @@ pub trait WeightInfo {
 	fn on_initialize_randomness() -> Weight;
 	/// n: tallies removed
 	fn on_idle_prune(n: u32, ) -> Weight;
+	fn commit_canaries() -> Weight;
+	/// n: canaries revealed
+	fn reveal_canaries(n: u32, ) -> Weight;
 }
 
 /// Estimated weights, with the runtime's database weights.
@@ -103,6 +106,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
 	}
+	// estimated from on_initialize_randomness; re-measured by scripts/bench-weights.sh
+	fn commit_canaries() -> Weight {
+		Weight::from_parts(15_000_000, 3000)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	// estimated from finalize (per canary: its retained votes and K tallies); re-measured by scripts/bench-weights.sh
+	fn reveal_canaries(n: u32, ) -> Weight {
+		Weight::from_parts(30_000_000, 3000)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3600).saturating_mul(n.into()))
+	}
 }
 
 /// For tests: the same formulas with RocksDB weights.
@@ -169,5 +188,21 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(n.into())))
+	}
+	// estimated from on_initialize_randomness; re-measured by scripts/bench-weights.sh
+	fn commit_canaries() -> Weight {
+		Weight::from_parts(15_000_000, 3000)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	// estimated from finalize (per canary: its retained votes and K tallies); re-measured by scripts/bench-weights.sh
+	fn reveal_canaries(n: u32, ) -> Weight {
+		Weight::from_parts(30_000_000, 3000)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3600).saturating_mul(n.into()))
 	}
 }

@@ -412,6 +412,12 @@ pub struct CheckerTally {
     pub agreed: u32,
     /// Assigned checks it revealed nothing for (no commitment, no seal or no reveal in time).
     pub silent: u32,
+    /// Of the revealed ones, checks of canary workers (run by the network to measure checkers;
+    /// counted when the canaries of the epoch are revealed).
+    pub canary_checks: u32,
+    /// Of those, the ones it got wrong (passed a deliberately wrong canary or failed an honest
+    /// one). The error rate for the rewards formula is `canary_errors / canary_checks`.
+    pub canary_errors: u32,
 }
 
 /// The checkers' per-epoch records, implemented by the checking pallet

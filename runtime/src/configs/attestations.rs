@@ -44,6 +44,10 @@ parameter_types! {
     pub const PopwTallyHistory: u32 = 7 * 24;
     /// At most 256 tallies pruned per block (within the idle weight).
     pub const PopwMaxTalliesPrunedPerBlock: u32 = 256;
+    /// Up to 64 canary workers revealed per epoch.
+    pub const PopwMaxCanaries: u32 = 64;
+    /// Canaries are revealed within two epochs after theirs; their votes are kept until then.
+    pub const PopwCanaryRevealEpochs: u32 = 2;
 }
 
 impl pallet_popw_attestations::Config for Runtime {
@@ -66,6 +70,9 @@ impl pallet_popw_attestations::Config for Runtime {
     type SeedHistory = PopwSeedHistory;
     type TallyHistory = PopwTallyHistory;
     type MaxTalliesPrunedPerBlock = PopwMaxTalliesPrunedPerBlock;
+    type CanaryOrigin = super::GovernanceOrigin;
+    type MaxCanaries = PopwMaxCanaries;
+    type CanaryRevealEpochs = PopwCanaryRevealEpochs;
     type WeightInfo = pallet_popw_attestations::weights::SubstrateWeight<Runtime>;
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = benchmark::PopwBenchmarkHelper;
