@@ -11,6 +11,8 @@
 //!   governance origin today, the PoPW pallet later).
 //! - [`Escrow`]: implemented by `pallet-escrow`, used by `pallet-orders`.
 //! - [`Points`]: implemented by `pallet-points`, used by `pallet-orders`.
+//! - [`WorkerVerdicts`]: implemented by the checking pallet (PoPW consensus verdicts), used by
+//!   `pallet-orders` to mature usage payments early.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -228,6 +230,23 @@ impl WorkerAvailabilityHooks for () {
     }
     fn max_weight() -> Weight {
         Weight::zero()
+    }
+}
+
+/// Consensus verdicts on workers, as `pallet-orders` reads them: a reported usage period of an
+/// order matures (is paid to the provider) once its dispute window has passed, or earlier when
+/// the order's worker passed a consensus check at or after the period was reported.
+/// Implemented by the checking pallet (PoPW attestations); `()` knows of no verdict (periods
+/// then mature by time only).
+pub trait WorkerVerdicts<BlockNumber> {
+    /// The block of the last consensus verdict that passed `worker`, if any. Must be cheap (one
+    /// storage read): it is read at every usage report and settlement.
+    fn last_pass(worker: WorkerId) -> Option<BlockNumber>;
+}
+
+impl<BlockNumber> WorkerVerdicts<BlockNumber> for () {
+    fn last_pass(_: WorkerId) -> Option<BlockNumber> {
+        None
     }
 }
 
