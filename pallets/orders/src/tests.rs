@@ -2616,3 +2616,35 @@ fn order_status_values_stored_before_settling_existed_still_decode() {
         assert_eq!(old.encode(), new.encode());
     }
 }
+
+#[test]
+fn a_settling_order_whose_maturity_moved_later_is_scheduled_again() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            alice_worker();
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1);
+            assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+            assert_eq!(order(id).deadline, Some(11));
+            // Governance lengthens the window (a storage change): the period reported at 6 now
+            // matures at 16, not 11.
+            crate::MaturityDelay::<Test>::put(10);
+            run_to_block(11);
+            assert_eq!(
+                status(id),
+                OrderStatus::Settling {
+                    ended_at: 6,
+                    cancelled: true,
+                    settles_at: 16
+                }
+            );
+            assert_eq!(order(id).deadline, Some(16));
+            assert!(paid_to_provider(id).is_empty());
+            run_to_block(16);
+            assert_eq!(status(id), OrderStatus::Cancelled { at: 16 });
+            assert_eq!(paid_to_provider(id), vec![50]);
+        });
+}

@@ -160,14 +160,16 @@ parameter_types! {
     pub const MaxPorts: u32 = 16;
     /// Most GPUs one order asks for: a whole worker.
     pub const MaxGpusPerOrder: u32 = MAX_GPUS_PER_WORKER;
-    /// Most open (pending, running or settling) orders of one worker: two per GPU. Every
-    /// Pending or Running order holds at least one GPU; a Settling order (ended, its reported
-    /// usage not matured yet) holds none but keeps its place for up to `MaturityDelay` blocks,
-    /// so that a failed check of the worker reaches it. The second slot per GPU lets each GPU
-    /// take a new order while its previous one settles (a worker running many short orders can
-    /// still be limited by Settling orders until they mature). (The orders benchmarks fail
-    /// `MaxGpusPerOrder` Running and the other Settling orders of one worker.)
-    pub const MaxOrdersPerWorker: u32 = 2 * MAX_GPUS_PER_WORKER;
+    /// Most open (pending, running or settling) orders of one worker: one per GPU and half as
+    /// many again (24). Every Pending or Running order holds at least one GPU; a Settling order
+    /// (ended, its reported usage not matured yet) holds none but keeps its place for up to
+    /// `MaturityDelay` blocks, so that a failed check of the worker reaches it. The extra slots
+    /// let GPUs take new orders while earlier ones settle; a worker running many short orders
+    /// can still be limited by Settling orders until they mature. Bounded by the worst block:
+    /// `MaxSweepPerBlock` workers going offline with this many orders each (`tests/limits.rs`;
+    /// two per GPU would not fit with a checking-epoch boundary in the same block). (The orders
+    /// benchmarks fail `MaxGpusPerOrder` Running and the other Settling orders of one worker.)
+    pub const MaxOrdersPerWorker: u32 = MAX_GPUS_PER_WORKER * 3 / 2;
     /// Most deadlines (accept, report, removal) the orders pallet handles per block.
     pub const MaxDeadlinesPerBlock: u32 = 64;
     /// A deadline whose block is full goes to the next of 4 blocks (24 s later at most):
