@@ -2648,3 +2648,30 @@ fn a_settling_order_whose_maturity_moved_later_is_scheduled_again() {
             assert_eq!(paid_to_provider(id), vec![50]);
         });
 }
+
+#[test]
+fn a_worker_cannot_deregister_while_its_orders_settle() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            let w = alice_worker();
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(21);
+            report(AGENT, id, 1);
+            // Ended for the worker, its GPUs free, but the reported usage has not matured: it
+            // must stay checkable (a Deregistering worker cannot be suspended).
+            assert!(matches!(status(id), OrderStatus::Settling { .. }));
+            assert_eq!(free_gpus(w), 2);
+            assert_noop!(
+                WorkerRegistry::deregister_worker(RuntimeOrigin::signed(ALICE), w),
+                pallet_worker_registry::Error::<Test>::WorkerBusy
+            );
+            run_to_block(26);
+            assert_eq!(status(id), OrderStatus::Completed { at: 26 });
+            assert_ok!(WorkerRegistry::deregister_worker(
+                RuntimeOrigin::signed(ALICE),
+                w
+            ));
+        });
+}

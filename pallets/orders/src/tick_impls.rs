@@ -137,4 +137,10 @@ impl<T: Config> WorkerAvailabilityHooks for Pallet<T> {
     fn max_weight() -> Weight {
         T::WeightInfo::on_worker_unavailable(T::MaxOrdersPerWorker::get())
     }
+
+    /// Pending, Running or Settling orders: a worker whose orders are still settling must not
+    /// leave (a Deregistering worker can no longer be suspended by a failed check).
+    fn has_open_orders(id: WorkerId) -> bool {
+        OrdersByWorker::<T>::contains_key(id)
+    }
 }

@@ -222,6 +222,14 @@ pub trait WorkerAvailabilityHooks {
 
     /// The most weight [`Self::on_worker_unavailable`] can take, for pre-charging.
     fn max_weight() -> Weight;
+
+    /// Whether `id` still has open orders, including ones that hold no GPU any more (an order
+    /// of `pallet-orders` that ended but whose reported usage has not matured: a failed check
+    /// of the worker must still be able to refund it). The registry refuses to deregister such
+    /// a worker. One storage read at most. Defaults to `false`.
+    fn has_open_orders(_id: WorkerId) -> bool {
+        false
+    }
 }
 
 impl WorkerAvailabilityHooks for () {
