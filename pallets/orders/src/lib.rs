@@ -40,8 +40,8 @@
 //!
 //! Nothing waits for a caller: every order sits in one bucket of the bounded deadline index
 //! [`Deadlines`] (its accept deadline while Pending, its report deadline
-//! `ends_at + ReportGracePeriod + 1` while Running, its removal `OrderRetention` blocks after
-//! it ended), and `on_initialize` handles the bucket of the current block. A full bucket spills
+//! `ends_at + ReportGracePeriod + 1` while Running, the maturity of its last period while
+//! Settling, its removal `OrderRetention` blocks after it ended), and `on_initialize` handles the bucket of the current block. A full bucket spills
 //! into the next blocks (at most `MaxDeadlineSpill` tries), so no single block's capacity is a
 //! marketplace-wide cap. Placing an order holds a small `OrderDeposit`, forfeited to
 //! `DepositForfeitDestination` if the user cancels it while Pending (the cost of griefing
@@ -50,12 +50,15 @@
 //!
 //! The pallet never reads another pallet's storage: workers come through
 //! [`kaisar_primitives::WorkerRegistry`], money through [`kaisar_primitives::Escrow`], points
-//! through [`kaisar_primitives::Points`]. It implements
+//! through [`kaisar_primitives::Points`], consensus verdicts through
+//! [`kaisar_primitives::WorkerVerdicts`]. It implements
 //! [`kaisar_primitives::WorkerAvailabilityHooks`] so that the registry can fail the orders of a
-//! worker that went Offline or was Suspended.
+//! worker that went Offline or was Suspended, and refuse to deregister a worker whose orders
+//! are still settling.
 //!
 //! Layout: thin calls here (origin checks, then `Self::do_x(..)`), logic in
-//! `dispatchable_impls.rs`, escrow/points flows in `payments.rs`, time-driven work in
+//! `dispatchable_impls.rs`, escrow/points flows in `payments.rs`, maturing of reported usage in
+//! `maturity_impls.rs`, the deadline index in `schedule_impls.rs`, time-driven work in
 //! `tick_impls.rs`, types in `types.rs`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -209,7 +212,9 @@ pub mod pallet {
         #[pallet::constant]
         type MaxGpusPerOrder: Get<u32>;
 
-        /// Most open orders one worker may have.
+        /// Most open orders one worker may have: Pending and Running ones (which hold its GPUs)
+        /// and Settling ones (which hold none, for up to `MaturityDelay` blocks after they
+        /// ended). Leave room beyond the GPU count for orders that settle.
         #[pallet::constant]
         type MaxOrdersPerWorker: Get<u32>;
 
@@ -285,8 +290,9 @@ pub mod pallet {
     /// in exactly the bucket its `deadline` field names (none: a terminal order whose removal
     /// found no room; `drop_order` removes it). In its bucket's block, a Pending order whose
     /// `accept_by` has come fails (`NotAccepted`), a Running order past
-    /// `ends_at + ReportGracePeriod` fails (`NoFinalReport`), and a terminal order past its
-    /// retention is removed. A bucket holds deadlines of its block and, when earlier blocks were
+    /// `ends_at + ReportGracePeriod` fails (`NoFinalReport`), a Settling order whose last
+    /// period matured (`settles_at`) is settled, and a terminal order past its retention is
+    /// removed. A bucket holds deadlines of its block and, when earlier blocks were
     /// full, of up to `MaxDeadlineSpill - 1` blocks before. (Stored under the v0 name.)
     #[pallet::storage]
     #[pallet::storage_prefix = "AcceptDeadlines"]
