@@ -7,7 +7,9 @@
 //!   [`DEMO_POT_BALANCE`] (see [`kaisar_genesis_accounts`]);
 //! - Eve, the demo user, holds [`DEMO_POINTS`] points to spend as a discount;
 //! - checking epochs are [`DEV_CHECKING_EPOCH`] blocks long (not an hour), so that license
-//!   delegations take effect within minutes.
+//!   delegations take effect within minutes;
+//! - reported usage matures after [`DEV_MATURITY_DELAY`] blocks (not two hours), so that
+//!   providers are paid within minutes.
 //!
 //! Workers are not created at genesis: a provider registers one with
 //! `workerRegistry.registerWorker` and the sudo key verifies it (`sudo(workerRegistry.verifyWorker)`).
@@ -22,10 +24,10 @@ use serde_json::Value;
 use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
 use sp_keyring::Sr25519Keyring;
 
-pub use crate::configs::kaisar::{kaisar_genesis_accounts, DEMO_POT_BALANCE};
+pub use crate::configs::kaisar::{kaisar_genesis_accounts, DEMO_POT_BALANCE, DEV_MATURITY_DELAY};
 pub use crate::configs::licenses::DEV_CHECKING_EPOCH;
 use crate::{
-    AccountId, AuraConfig, AuraId, Balance, BalancesConfig, CheckerLicensesConfig,
+    AccountId, AuraConfig, AuraId, Balance, BalancesConfig, CheckerLicensesConfig, OrdersConfig,
     ParachainInfoConfig, PointsConfig, RuntimeGenesisConfig, SudoConfig, UNITS,
 };
 
@@ -75,6 +77,9 @@ fn genesis(authorities: Vec<AuraId>, root: AccountId, para_id: ParaId) -> Value 
         },
         checker_licenses: CheckerLicensesConfig {
             epoch_length: Some(DEV_CHECKING_EPOCH)
+        },
+        orders: OrdersConfig {
+            maturity_delay: Some(DEV_MATURITY_DELAY)
         },
     })
 }

@@ -22,7 +22,7 @@ use kaisar_runtime::{
     configs::{
         kaisar::{
             points_pot_account, AcceptTimeout, HeartbeatTimeout, MinDuration, OrderDeposit,
-            WORKER_DEPOSIT, WORKER_REGISTRATION_FEE,
+            DEV_MATURITY_DELAY, WORKER_DEPOSIT, WORKER_REGISTRATION_FEE,
         },
         TreasuryAccount,
     },
@@ -405,11 +405,18 @@ fn marketplace_lifecycle_block_by_block_keeps_every_invariant_and_conserves_mone
         assert!(matches!(order(order0).status, OrderStatus::Running { started_at, .. } if started_at == started))
     });
 
-    // Block 10: a periodic usage report pays the provider for the 5 blocks served.
+    // Block 10: a periodic usage report queues the 5 blocks served; they are paid when they
+    // mature, DEV_MATURITY_DELAY (20) blocks later.
     chain.run_to(9);
     let xt = chain.signed(dave, report(order0, 1));
     chain.block_ok(vec![xt]);
-    chain.execute(|| assert_eq!(order(order0).paid_so_far, total0 * 5 / 20));
+    chain.execute(|| {
+        assert_eq!(order(order0).paid_so_far, 0);
+        let periods = pallet_orders::Unmatured::<Runtime>::get(order0);
+        assert_eq!(periods.len(), 1);
+        assert_eq!(periods[0].owed, total0 * 5 / 20);
+        assert_eq!(periods[0].reported_at + DEV_MATURITY_DELAY, 30);
+    });
 
     // Block 11: Charlie orders again (order 1); block 12: cancels while pending. Full refund of
     // the payment; the order deposit is forfeited to the treasury.
@@ -426,10 +433,7 @@ fn marketplace_lifecycle_block_by_block_keeps_every_invariant_and_conserves_mone
             order(order1).status,
             OrderStatus::Cancelled { .. }
         ));
-        assert_eq!(
-            held(ESCROW_HOLD, &account(charlie)),
-            total0 - order(order0).paid_so_far
-        );
+        assert_eq!(held(ESCROW_HOLD, &account(charlie)), total0);
     });
 
     // Block 13: Eve orders with half the cost in points (order 2): the pot sponsors that half.
@@ -447,19 +451,36 @@ fn marketplace_lifecycle_block_by_block_keeps_every_invariant_and_conserves_mone
         o.discount
     });
 
-    // Block 26: the final report after the end (started 5 + 20) completes order 0.
+    // Block 26: the final report after the end (started 5 + 20) ends order 0 for the worker
+    // (GPU free, `OrderCompleted`), but nothing has matured yet: it is Settling until its last
+    // period matures at 26 + 20.
     chain.run_to(started + duration);
     let xt = chain.signed(dave, report(order0, 2));
     chain.block_ok(vec![xt]);
+    let final0 = chain.number();
     chain.execute(|| {
         let o = order(order0);
-        assert!(
-            matches!(o.status, OrderStatus::Completed { .. }),
-            "{:?}",
-            o.status
+        assert_eq!(
+            o.status,
+            OrderStatus::Settling {
+                ended_at: final0,
+                cancelled: false,
+                settles_at: final0 + DEV_MATURITY_DELAY
+            }
         );
-        assert_eq!(o.paid_so_far, total0);
+        assert_eq!(o.paid_so_far, 0);
+        // Its GPU is free: only Eve's pending order 2 holds one.
+        assert_eq!(
+            pallet_worker_registry::Workers::<Runtime>::get(worker)
+                .unwrap()
+                .reserved_gpus,
+            1
+        );
     });
+    assert!(chain.last_block_events().iter().any(|e| matches!(
+        e,
+        RuntimeEvent::Orders(pallet_orders::Event::OrderCompleted { order_id: 0 })
+    )));
 
     // Block 30: the agent heartbeats again (the worker would go Offline 100 blocks after the
     // last heartbeat).
@@ -483,6 +504,15 @@ fn marketplace_lifecycle_block_by_block_keeps_every_invariant_and_conserves_mone
         assert_eq!(held(ESCROW_HOLD, &account(eve)), 0);
         // The sponsored half came back as points; the half Eve paid was credited as points.
         assert_eq!(points_of(&account(eve)), DEMO_POINTS + (total0 - discount2));
+        // Meanwhile order 0 settled by itself at its maturity: the provider has the total.
+        let o = order(order0);
+        assert_eq!(
+            o.status,
+            OrderStatus::Completed {
+                at: final0 + DEV_MATURITY_DELAY
+            }
+        );
+        assert_eq!(o.paid_so_far, total0);
     });
 
     // Block 70-71: Charlie orders a long job (order 3) and the agent accepts it; one report.
@@ -496,12 +526,18 @@ fn marketplace_lifecycle_block_by_block_keeps_every_invariant_and_conserves_mone
     chain.run_to(79);
     let xt = chain.signed(dave, report(order3, 1));
     chain.block_ok(vec![xt]);
-    let (total3, paid3) = chain.execute(|| (order(order3).total_cost, order(order3).paid_so_far));
+    let (total3, paid3) = chain.execute(|| {
+        let o = order(order3);
+        assert_eq!(o.paid_so_far, 0);
+        let reported = pallet_orders::Unmatured::<Runtime>::get(order3)[0].owed;
+        (o.total_cost, reported)
+    });
     assert!(paid3 > 0 && paid3 < total3);
 
     // The agent goes silent. The registry's sweep takes the worker Offline once its heartbeat
-    // is overdue, and the orders pallet (its availability hook) fails order 3: the provider
-    // keeps what it was paid, the unserved rest is refunded to Charlie as points.
+    // is overdue, and the orders pallet (its availability hook) fails order 3: the reported
+    // period matured meanwhile and is paid, the unserved rest is refunded to Charlie as
+    // points.
     chain.run_to(last_heartbeat + HeartbeatTimeout::get() + 2);
     chain.execute(|| {
         assert_eq!(worker_status(worker), WorkerStatus::Offline);

@@ -99,6 +99,7 @@ fn every_call_at_its_bounds_fits_a_normal_transaction() {
         ),
         ("expire_order", OrdersWeights::expire_order()),
         ("drop_order", OrdersWeights::drop_order()),
+        ("settle_order", OrdersWeights::settle_order()),
     ];
     for (name, weight) in calls {
         println!("{name}: {}", pretty(weight));
@@ -112,9 +113,10 @@ fn every_call_at_its_bounds_fits_a_normal_transaction() {
 }
 
 #[test]
-fn a_worker_never_needs_more_order_slots_than_it_has_gpus() {
-    // Every open order holds at least one GPU.
-    assert_eq!(MaxOrdersPerWorker::get(), MaxGpusPerWorker::get());
+fn a_worker_has_an_order_slot_per_gpu_and_more_for_settling_orders() {
+    // Every Pending or Running order holds at least one GPU; Settling orders (ended, their
+    // usage not matured yet) hold none but take the slots beyond.
+    assert!(MaxOrdersPerWorker::get() > MaxGpusPerWorker::get());
     assert!(MaxGpusPerOrder::get() <= MaxGpusPerWorker::get());
     assert!(MinDuration::get() <= MaxDuration::get());
     assert!(HeartbeatTimeout::get() > 0 && AcceptTimeout::get() > 0);

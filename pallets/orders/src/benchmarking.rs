@@ -2,7 +2,10 @@
 //! case of its bounds: longest image, most ports, largest access blob, a points discount (so
 //! every escrow movement has a sponsor part), refunds as points where that is the costlier path,
 //! nearly full per-worker indexes, order deposits, and every deadline scheduled through a full
-//! spill window of the deadline index (`MaxDeadlineSpill - 1` full buckets first).
+//! spill window of the deadline index (`MaxDeadlineSpill - 1` full buckets first). Orders that
+//! report usage carry unmatured periods (a full queue of `MaxUnmatured` where the call reads
+//! it), of which the matured ones are paid by the measured call (one escrow payment) and the
+//! others refunded where it fails the order.
 
 use super::*;
 use crate::Pallet as Orders;
@@ -30,9 +33,27 @@ fn set_block<T: Config>(n: BlockNumberFor<T>) {
     frame_system::Pallet::<T>::set_block_number(n);
 }
 
-/// Cost of a one-GPU order of the shortest duration.
+/// The duration of the benchmarks' orders: the shortest that holds `MaxUnmatured` reports one
+/// block apart before its end (and at least three blocks).
+fn duration<T: Config>() -> BlockNumberFor<T> {
+    T::MinDuration::get()
+        .max((T::MaxUnmatured::get().saturating_add(1)).into())
+        .max(3u32.into())
+}
+
+/// Cost of a one-GPU order of the benchmarks' duration.
 fn unit_cost<T: Config>() -> BalanceOf<T> {
-    Orders::<T>::order_cost(price::<T>(), 1, T::MinDuration::get()).expect("small numbers")
+    Orders::<T>::order_cost(price::<T>(), 1, duration::<T>()).expect("small numbers")
+}
+
+/// Report usage of Running order `id` at the current block with sequence number `seq`.
+fn report<T: Config>(agent: &T::AccountId, id: OrderId, seq: u32) {
+    Orders::<T>::do_report_usage(agent.clone(), id, seq, UsageReport::default())
+        .expect("running order, next sequence number");
+}
+
+fn unmatured<T: Config>(id: OrderId) -> u32 {
+    crate::Unmatured::<T>::get(id).len() as u32
 }
 
 /// An Active worker with `gpus` GPUs; returns its id and agent.
@@ -76,7 +97,7 @@ fn spec<T: Config>(target: Option<WorkerId>) -> OrderSpec<T> {
         image: BoundedVec::truncate_from(vec![b'i'; image_len]),
         gpu_model: MODEL,
         gpu_count: 1,
-        duration: T::MinDuration::get(),
+        duration: duration::<T>(),
         max_price_per_gpu_hour: price::<T>(),
         target_worker: target,
         user_public_key: [7u8; 32],
@@ -121,6 +142,24 @@ fn fill_spill_window<T: Config>(from: BlockNumberFor<T>) {
 /// Where the removal of an order ending now is scheduled from.
 fn retention_from<T: Config>() -> BlockNumberFor<T> {
     now::<T>().saturating_add(T::OrderRetention::get())
+}
+
+/// Running orders `ids` (accepted in the current block, by the same worker's `agent`) report
+/// usage in the next two blocks; the maturity delay is set so that at block `matured_at` (at
+/// least three blocks after acceptance) the first period has matured and the second has not.
+fn two_periods<T: Config>(agent: &T::AccountId, ids: &[OrderId], matured_at: BlockNumberFor<T>) {
+    let accepted = now::<T>();
+    let first = accepted.saturating_add(One::one());
+    MaturityDelay::<T>::put(matured_at.saturating_sub(first));
+    for (offset, seq) in [(1u32, 1u32), (2, 2)] {
+        set_block::<T>(accepted.saturating_add(offset.into()));
+        for id in ids {
+            report::<T>(agent, *id, seq);
+        }
+    }
+    for id in ids {
+        assert_eq!(unmatured::<T>(*id), 2);
+    }
 }
 
 #[benchmarks]
@@ -168,7 +207,7 @@ mod benchmarks {
         let id = place::<T>(&user::<T>(0, 1), worker_id);
         fill_spill_window::<T>(
             now::<T>()
-                .saturating_add(T::MinDuration::get())
+                .saturating_add(duration::<T>())
                 .saturating_add(T::ReportGracePeriod::get())
                 .saturating_add(One::one()),
         );
@@ -192,24 +231,39 @@ mod benchmarks {
         assert!(matches!(status::<T>(id), OrderStatus::Failed { .. }));
     }
 
-    /// The final report: pays the rest and completes the order.
+    /// The final report on a full queue of `MaxUnmatured` periods that all matured: pays them
+    /// (one escrow payment), queues the final period and makes the order Settling (its GPUs
+    /// released, its access blob removed, its deadline moved through a full spill window).
     #[benchmark]
     fn report_usage() {
         let (worker_id, agent) = worker::<T>(0, 1);
         let id = place::<T>(&user::<T>(0, 1), worker_id);
         accept::<T>(&agent, id);
-        set_block::<T>(now::<T>().saturating_add(T::MinDuration::get()));
+        let started = now::<T>();
+        let ends_at = started.saturating_add(duration::<T>());
+        let max = T::MaxUnmatured::get();
+        // Nothing matures while the queue fills up.
+        MaturityDelay::<T>::put(duration::<T>().saturating_add(100u32.into()));
+        for seq in 1..=max {
+            set_block::<T>(started.saturating_add(seq.into()));
+            report::<T>(&agent, id, seq);
+        }
+        assert_eq!(unmatured::<T>(id), max);
+        // At the end, all of them have matured; the final period has not.
+        set_block::<T>(ends_at);
+        MaturityDelay::<T>::put(ends_at.saturating_sub(started.saturating_add(max.into())));
         let usage = UsageReport {
             gpu_util_permille: 1000,
             gpu_mem_used_mib: 80_000,
             uptime_secs: 1,
         };
-        fill_spill_window::<T>(retention_from::<T>());
+        fill_spill_window::<T>(ends_at.saturating_add(MaturityDelay::<T>::get()));
 
         #[extrinsic_call]
-        _(RawOrigin::Signed(agent), id, 1, usage);
+        _(RawOrigin::Signed(agent), id, max + 1, usage);
 
-        assert!(matches!(status::<T>(id), OrderStatus::Completed { .. }));
+        assert!(matches!(status::<T>(id), OrderStatus::Settling { .. }));
+        assert_eq!(unmatured::<T>(id), 1);
     }
 
     /// A Pending order: its deposit is forfeited (a transfer), the payment refunded, the
@@ -229,18 +283,19 @@ mod benchmarks {
         assert!(matches!(status::<T>(id), OrderStatus::Cancelled { .. }));
     }
 
-    /// A running order without final report: refunded as points.
+    /// A running order without final report, with a matured period (paid) and an unmatured
+    /// one: the rest is refunded as points.
     #[benchmark]
     fn expire_order() {
         let (worker_id, agent) = worker::<T>(0, 1);
         let id = place::<T>(&user::<T>(0, 1), worker_id);
         accept::<T>(&agent, id);
-        set_block::<T>(
-            now::<T>()
-                .saturating_add(T::MinDuration::get())
-                .saturating_add(T::ReportGracePeriod::get())
-                .saturating_add(One::one()),
-        );
+        let deadline = now::<T>()
+            .saturating_add(duration::<T>())
+            .saturating_add(T::ReportGracePeriod::get())
+            .saturating_add(One::one());
+        two_periods::<T>(&agent, &[id], deadline);
+        set_block::<T>(deadline);
         fill_spill_window::<T>(retention_from::<T>());
         let caller: T::AccountId = whitelisted_caller();
 
@@ -265,18 +320,39 @@ mod benchmarks {
         assert!(crate::Orders::<T>::get(id).is_none());
     }
 
-    /// `n` orders of the deadline bucket fail: Pending orders at their accept deadline (one
-    /// worker each), which release a deposit and refund everything (as points); each schedules
-    /// its removal through a full spill window. (Running orders failing at their report deadline
-    /// do the same minus the deposit plus an access blob; removals after retention are a single
-    /// storage removal.)
+    /// `n` orders of the deadline bucket fail: Running orders at their report deadline (one
+    /// worker each), each with a matured period (paid: one escrow payment) and an unmatured one,
+    /// refunded with the unserved rest as points; each schedules its removal through a full
+    /// spill window. (Pending orders failing at their accept deadline release a deposit instead
+    /// of paying; Settling orders settling at their maturity pay, refund in tokens and end the
+    /// same way; removals after retention are a single storage removal.)
     #[benchmark]
     fn on_initialize(n: Linear<0, { T::MaxDeadlinesPerBlock::get() }>) {
         let user = user::<T>(0, n);
-        let ids: Vec<OrderId> = (0..n)
-            .map(|i| place::<T>(&user, worker::<T>(i, 1).0))
+        let agents: Vec<(OrderId, T::AccountId)> = (0..n)
+            .map(|i| {
+                let (worker_id, agent) = worker::<T>(i, 1);
+                let id = place::<T>(&user, worker_id);
+                accept::<T>(&agent, id);
+                (id, agent)
+            })
             .collect();
-        let deadline = now::<T>().saturating_add(T::AcceptTimeout::get());
+        let ids: Vec<OrderId> = agents.iter().map(|(id, _)| *id).collect();
+        let deadline = now::<T>()
+            .saturating_add(duration::<T>())
+            .saturating_add(T::ReportGracePeriod::get())
+            .saturating_add(One::one());
+        for (id, agent) in &agents {
+            two_periods::<T>(agent, &[*id], deadline);
+            // Back to the block of acceptance for the next order: all report at the same blocks.
+            set_block::<T>(
+                deadline.saturating_sub(
+                    duration::<T>()
+                        .saturating_add(T::ReportGracePeriod::get())
+                        .saturating_add(One::one()),
+                ),
+            );
+        }
         set_block::<T>(deadline);
         fill_spill_window::<T>(retention_from::<T>());
 
@@ -290,28 +366,33 @@ mod benchmarks {
         }
     }
 
-    /// A worker with `n` running, partly paid orders becomes unavailable.
+    /// A worker with `n` open orders becomes unavailable: as many Running orders as it has
+    /// GPUs, the others Settling (cancelled, their GPU serving the next order); each with a
+    /// matured period (paid) and an unmatured one (refunded with the rest, as points).
     #[benchmark]
     fn on_worker_unavailable(n: Linear<0, { T::MaxOrdersPerWorker::get() }>) {
-        let (worker_id, agent) = worker::<T>(0, n.max(1));
+        // A worker has at least as many GPUs as one order may ask for.
+        let gpus = n.clamp(1, T::MaxGpusPerOrder::get().max(1));
+        let (worker_id, agent) = worker::<T>(0, gpus);
         let user = user::<T>(0, n);
-        // Accepting takes an order out of its deadline bucket, so all fit in one block.
-        let ids: Vec<OrderId> = (0..n)
-            .map(|_| {
-                let id = place::<T>(&user, worker_id);
-                accept::<T>(&agent, id);
-                id
-            })
-            .collect();
-        // Pay each for part of its run (unless the shortest order is a single block).
-        let half = T::MinDuration::get() / 2u32.into();
-        if !half.is_zero() {
-            set_block::<T>(now::<T>().saturating_add(half));
-            for id in &ids {
-                Orders::<T>::do_report_usage(agent.clone(), *id, 1, UsageReport::default())
-                    .expect("running order");
+        let start = now::<T>();
+        // Every order is accepted at `start` and reports at `start + 1` and `start + 2`, so
+        // that one maturity delay and one block suit them all.
+        let matured_at = start.saturating_add(3u32.into());
+        let mut ids = Vec::new();
+        for i in 0..n {
+            set_block::<T>(start);
+            let id = place::<T>(&user, worker_id);
+            accept::<T>(&agent, id);
+            two_periods::<T>(&agent, &[id], matured_at);
+            // The GPUs beyond the worker's serve the later orders: cancel to Settling.
+            if i + gpus < n {
+                Orders::<T>::do_cancel_order(user.clone(), id).expect("running order");
+                assert!(matches!(status::<T>(id), OrderStatus::Settling { .. }));
             }
+            ids.push(id);
         }
+        set_block::<T>(matured_at);
         fill_spill_window::<T>(retention_from::<T>());
 
         #[block]
@@ -322,6 +403,38 @@ mod benchmarks {
         for id in ids {
             assert!(matches!(status::<T>(id), OrderStatus::Failed { .. }));
         }
+    }
+
+    /// A cancelled Settling order whose full queue of `MaxUnmatured` periods matured: pays them
+    /// (one escrow payment), refunds the unreported rest (tokens, with a sponsored part), ends
+    /// the order and schedules its removal through a full spill window.
+    #[benchmark]
+    fn settle_order() {
+        let (worker_id, agent) = worker::<T>(0, 1);
+        let user = user::<T>(0, 1);
+        let id = place::<T>(&user, worker_id);
+        accept::<T>(&agent, id);
+        let started = now::<T>();
+        let max = T::MaxUnmatured::get();
+        MaturityDelay::<T>::put(duration::<T>().saturating_add(100u32.into()));
+        for seq in 1..=max {
+            set_block::<T>(started.saturating_add(seq.into()));
+            report::<T>(&agent, id, seq);
+        }
+        Orders::<T>::do_cancel_order(user, id).expect("running order of its user");
+        let OrderStatus::Settling { settles_at, .. } = status::<T>(id) else {
+            panic!("cancelled with unmatured periods: Settling");
+        };
+        assert_eq!(unmatured::<T>(id), max);
+        set_block::<T>(settles_at);
+        fill_spill_window::<T>(retention_from::<T>());
+        let caller: T::AccountId = whitelisted_caller();
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), id);
+
+        assert!(matches!(status::<T>(id), OrderStatus::Cancelled { .. }));
+        assert_eq!(unmatured::<T>(id), 0);
     }
 
     impl_benchmark_test_suite!(

@@ -285,7 +285,8 @@ impl<T: Config> Pallet<T> {
         Self::fail_order(order_id, order, FailureReason::Rejected)
     }
 
-    /// Record a usage report and pay the provider (see [`Pallet::report_usage`]).
+    /// Record a usage report: pay the periods that matured, queue the reported one (see
+    /// [`Pallet::report_usage`]).
     pub(crate) fn do_report_usage(
         agent: T::AccountId,
         order_id: OrderId,
@@ -295,6 +296,7 @@ impl<T: Config> Pallet<T> {
         let mut order = Orders::<T>::get(order_id).ok_or(Error::<T>::UnknownOrder)?;
         Self::ensure_agent(&agent, order.worker)?;
         let OrderStatus::Running {
+            started_at,
             ends_at,
             last_report_seq,
             ..
@@ -316,7 +318,29 @@ impl<T: Config> Pallet<T> {
             Error::<T>::ReportDeadlinePassed
         );
 
-        Self::pay_provider_until(order_id, &mut order, now)?;
+        // Pay what matured first (it also makes room in the queue).
+        let mut periods = Unmatured::<T>::get(order_id);
+        Self::pay_matured(order_id, &mut order, &mut periods)?;
+        let OrderStatus::Running { paid_until, .. } = order.status else {
+            return Err(Error::<T>::InvalidOrderState.into());
+        };
+        // The blocks since the last report (a report adds nothing when no block passed since,
+        // or after `ends_at`).
+        let reported_until = Self::reported_until(paid_until, &periods);
+        let upto = now.min(ends_at).max(reported_until);
+        if upto > reported_until {
+            let owed = Self::owed_for(&order, upto.saturating_sub(started_at))?;
+            Self::queue_period(
+                &mut periods,
+                Period {
+                    until: upto,
+                    reported_at: now,
+                    owed,
+                },
+            );
+            // Matured already: no maturity delay, or a verdict in this block.
+            Self::pay_matured(order_id, &mut order, &mut periods)?;
+        }
         if let OrderStatus::Running {
             last_report_seq, ..
         } = &mut order.status
@@ -329,22 +353,29 @@ impl<T: Config> Pallet<T> {
             usage,
         });
 
-        if now >= ends_at {
+        if now < ends_at {
+            Orders::<T>::insert(order_id, order);
+            Self::store_periods(order_id, periods);
+        } else if periods.is_empty() {
             // The provider now has the total cost; close the (empty) escrow. Anything the
             // escrow still returned is the user's, in tokens.
             Self::refund_in_tokens(order_id, &order.user)?;
+            Unmatured::<T>::remove(order_id);
             Self::end_order(order_id, order, OrderStatus::Completed { at: now });
             Self::deposit_event(Event::<T>::OrderCompleted { order_id });
         } else {
-            Orders::<T>::insert(order_id, order);
+            // Over for the worker; the escrow stays open until the last period matures.
+            Self::deposit_event(Event::<T>::OrderCompleted { order_id });
+            Self::begin_settling(order_id, order, periods, false)?;
         }
         Ok(())
     }
 
     /// Cancel an order (see [`Pallet::cancel_order`]).
     ///
-    /// Pays nothing: a Running order's provider keeps what its reports earned (up to
-    /// `paid_until`) and no more. An order whose worker already missed its deadline fails
+    /// A Running order's provider is paid the reported periods that matured, and nothing for
+    /// unreported time; with periods still unmatured the order becomes Settling (paid as they
+    /// mature, the rest refunded then). An order whose worker already missed its deadline fails
     /// instead, exactly as `expire_order` would fail it.
     pub(crate) fn do_cancel_order(user: T::AccountId, order_id: OrderId) -> DispatchResult {
         let mut order = Orders::<T>::get(order_id).ok_or(Error::<T>::UnknownOrder)?;
@@ -369,8 +400,16 @@ impl<T: Config> Pallet<T> {
             {
                 return Self::fail_order(order_id, order, FailureReason::NoFinalReport);
             }
-            // Only reported time is paid, and `report_usage` paid it already.
-            OrderStatus::Running { .. } => {}
+            // Only reported time is paid, once it matured.
+            OrderStatus::Running { .. } => {
+                let mut periods = Unmatured::<T>::get(order_id);
+                Self::pay_matured(order_id, &mut order, &mut periods)?;
+                if !periods.is_empty() {
+                    Self::deposit_event(Event::<T>::OrderCancelled { order_id });
+                    return Self::begin_settling(order_id, order, periods, true);
+                }
+                Unmatured::<T>::remove(order_id);
+            }
             _ => return Err(Error::<T>::InvalidOrderState.into()),
         }
         Self::refund_in_tokens(order_id, &order.user)?;
@@ -418,13 +457,19 @@ impl<T: Config> Pallet<T> {
         Ok(())
     }
 
-    /// Fail an open order: the provider keeps what it was paid, everything left in the escrow is
-    /// refunded as a service failure, and the order's resources are released.
+    /// Fail an open order: the provider is paid the reported periods that matured and keeps what
+    /// it was paid; everything else left in the escrow (unmatured periods and the unserved rest)
+    /// is refunded as a service failure, and the order's resources are released.
     pub(crate) fn fail_order(
         order_id: OrderId,
         mut order: Order<T>,
         reason: FailureReason,
     ) -> DispatchResult {
+        let mut periods = Unmatured::<T>::get(order_id);
+        if !periods.is_empty() {
+            Self::pay_matured(order_id, &mut order, &mut periods)?;
+            Unmatured::<T>::remove(order_id);
+        }
         Self::refund_service_failure(order_id, &order.user)?;
         // Every failure is the provider's (or nobody's): the user gets the deposit back.
         Self::release_deposit(&mut order);
@@ -434,16 +479,18 @@ impl<T: Config> Pallet<T> {
         Ok(())
     }
 
-    /// Move an open order whose escrow is settled to the terminal `status`: release its GPUs,
-    /// drop it from the per-worker index and its access blob, and schedule its removal after
-    /// `OrderRetention` (best effort) in place of its open deadline. The deposit must be
-    /// settled already.
+    /// Move an open order whose escrow is settled to the terminal `status`: release its GPUs
+    /// (unless it was Settling: released already), drop it from the per-worker index and its
+    /// access blob, and schedule its removal after `OrderRetention` (best effort) in place of
+    /// its open deadline. The deposit and the unmatured periods must be settled already.
     pub(crate) fn end_order(
         order_id: OrderId,
         mut order: Order<T>,
         status: OrderStatus<BlockNumberFor<T>>,
     ) {
-        T::Workers::release_gpus(order.worker, order.gpu_count);
+        if order.status.holds_gpus() {
+            T::Workers::release_gpus(order.worker, order.gpu_count);
+        }
         OrdersByWorker::<T>::mutate_exists(order.worker, |maybe| {
             if let Some(ids) = maybe {
                 ids.retain(|id| *id != order_id);

@@ -2,26 +2,46 @@
 //!
 //! The order lifecycle of the Kaisar GPU cloud: a user orders GPUs (on a chosen worker or the
 //! cheapest matching one), the payment is held in escrow, the worker's agent accepts and runs the
-//! container, reports usage periodically and is paid pro rata from the escrow; cancellations and
-//! service failures are refunded (service failures in points if the user prefers).
+//! container, reports usage periodically and is paid pro rata from the escrow once each reported
+//! period matures; cancellations and service failures are refunded (service failures in points
+//! if the user prefers).
 //!
 //! ```text
 //! place_order ──▶ Pending ──accept_order──▶ Running ──report_usage──▶ ... ──▶ Completed
-//!                   │                          │
-//!                   ├─ cancel_order ─▶ Cancelled (refund, order deposit forfeited)
-//!                   │                          ├─ cancel_order ─▶ Cancelled (provider keeps
-//!                   │                          │                  what reports earned, rest
-//!                   │                          │                  refunded)
+//!                   │                          │            (final report) ╲
+//!                   │                          │                            ▶ Settling ──▶ Completed
+//!                   ├─ cancel_order ─▶ Cancelled (refund, order deposit forfeited)   (or Cancelled)
+//!                   │                          ├─ cancel_order ─▶ Cancelled, or Settling while
+//!                   │                          │                  reported periods are unmatured
+//!                   │                          │                  (provider keeps what matured
+//!                   │                          │                  reports earned, rest refunded)
 //!                   └─ not accepted in time, reject_order, worker unavailable ─▶ Failed
 //!                                              └─ worker unavailable, no final report ─▶ Failed
+//!                                   Settling ──── worker unavailable ─▶ Failed
 //!
 //! every terminal order ── OrderRetention blocks ──▶ removed (by the deadline index)
 //! ```
 //!
+//! ## Maturing payments
+//!
+//! A usage report does not pay the provider at once: the reported period (from the last reported
+//! block to the report's block) is queued in [`Unmatured`] and paid only when it matures, i.e.
+//! [`MaturityDelay`] blocks after it was reported, or earlier when the worker passed a PoPW
+//! consensus verdict at or after the report ([`Config::Verdicts`]). An agent that reports usage
+//! for junk service is therefore paid only after the window in which a check (or a user's
+//! dispute) can catch it: a failed verdict suspends the worker, and its orders are refunded
+//! every period that had not matured, not just the unreported rest. Maturing is lazy and
+//! bounded: matured periods are paid at the next report, on cancellation, on failure, by anyone
+//! through [`Pallet::settle_order`], and by the deadline index for an order that ended
+//! (`Settling`) with periods still unmatured. A worker's order list counts Settling orders
+//! (so a failure reaches them), which hold no GPUs: `MaxOrdersPerWorker` must leave room for
+//! them (up to `MaturityDelay` blocks of finished orders per worker). `MaturityDelay = 0` pays
+//! reported time at once (no window).
+//!
 //! Nothing waits for a caller: every order sits in one bucket of the bounded deadline index
 //! [`Deadlines`] (its accept deadline while Pending, its report deadline
-//! `ends_at + ReportGracePeriod + 1` while Running, its removal `OrderRetention` blocks after
-//! it ended), and `on_initialize` handles the bucket of the current block. A full bucket spills
+//! `ends_at + ReportGracePeriod + 1` while Running, the maturity of its last period while
+//! Settling, its removal `OrderRetention` blocks after it ended), and `on_initialize` handles the bucket of the current block. A full bucket spills
 //! into the next blocks (at most `MaxDeadlineSpill` tries), so no single block's capacity is a
 //! marketplace-wide cap. Placing an order holds a small `OrderDeposit`, forfeited to
 //! `DepositForfeitDestination` if the user cancels it while Pending (the cost of griefing
@@ -30,12 +50,15 @@
 //!
 //! The pallet never reads another pallet's storage: workers come through
 //! [`kaisar_primitives::WorkerRegistry`], money through [`kaisar_primitives::Escrow`], points
-//! through [`kaisar_primitives::Points`]. It implements
+//! through [`kaisar_primitives::Points`], consensus verdicts through
+//! [`kaisar_primitives::WorkerVerdicts`]. It implements
 //! [`kaisar_primitives::WorkerAvailabilityHooks`] so that the registry can fail the orders of a
-//! worker that went Offline or was Suspended.
+//! worker that went Offline or was Suspended, and refuse to deregister a worker whose orders
+//! are still settling.
 //!
 //! Layout: thin calls here (origin checks, then `Self::do_x(..)`), logic in
-//! `dispatchable_impls.rs`, escrow/points flows in `payments.rs`, time-driven work in
+//! `dispatchable_impls.rs`, escrow/points flows in `payments.rs`, maturing of reported usage in
+//! `maturity_impls.rs`, the deadline index in `schedule_impls.rs`, time-driven work in
 //! `tick_impls.rs`, types in `types.rs`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -45,6 +68,7 @@ extern crate alloc;
 pub use pallet::*;
 
 mod dispatchable_impls;
+mod maturity_impls;
 pub mod migrations;
 mod payments;
 mod schedule_impls;
@@ -96,7 +120,7 @@ pub mod pallet {
         traits::fungible::{Inspect, Mutate, MutateHold},
     };
     use frame_system::pallet_prelude::*;
-    use kaisar_primitives::{Escrow, OrderId, Points, WorkerId, WorkerRegistry};
+    use kaisar_primitives::{Escrow, OrderId, Points, WorkerId, WorkerRegistry, WorkerVerdicts};
     use sp_runtime::Perbill;
 
     /// The in-code storage version. v1: `Order` has `deposit` and `deadline`; the deadline
@@ -188,7 +212,9 @@ pub mod pallet {
         #[pallet::constant]
         type MaxGpusPerOrder: Get<u32>;
 
-        /// Most open orders one worker may have.
+        /// Most open orders one worker may have: Pending and Running ones (which hold its GPUs)
+        /// and Settling ones (which hold none, for up to `MaturityDelay` blocks after they
+        /// ended). Leave room beyond the GPU count for orders that settle.
         #[pallet::constant]
         type MaxOrdersPerWorker: Get<u32>;
 
@@ -202,6 +228,21 @@ pub mod pallet {
         /// deadlines by a few blocks instead of blocking the marketplace.
         #[pallet::constant]
         type MaxDeadlineSpill: Get<u32>;
+
+        /// Consensus verdicts on workers (the checking pallet; `()` for none): a reported
+        /// period matures early once its worker passed a verdict at or after the report.
+        type Verdicts: WorkerVerdicts<BlockNumberFor<Self>>;
+
+        /// The default of [`MaturityDelay`] (genesis may set another): how many blocks after a
+        /// usage report the reported period is paid unless a passing verdict matures it
+        /// earlier. Long enough for a check (or a dispute) of the worker to happen inside it.
+        #[pallet::constant]
+        type DefaultMaturityDelay: Get<BlockNumberFor<Self>>;
+
+        /// Most unmatured periods queued per order ([`Unmatured`]); a report arriving when the
+        /// queue is full is merged into the newest period (which then matures later).
+        #[pallet::constant]
+        type MaxUnmatured: Get<u32>;
 
         /// Weights of this pallet's calls and hooks.
         type WeightInfo: WeightInfo;
@@ -233,7 +274,9 @@ pub mod pallet {
     pub type AccessBlobs<T: Config> =
         StorageMap<_, Blake2_128Concat, OrderId, BoundedVec<u8, T::MaxAccessBlobLen>>;
 
-    /// The open (Pending or Running) orders of each worker.
+    /// The open (Pending, Running or Settling) orders of each worker. Settling orders hold no
+    /// GPUs but stay listed until they settle, so that the worker becoming unavailable refunds
+    /// their unmatured periods; they count towards `MaxOrdersPerWorker`.
     #[pallet::storage]
     pub type OrdersByWorker<T: Config> = StorageMap<
         _,
@@ -247,8 +290,9 @@ pub mod pallet {
     /// in exactly the bucket its `deadline` field names (none: a terminal order whose removal
     /// found no room; `drop_order` removes it). In its bucket's block, a Pending order whose
     /// `accept_by` has come fails (`NotAccepted`), a Running order past
-    /// `ends_at + ReportGracePeriod` fails (`NoFinalReport`), and a terminal order past its
-    /// retention is removed. A bucket holds deadlines of its block and, when earlier blocks were
+    /// `ends_at + ReportGracePeriod` fails (`NoFinalReport`), a Settling order whose last
+    /// period matured (`settles_at`) is settled, and a terminal order past its retention is
+    /// removed. A bucket holds deadlines of its block and, when earlier blocks were
     /// full, of up to `MaxDeadlineSpill - 1` blocks before. (Stored under the v0 name.)
     #[pallet::storage]
     #[pallet::storage_prefix = "AcceptDeadlines"]
@@ -259,6 +303,41 @@ pub mod pallet {
         BoundedVec<OrderId, T::MaxDeadlinesPerBlock>,
         ValueQuery,
     >;
+
+    /// How many blocks after a usage report the reported period matures (is paid to the
+    /// provider) unless a passing verdict of the worker matures it earlier:
+    /// [`Config::DefaultMaturityDelay`] unless the genesis config set another. Zero pays
+    /// reported usage at once (no dispute window).
+    #[pallet::storage]
+    pub type MaturityDelay<T: Config> =
+        StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultMaturityDelay>;
+
+    /// The reported but not yet paid usage periods of each Running or Settling order, oldest
+    /// first (absent: none). Each period's `owed` is cumulative, so paying the newest matured
+    /// period pays all earlier ones. Removed when the order ends.
+    #[pallet::storage]
+    pub type Unmatured<T: Config> =
+        StorageMap<_, Blake2_128Concat, OrderId, PeriodsOf<T>, ValueQuery>;
+
+    #[pallet::genesis_config]
+    #[derive(frame_support::DefaultNoBound)]
+    pub struct GenesisConfig<T: Config> {
+        /// [`MaturityDelay`] in blocks (`None`: [`Config::DefaultMaturityDelay`]). A
+        /// development chain uses a short one so that payments arrive while a person watches;
+        /// zero pays reported usage at once.
+        pub maturity_delay: Option<BlockNumberFor<T>>,
+        #[serde(skip)]
+        pub _config: core::marker::PhantomData<T>,
+    }
+
+    #[pallet::genesis_build]
+    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+        fn build(&self) {
+            if let Some(delay) = self.maturity_delay {
+                MaturityDelay::<T>::put(delay);
+            }
+        }
+    }
 
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -283,7 +362,8 @@ pub mod pallet {
             /// Block at which it ends.
             ends_at: BlockNumberFor<T>,
         },
-        /// The agent reported usage of a Running order.
+        /// The agent reported usage of a Running order. The reported period is paid when it
+        /// matures (see `ProviderPaid`).
         UsageReported {
             /// The order.
             order_id: OrderId,
@@ -292,7 +372,7 @@ pub mod pallet {
             /// The reported numbers.
             usage: UsageReport,
         },
-        /// The provider was paid out of an order's escrow.
+        /// The provider was paid out of an order's escrow (for reported periods that matured).
         ProviderPaid {
             /// The order.
             order_id: OrderId,
@@ -301,12 +381,16 @@ pub mod pallet {
             /// Amount paid now.
             amount: BalanceOf<T>,
         },
-        /// An order ran to its end.
+        /// An order ran to its end: its container stops and its GPUs are free. If reported
+        /// periods are still unmatured, `OrderSettling` follows and the escrow stays open until
+        /// `OrderSettled`.
         OrderCompleted {
             /// The order.
             order_id: OrderId,
         },
-        /// The user cancelled an order.
+        /// The user cancelled an order: its container stops and its GPUs are free. If reported
+        /// periods are still unmatured, `OrderSettling` follows and the escrow stays open until
+        /// `OrderSettled`.
         OrderCancelled {
             /// The order.
             order_id: OrderId,
@@ -329,6 +413,22 @@ pub mod pallet {
         },
         /// A terminal order was removed from storage.
         OrderDropped {
+            /// The order.
+            order_id: OrderId,
+        },
+        /// An order ended for its worker (after `OrderCompleted` or `OrderCancelled`) with
+        /// reported periods still unmatured: it is `Settling` until the last one matures.
+        OrderSettling {
+            /// The order.
+            order_id: OrderId,
+            /// The block at which its last period matures by time (it settles then by itself;
+            /// earlier through `settle_order` after a passing verdict of the worker).
+            settles_at: BlockNumberFor<T>,
+        },
+        /// The last unmatured period of a Settling order matured and was paid; what was left in
+        /// its escrow (a cancelled order's unreported part) was refunded in tokens. The order is
+        /// `Completed` or `Cancelled` now.
+        OrderSettled {
             /// The order.
             order_id: OrderId,
         },
@@ -414,6 +514,8 @@ pub mod pallet {
         /// cannot cover the payment and the order deposit. Frozen funds (vesting, votes) cannot
         /// pay for orders.
         InsufficientFreeBalance,
+        /// No reported period of the order has matured yet: nothing to settle.
+        NothingToSettle,
     }
 
     #[pallet::hooks]
@@ -455,6 +557,7 @@ pub mod pallet {
                 T::MaxDeadlineSpill::get() > 0,
                 "MaxDeadlineSpill must not be zero"
             );
+            assert!(T::MaxUnmatured::get() > 0, "MaxUnmatured must not be zero");
         }
 
         #[cfg(feature = "try-runtime")]
@@ -530,8 +633,12 @@ pub mod pallet {
             Self::do_reject_order(agent, order_id)
         }
 
-        /// Report usage of a Running order; pays the provider for the blocks served since the
-        /// last payment. A report at or after `ends_at` completes the order.
+        /// Report usage of a Running order: the blocks since the last report (up to `ends_at`)
+        /// are queued as a period that is paid when it matures (`MaturityDelay` blocks from now,
+        /// or earlier after a passing verdict of the worker); periods that matured meanwhile are
+        /// paid now. A report at or after `ends_at` completes the order (or, with periods still
+        /// unmatured, makes it Settling: over for the worker, the escrow open until they
+        /// mature).
         ///
         /// - `origin`: signed; the agent of the order's worker.
         /// - `order_id`: the order.
@@ -556,8 +663,10 @@ pub mod pallet {
         ///   is forfeited to `DepositForfeitDestination` (the worker's GPUs were blocked for
         ///   nothing).
         /// - Running, up to `ends_at + ReportGracePeriod`: the provider keeps what the agent's
-        ///   usage reports earned (up to `paid_until`); nothing more is paid for time the agent
-        ///   did not report, and the rest is refunded.
+        ///   usage reports earned; nothing is paid for time the agent did not report. Reported
+        ///   periods that matured are paid now; if some are still unmatured the order becomes
+        ///   Settling (stopped for the worker; they are paid as they mature and the unreported
+        ///   rest is refunded when the last one has), else the rest is refunded now.
         /// - Pending past `accept_by`, or Running past `ends_at + ReportGracePeriod` (the worker
         ///   missed its deadline, the deadline index has not got to it yet): the order fails as
         ///   `expire_order` would (`NotAccepted` / `NoFinalReport`), refunded as a service
@@ -602,15 +711,39 @@ pub mod pallet {
             Self::do_drop_order(order_id)?;
             Ok(Pays::No.into())
         }
+
+        /// Pay the provider of a Running or Settling order every reported period that has
+        /// matured (`MaturityDelay` blocks after its report, or after a passing verdict of the
+        /// worker at or after its report). A Settling order whose last period matured becomes
+        /// Completed (or Cancelled, the unreported rest refunded in tokens). Settling orders
+        /// settle by themselves at their `settles_at`; this is for a provider who wants its
+        /// money as soon as a verdict matured it, or for a Running order between reports.
+        ///
+        /// - `origin`: signed; anyone.
+        /// - `order_id`: the order; Running or Settling (else `InvalidOrderState`), with at
+        ///   least one matured period (else `NothingToSettle`).
+        #[pallet::call_index(7)]
+        #[pallet::weight(T::WeightInfo::settle_order())]
+        pub fn settle_order(origin: OriginFor<T>, order_id: OrderId) -> DispatchResult {
+            ensure_signed(origin)?;
+            Self::do_settle_order(order_id)
+        }
     }
 }
 
 #[cfg(any(feature = "try-runtime", test))]
 impl<T: Config> Pallet<T> {
     /// Check the pallet's invariants:
-    /// - every open order's escrow holds `total_cost - paid_so_far`, and a Running order's
-    ///   `paid_so_far` is exactly what its `paid_until` is worth; terminal orders' escrows are
-    ///   empty and Completed orders paid the provider the total cost;
+    /// - every open (Pending, Running, Settling) order's escrow holds `total_cost -
+    ///   paid_so_far`, and a Running order's `paid_so_far` is exactly what its `paid_until` is
+    ///   worth; terminal orders' escrows are empty and Completed orders paid the provider the
+    ///   total cost;
+    /// - `Unmatured` holds periods only of Running orders (possibly none) and Settling orders
+    ///   (at least one), oldest first (`until` increasing, `reported_at` not decreasing), their
+    ///   cumulative `owed` not decreasing, at least `paid_so_far` (nothing of them is paid yet:
+    ///   the provider was paid no further than the periods that matured) and at most
+    ///   `total_cost`; a Running order's periods are exactly what their `until` is worth and
+    ///   lie after `paid_until`, up to `ends_at`;
     /// - only Pending orders have a deposit, and each user has exactly the deposits of its
     ///   orders on hold under [`HoldReason::OrderDeposit`];
     /// - `OrdersByWorker` lists exactly the open orders of each worker, `AccessBlobs` exactly
@@ -618,7 +751,7 @@ impl<T: Config> Pallet<T> {
     /// - every open order has a deadline, every order with a deadline is in exactly that bucket
     ///   of `Deadlines` (in a future block, not before its due block) and the buckets hold
     ///   nothing else;
-    /// - each known worker has exactly the GPUs of its open orders reserved.
+    /// - each known worker has exactly the GPUs of its Pending and Running orders reserved.
     pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
         use alloc::collections::{btree_map::BTreeMap, btree_set::BTreeSet};
         use frame_support::{
@@ -671,7 +804,9 @@ impl<T: Config> Pallet<T> {
                 );
                 let entry = open_by_worker.entry(order.worker).or_default();
                 entry.0.insert(id);
-                entry.1 = entry.1.saturating_add(order.gpu_count);
+                if order.status.holds_gpus() {
+                    entry.1 = entry.1.saturating_add(order.gpu_count);
+                }
             } else {
                 ensure!(escrowed.is_zero(), "terminal order still has escrow");
                 ensure!(
@@ -682,6 +817,45 @@ impl<T: Config> Pallet<T> {
             let due = Self::deadline_of(&order.status);
             if let Some(at) = order.deadline {
                 ensure!(at >= due, "order scheduled before its deadline");
+            }
+            let periods = Unmatured::<T>::get(id);
+            if !periods.is_empty() {
+                ensure!(
+                    matches!(
+                        order.status,
+                        OrderStatus::Running { .. } | OrderStatus::Settling { .. }
+                    ),
+                    "unmatured periods of an order that is neither running nor settling"
+                );
+            }
+            let mut previous: Option<
+                &Period<frame_system::pallet_prelude::BlockNumberFor<T>, BalanceOf<T>>,
+            > = None;
+            for period in periods.iter() {
+                ensure!(
+                    period.owed >= order.paid_so_far,
+                    "provider paid beyond the matured periods"
+                );
+                ensure!(
+                    period.owed <= order.total_cost,
+                    "unmatured period owes more than the cost"
+                );
+                ensure!(
+                    period.reported_at <= now,
+                    "unmatured period reported in the future"
+                );
+                if let Some(prev) = previous {
+                    ensure!(prev.until < period.until, "unmatured periods not sorted");
+                    ensure!(
+                        prev.reported_at <= period.reported_at,
+                        "unmatured periods' reports not in order"
+                    );
+                    ensure!(
+                        prev.owed <= period.owed,
+                        "unmatured periods' owed decreases"
+                    );
+                }
+                previous = Some(period);
             }
             match order.status {
                 OrderStatus::Pending { .. } => {
@@ -717,11 +891,52 @@ impl<T: Config> Pallet<T> {
                         AccessBlobs::<T>::contains_key(id),
                         "running order without access blob"
                     );
+                    if let Some(first) = periods.first() {
+                        ensure!(
+                            first.until > paid_until,
+                            "unmatured period of a running order before paid_until"
+                        );
+                    }
+                    for period in periods.iter() {
+                        ensure!(
+                            period.until <= ends_at,
+                            "unmatured period beyond the order's end"
+                        );
+                        ensure!(
+                            Self::owed_for(&order, period.until.saturating_sub(started_at))?
+                                == period.owed,
+                            "unmatured period's owed is not what its until is worth"
+                        );
+                    }
                     ensure!(
                         due == ends_at
                             .saturating_add(T::ReportGracePeriod::get())
                             .saturating_add(One::one()),
                         "running order's deadline is not its report deadline"
+                    );
+                }
+                OrderStatus::Settling {
+                    ended_at,
+                    cancelled,
+                    settles_at,
+                } => {
+                    let last = periods
+                        .last()
+                        .ok_or("settling order without unmatured periods")?;
+                    ensure!(ended_at <= now, "settling order ended in the future");
+                    ensure!(
+                        last.reported_at <= settles_at,
+                        "settling order settles before its last report"
+                    );
+                    if !cancelled {
+                        ensure!(
+                            last.owed == order.total_cost,
+                            "completed settling order's periods do not reach the cost"
+                        );
+                    }
+                    ensure!(
+                        !AccessBlobs::<T>::contains_key(id),
+                        "settling order has an access blob"
                     );
                 }
                 OrderStatus::Completed { .. } => ensure!(
@@ -776,6 +991,14 @@ impl<T: Config> Pallet<T> {
             queued == scheduled.len(),
             "scheduled order missing from its deadline bucket"
         );
+
+        for (id, periods) in Unmatured::<T>::iter() {
+            ensure!(!periods.is_empty(), "empty Unmatured entry stored");
+            ensure!(
+                Orders::<T>::contains_key(id),
+                "unmatured periods of an unknown order"
+            );
+        }
 
         for (id, _) in AccessBlobs::<T>::iter() {
             ensure!(

@@ -238,6 +238,33 @@ parameter_types! {
     pub static BlocksPerHourParam: u64 = BLOCKS_PER_HOUR;
     /// Receives forfeited order deposits.
     pub const ForfeitDestination: AccountId = TREASURY;
+    /// `DefaultMaturityDelay`: zero (reported usage paid at once, as before issue #12) unless
+    /// the builder sets one, so that the tests written before maturing payments keep checking
+    /// the payment arithmetic; the maturity tests and the property test set a delay.
+    pub static DefaultMaturityDelay: u64 = 0;
+    /// The last passing verdict of each worker, as the mock checking pallet reports it.
+    pub static LastPass: Vec<(WorkerId, u64)> = Vec::new();
+}
+
+/// Most unmatured periods per order.
+pub const MAX_UNMATURED: u32 = 3;
+
+/// The mock checking pallet: passing verdicts are set by [`pass_verdict`].
+pub struct MockVerdicts;
+
+impl kaisar_primitives::WorkerVerdicts<u64> for MockVerdicts {
+    fn last_pass(worker: WorkerId) -> Option<u64> {
+        LastPass::get()
+            .iter()
+            .rev()
+            .find(|(w, _)| *w == worker)
+            .map(|(_, at)| *at)
+    }
+}
+
+/// Record a passing consensus verdict of `worker` in the current block.
+pub fn pass_verdict(worker: WorkerId) {
+    LastPass::mutate(|v| v.push((worker, System::block_number())));
 }
 
 impl pallet_orders::Config for Test {
@@ -262,6 +289,9 @@ impl pallet_orders::Config for Test {
     type MaxGpusPerOrder = ConstU32<MAX_GPUS_PER_ORDER>;
     type MaxOrdersPerWorker = ConstU32<MAX_ORDERS_PER_WORKER>;
     type MaxDeadlinesPerBlock = ConstU32<MAX_DEADLINES_PER_BLOCK>;
+    type Verdicts = MockVerdicts;
+    type DefaultMaturityDelay = DefaultMaturityDelay;
+    type MaxUnmatured = ConstU32<MAX_UNMATURED>;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = MockBenchmarkHelper;
@@ -303,9 +333,18 @@ pub fn all_try_state() {
 
 /// Builds the test externalities; checks every pallet's invariants after the test.
 #[derive(Default)]
-pub struct ExtBuilder;
+pub struct ExtBuilder {
+    /// `DefaultMaturityDelay` of the test (zero: reported usage is paid at once).
+    maturity_delay: u64,
+}
 
 impl ExtBuilder {
+    /// Reported usage matures `blocks` blocks after its report (`DefaultMaturityDelay`).
+    pub fn maturity_delay(mut self, blocks: u64) -> Self {
+        self.maturity_delay = blocks;
+        self
+    }
+
     /// A fresh externality with the default parameters.
     pub fn build(self) -> sp_io::TestExternalities {
         HeartbeatTimeout::set(1_000);
@@ -314,6 +353,8 @@ impl ExtBuilder {
         OrderDeposit::set(0);
         MaxDiscount::set(Perbill::one());
         BlocksPerHourParam::set(BLOCKS_PER_HOUR);
+        DefaultMaturityDelay::set(self.maturity_delay);
+        LastPass::set(Vec::new());
         new_test_ext()
     }
 

@@ -62,47 +62,6 @@ impl<T: Config> Pallet<T> {
         Ok(BalanceOf::<T>::try_from(owed).map_err(|_| Error::<T>::Overflow)?)
     }
 
-    /// Pay the provider of a Running order for the blocks served up to `upto` (capped at
-    /// `ends_at`), out of its escrow; advances `paid_until` and `paid_so_far`. Only a usage
-    /// report calls it: time the agent did not report is never paid.
-    pub(crate) fn pay_provider_until(
-        order_id: OrderId,
-        order: &mut Order<T>,
-        upto: BlockNumberFor<T>,
-    ) -> DispatchResult {
-        let OrderStatus::Running {
-            started_at,
-            ends_at,
-            paid_until,
-            last_report_seq,
-        } = order.status
-        else {
-            return Err(Error::<T>::InvalidOrderState.into());
-        };
-        let upto = upto.min(ends_at).max(paid_until);
-        let owed = Self::owed_for(order, upto.saturating_sub(started_at))?;
-        // `owed_for` is monotonic in the blocks served and `paid_so_far` is what it returned
-        // last time, so this never underflows; saturate to be safe.
-        let amount = owed.saturating_sub(order.paid_so_far);
-        if !amount.is_zero() {
-            T::Escrow::pay(order_id, &order.provider, amount)?;
-            // `paid_so_far + amount == owed <= total_cost`: no overflow.
-            order.paid_so_far = order.paid_so_far.saturating_add(amount);
-            Self::deposit_event(Event::<T>::ProviderPaid {
-                order_id,
-                provider: order.provider.clone(),
-                amount,
-            });
-        }
-        order.status = OrderStatus::Running {
-            started_at,
-            ends_at,
-            paid_until: upto,
-            last_report_seq,
-        };
-        Ok(())
-    }
-
     /// Close the escrow of an order and give everything left in it back to the user in tokens
     /// (the payer's part is released to the user, the sponsor's part goes back to the pot and
     /// the user gets those discount points back). Used for refunds the user caused.

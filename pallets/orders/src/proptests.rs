@@ -44,6 +44,14 @@
 //!   discount and spends the discount's points; a report pays the provider what `paid_so_far`
 //!   grew by).
 //!
+//! - (issue #12) the provider of an order is never paid more than its matured usage reports
+//!   are worth (the model records each accepted report with the amount it computes for the
+//!   reported blocks, and its own passing verdicts: a report matures `MATURITY` blocks later or
+//!   at a verdict of its worker at or after it), checked at the block of every `ProviderPaid`,
+//!   and the `ProviderPaid` events add up to each order's `paid_so_far`. Three actions drive
+//!   maturing: "advance past maturity", "settle" (anyone's `settle_order`) and "verdict" (the
+//!   mock checking pallet records a passing verdict).
+//!
 //! `PROPTEST_CASES` (default 256) and `PROPTEST_STEPS` (default 40) set the size of the run,
 //! `PROPTEST_RNG_SEED` fixes the seed, `PROPTEST_ERRORS=1` prints how often each call failed
 //! with which error. Run with `--nocapture` to see what the run exercised.
@@ -78,6 +86,9 @@ const AGENTS: [AccountId; 10] = [AGENT, AGENT2, AGENT3, 104, 105, 106, 107, 108,
 const MODELS: [GpuModel; 2] = [GpuModel::Rtx4090, GpuModel::H100Sxm];
 /// Heartbeat timeout of the run: short, so that workers go offline.
 const HEARTBEAT_TIMEOUT: u64 = 8;
+/// Maturity delay of the run (blocks from a usage report to its payment, unless a verdict
+/// comes first): short enough that orders of up to 30 blocks see periods mature and settle.
+const MATURITY: u64 = 6;
 
 /// One random action. Raw `u8` indices are mapped to existing ids (or one past the end) when
 /// the action runs, so most actions address something that exists.
@@ -203,6 +214,22 @@ enum Action {
         blocks: u64,
         heartbeats: u8,
     },
+    /// Advance past the maturity delay (`MATURITY + extra` blocks, every worker heartbeating),
+    /// so that the periods reported so far mature.
+    AdvancePastMaturity {
+        extra: u64,
+    },
+    /// Anyone calls `settle_order` on an order (mostly one with unmatured periods), for
+    /// `after_verdict` right after a passing verdict of its worker.
+    Settle {
+        order: u8,
+        after_verdict: bool,
+    },
+    /// The checking pallet records a passing consensus verdict of a worker (mostly one with
+    /// open orders) in this block.
+    Verdict {
+        worker: u8,
+    },
 }
 
 impl Action {
@@ -234,6 +261,9 @@ impl Action {
             Action::Freeze { thaw: false, .. } => "freeze",
             Action::Freeze { thaw: true, .. } => "thaw",
             Action::Advance { .. } => "advance",
+            Action::AdvancePastMaturity { .. } => "advance_past_maturity",
+            Action::Settle { .. } => "settle",
+            Action::Verdict { .. } => "verdict",
         }
     }
 }
@@ -322,6 +352,10 @@ fn action() -> impl Strategy<Value = Action> {
             prop_oneof![4 => Just(0xffu8), 1 => any::<u8>()],
         )
             .prop_map(|(blocks, heartbeats)| Action::Advance { blocks, heartbeats }),
+        2 => (0u64..3).prop_map(|extra| Action::AdvancePastMaturity { extra }),
+        4 => (any::<u8>(), any::<bool>())
+            .prop_map(|(order, after_verdict)| Action::Settle { order, after_verdict }),
+        2 => any::<u8>().prop_map(|worker| Action::Verdict { worker }),
     ]
 }
 
@@ -451,6 +485,110 @@ struct Model {
     retired: BTreeMap<u64, Vec<AccountId>>,
     /// The next fresh account to rotate an agent key to.
     next_agent: AccountId,
+    /// Independent accounting of maturing payments (issue #12), from the events and the
+    /// model's own verdicts: `(started_at, ends_at, worker)` of every order seen Running.
+    spans: BTreeMap<u64, (u64, u64, u64)>,
+    /// Each order's accepted usage reports: `(reported_at, owed)`, `owed` computed here from
+    /// the order's price and the reported blocks.
+    reports: BTreeMap<u64, Vec<(u64, u64)>>,
+    /// The blocks of each worker's passing verdicts.
+    passes: BTreeMap<u64, Vec<u64>>,
+    /// What each order's provider was paid, summed from `ProviderPaid` events.
+    paid: BTreeMap<u64, u64>,
+    /// How many of `System::events()` the accounting has seen (reset with the events).
+    events_seen: usize,
+}
+
+impl Model {
+    /// Remember the span of every Running order (it is reported against it later).
+    fn note_running(&mut self) {
+        for (id, o) in crate::Orders::<Test>::iter() {
+            if let OrderStatus::Running {
+                started_at,
+                ends_at,
+                ..
+            } = o.status
+            {
+                self.spans.insert(id, (started_at, ends_at, o.worker));
+            }
+        }
+    }
+
+    /// The most that the provider of `order` may have been paid by block `now`: what the
+    /// latest matured report was worth. A report matures `MATURITY` blocks after it was made or
+    /// once its worker passed a verdict at or after it. (The pallet may mature merged reports
+    /// later, never earlier, so this bounds it from above.)
+    fn matured_owed(&self, order: u64, now: u64) -> u64 {
+        let Some(&(_, _, worker)) = self.spans.get(&order) else {
+            return 0;
+        };
+        let passes = self.passes.get(&worker);
+        self.reports
+            .get(&order)
+            .into_iter()
+            .flatten()
+            .filter(|(at, _)| {
+                now >= at + MATURITY || passes.is_some_and(|p| p.iter().any(|pass| pass >= at))
+            })
+            .map(|(_, owed)| *owed)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Account the events since the last call (all of block `now`): record the usage reports,
+    /// then add up the payments and check that no provider was paid more than its matured
+    /// reports are worth, and that the payments add up to each order's `paid_so_far`.
+    fn account_payments(&mut self) {
+        let now = System::block_number();
+        self.note_running();
+        let events = System::events();
+        let new = &events[self.events_seen.min(events.len())..];
+        self.events_seen = events.len();
+        for record in new {
+            if let RuntimeEvent::Orders(crate::Event::UsageReported { order_id, .. }) = record.event
+            {
+                let o = order_of(order_id).expect("a reported order is stored");
+                let &(started_at, ends_at, _) = self
+                    .spans
+                    .get(&order_id)
+                    .expect("a reported order was Running");
+                let served = now.min(ends_at) - started_at;
+                let owed = if served >= o.duration {
+                    o.total_cost
+                } else {
+                    (o.total_cost as u128 * served as u128 / o.duration as u128) as u64
+                };
+                self.reports.entry(order_id).or_default().push((now, owed));
+            }
+        }
+        let mut paid_now = BTreeSet::new();
+        for record in new {
+            if let RuntimeEvent::Orders(crate::Event::ProviderPaid {
+                order_id, amount, ..
+            }) = record.event
+            {
+                *self.paid.entry(order_id).or_default() += amount;
+                paid_now.insert(order_id);
+            }
+        }
+        for order_id in paid_now {
+            let paid = self.paid[&order_id];
+            let matured = self.matured_owed(order_id, now);
+            assert!(
+                paid <= matured,
+                "order {order_id}'s provider was paid {paid}, but its matured reports are worth \
+                 {matured} at block {now}"
+            );
+            record_call("paid_matured", true);
+        }
+        for (id, o) in crate::Orders::<Test>::iter() {
+            assert_eq!(
+                self.paid.get(&id).copied().unwrap_or(0),
+                o.paid_so_far,
+                "order {id}: the ProviderPaid events do not add up to paid_so_far"
+            );
+        }
+    }
 }
 
 /// Fresh agent keys for rotations start here (no other account of the run is this high).
@@ -632,6 +770,7 @@ fn orders_error(e: crate::Error<Test>) -> DispatchError {
 }
 
 fn run_action(model: &mut Model, action: &Action) {
+    model.note_running();
     let next_order = crate::NextOrderId::<Test>::get();
     let paused_before: BTreeSet<u64> = pallet_worker_registry::Workers::<Test>::iter()
         .filter(|(_, w)| w.paused)
@@ -648,7 +787,9 @@ fn run_action(model: &mut Model, action: &Action) {
             );
         }
     }
+    model.account_payments();
     record_events();
+    model.events_seen = 0;
 }
 
 fn run_action_inner(model: &mut Model, action: &Action) {
@@ -1052,32 +1193,41 @@ fn run_action_inner(model: &mut Model, action: &Action) {
                 return;
             };
             let before = order_of(order_id).unwrap();
+            // What the agent's reports so far are worth: the most the provider may get.
+            let reported = crate::Unmatured::<Test>::get(order_id)
+                .last()
+                .map(|p| p.owed)
+                .unwrap_or(before.paid_so_far);
             let target = ends_at + if past_grace { GRACE + 1 } else { extra + 1 };
             // Every agent heartbeats (its worker stays Active) but this order's never reports.
             // They heartbeat in this block too: one last heartbeat exactly the timeout ago would
             // otherwise let the next block's sweep take the worker offline before its first
             // heartbeat there, failing the order, which is then dropped before `target`.
             heartbeat(0xff);
-            advance_to(target, 0xff);
+            advance_to(model, target, 0xff);
             let ok = dispatch(
                 name,
                 orders_call(crate::Call::cancel_order { order_id }),
                 RuntimeOrigin::signed(before.user),
             );
-            let after = order_of(order_id).expect("terminal orders stay for the retention");
-            assert!(!after.status.is_open(), "{:?}", after.status);
-            assert_eq!(
-                after.paid_so_far, before.paid_so_far,
+            let after = order_of(order_id).expect("ended orders stay for the retention");
+            assert!(!after.status.holds_gpus(), "{:?}", after.status);
+            // Matured reports may be paid on the way (the model checks when), never more than
+            // the reports were worth.
+            assert!(
+                after.paid_so_far <= reported,
                 "paid for time nobody reported"
             );
-            assert!(
-                !System::events().iter().any(|r| matches!(
-                    r.event,
-                    RuntimeEvent::Orders(crate::Event::ProviderPaid { order_id: paid, .. })
-                        if paid == order_id
-                )),
-                "provider paid for an order whose agent never reported"
-            );
+            if reported == before.paid_so_far {
+                assert!(
+                    !System::events().iter().any(|r| matches!(
+                        r.event,
+                        RuntimeEvent::Orders(crate::Event::ProviderPaid { order_id: paid, .. })
+                            if paid == order_id
+                    )),
+                    "provider paid for an order whose agent never reported"
+                );
+            }
             if past_grace {
                 // The deadline index failed it before the user got to it (or, when its bucket
                 // spilled, the cancellation did, the same way).
@@ -1090,7 +1240,14 @@ fn run_action_inner(model: &mut Model, action: &Action) {
                 ));
             } else {
                 assert!(ok, "cancelling within the report grace period");
-                assert!(matches!(after.status, OrderStatus::Cancelled { .. }));
+                assert!(matches!(
+                    after.status,
+                    OrderStatus::Cancelled { .. }
+                        | OrderStatus::Settling {
+                            cancelled: true,
+                            ..
+                        }
+                ));
             }
         }
         Action::SelfDeal {
@@ -1214,6 +1371,12 @@ fn run_action_inner(model: &mut Model, action: &Action) {
                             gpu_mem_used_mib: 1,
                             uptime_secs: 1,
                         },
+                    })],
+                    // Over for the worker: a report is refused, but as the agent's first.
+                    OrderStatus::Settling { .. } => vec![orders_call(crate::Call::report_usage {
+                        order_id,
+                        seq: 1,
+                        usage: UsageReport::default(),
                     })],
                     _ => unreachable!("OrdersByWorker lists open orders"),
                 };
@@ -1390,7 +1553,77 @@ fn run_action_inner(model: &mut Model, action: &Action) {
             record_call(name, true);
         }
         Action::Advance { blocks, heartbeats } => {
-            advance_to(System::block_number() + blocks, heartbeats);
+            advance_to(model, System::block_number() + blocks, heartbeats);
+            record_call(name, true);
+        }
+        Action::AdvancePastMaturity { extra } => {
+            advance_to(model, System::block_number() + MATURITY + extra, 0xff);
+            record_call(name, true);
+        }
+        Action::Settle {
+            order,
+            after_verdict,
+        } => {
+            // Mostly an order with unmatured periods, else a Running or Settling one, else any.
+            let mut waiting: Vec<u64> = crate::Unmatured::<Test>::iter_keys().collect();
+            waiting.sort();
+            let order_id = if order % 3 != 0 && !waiting.is_empty() {
+                waiting[(order / 3) as usize % waiting.len()]
+            } else {
+                pick_order(order, |s| {
+                    matches!(
+                        s,
+                        OrderStatus::Running { .. } | OrderStatus::Settling { .. }
+                    )
+                })
+            };
+            let before = order_of(order_id);
+            if let Some(o) = before.as_ref().filter(|_| after_verdict) {
+                pass_verdict(o.worker);
+                model
+                    .passes
+                    .entry(o.worker)
+                    .or_default()
+                    .push(System::block_number());
+            }
+            if dispatch(
+                name,
+                orders_call(crate::Call::settle_order { order_id }),
+                RuntimeOrigin::signed(ANYONE),
+            ) {
+                let (before, after) = (before.unwrap(), order_of(order_id).unwrap());
+                // Something matured: paid (or a zero-value period taken out), and a Settling
+                // order whose last period matured is over.
+                assert!(after.paid_so_far >= before.paid_so_far);
+                if let OrderStatus::Settling { cancelled, .. } = before.status {
+                    if crate::Unmatured::<Test>::get(order_id).is_empty() {
+                        assert!(
+                            if cancelled {
+                                matches!(after.status, OrderStatus::Cancelled { .. })
+                            } else {
+                                matches!(after.status, OrderStatus::Completed { .. })
+                            },
+                            "{:?}",
+                            after.status
+                        );
+                        record_call("settled_by_call", true);
+                    }
+                }
+            }
+        }
+        Action::Verdict { worker } => {
+            let busy = busy_workers(|_| true);
+            let worker_id = if worker % 2 == 0 && !busy.is_empty() {
+                busy[(worker / 2) as usize % busy.len()]
+            } else {
+                pick_worker(worker, |_| true)
+            };
+            pass_verdict(worker_id);
+            model
+                .passes
+                .entry(worker_id)
+                .or_default()
+                .push(System::block_number());
             record_call(name, true);
         }
     }
@@ -1399,8 +1632,10 @@ fn run_action_inner(model: &mut Model, action: &Action) {
 /// Advance to block `target`, running every pallet's `on_initialize`; in each block, the agents
 /// of the workers whose bit (`id % 8`) is set in `heartbeats` send a heartbeat after the hooks
 /// (as extrinsics would).
-fn advance_to(target: u64, heartbeats: u8) {
+fn advance_to(model: &mut Model, target: u64, heartbeats: u8) {
     while System::block_number() < target {
+        // What happened in the block before is accounted at that block.
+        model.account_payments();
         let next = System::block_number() + 1;
         System::set_block_number(next);
         AllPalletsWithSystem::on_initialize(next);
@@ -1456,6 +1691,9 @@ fn check_invariants(model: &Model) {
         );
         if o.status.is_open() {
             owed += (o.total_cost - o.paid_so_far) as u128;
+        }
+        // A Settling order holds no GPUs: its worker may deregister meanwhile.
+        if o.status.holds_gpus() {
             let worker = worker_info(o.worker).expect("open order's worker exists");
             assert_eq!(
                 worker.status,
@@ -1501,56 +1739,64 @@ fn rate(index: u8) -> sp_runtime::FixedU128 {
 }
 
 fn run_case(rate_index: u8, actions: &[Action]) {
-    ExtBuilder::default().build().execute_with(|| {
-        set_heartbeat_timeout(HEARTBEAT_TIMEOUT);
-        PointsRate::set(rate(rate_index));
-        OrderDeposit::set(3);
-        MaxDiscount::set(sp_runtime::Perbill::from_percent(50));
-        // Some points to spend from the start (more come from refunds).
-        grant_points(USER, 400);
-        grant_points(USER2, 150);
-        grant_points(POOR, 100);
-        let mut model = Model {
-            initial_issuance: Balances::total_issuance(),
-            burnt: 0,
-            next_gpu: 0,
-            agents: BTreeMap::new(),
-            retired: BTreeMap::new(),
-            next_agent: FRESH_AGENTS,
-        };
-        // Three verified workers to start with (more are registered by the actions).
-        for (provider, agent, m, gpus, price) in [
-            (0u8, 0u8, 0u8, 4u32, 100u64),
-            (1, 1, 0, 2, 60),
-            (2, 2, 1, 2, 90),
-        ] {
-            run_action(
-                &mut model,
-                &Action::Register {
-                    provider,
-                    agent,
-                    model: m,
-                    gpus,
-                    price,
-                    dup_gpu: false,
-                },
-            );
-        }
-        for worker in 0..3 {
-            run_action(
-                &mut model,
-                &Action::Verify {
-                    worker,
-                    signed: false,
-                },
-            );
-        }
-        check_invariants(&model);
-        for action in actions {
-            run_action(&mut model, action);
+    ExtBuilder::default()
+        .maturity_delay(MATURITY)
+        .build()
+        .execute_with(|| {
+            set_heartbeat_timeout(HEARTBEAT_TIMEOUT);
+            PointsRate::set(rate(rate_index));
+            OrderDeposit::set(3);
+            MaxDiscount::set(sp_runtime::Perbill::from_percent(50));
+            // Some points to spend from the start (more come from refunds).
+            grant_points(USER, 400);
+            grant_points(USER2, 150);
+            grant_points(POOR, 100);
+            let mut model = Model {
+                initial_issuance: Balances::total_issuance(),
+                burnt: 0,
+                next_gpu: 0,
+                agents: BTreeMap::new(),
+                retired: BTreeMap::new(),
+                next_agent: FRESH_AGENTS,
+                spans: BTreeMap::new(),
+                reports: BTreeMap::new(),
+                passes: BTreeMap::new(),
+                paid: BTreeMap::new(),
+                events_seen: 0,
+            };
+            // Three verified workers to start with (more are registered by the actions).
+            for (provider, agent, m, gpus, price) in [
+                (0u8, 0u8, 0u8, 4u32, 100u64),
+                (1, 1, 0, 2, 60),
+                (2, 2, 1, 2, 90),
+            ] {
+                run_action(
+                    &mut model,
+                    &Action::Register {
+                        provider,
+                        agent,
+                        model: m,
+                        gpus,
+                        price,
+                        dup_gpu: false,
+                    },
+                );
+            }
+            for worker in 0..3 {
+                run_action(
+                    &mut model,
+                    &Action::Verify {
+                        worker,
+                        signed: false,
+                    },
+                );
+            }
             check_invariants(&model);
-        }
-    });
+            for action in actions {
+                run_action(&mut model, action);
+                check_invariants(&model);
+            }
+        });
 }
 
 fn env_or(name: &str, default: u32) -> u32 {
@@ -1617,6 +1863,10 @@ fn random_action_sequences_keep_the_money_invariants() {
             "place_on_paused_refused",
             "served_while_paused",
             "paid_from_frozen_payer",
+            "paid_matured",
+            "settle",
+            "verdict",
+            "advance_past_maturity",
         ] {
             let (ok, _) = stats.calls.get(call).copied().unwrap_or_default();
             assert!(ok > 0, "no successful {call} in the whole run");
@@ -1637,6 +1887,8 @@ fn random_action_sequences_keep_the_money_invariants() {
             "WorkerWentOffline",
             "ProviderPaid(frozen payer)",
             "OrderRefunded(frozen payer)",
+            "OrderSettling",
+            "OrderSettled",
         ] {
             assert!(
                 stats.events.get(event).copied().unwrap_or(0) > 0,

@@ -9,7 +9,8 @@ use sp_runtime::traits::{One, Saturating};
 
 impl<T: Config> Pallet<T> {
     /// The block at which an order in `status` is due: a Pending order's `accept_by`, a Running
-    /// order's report deadline `ends_at + ReportGracePeriod + 1`, a terminal order's removal
+    /// order's report deadline `ends_at + ReportGracePeriod + 1`, a Settling order's
+    /// `settles_at` (the maturity of its last period), a terminal order's removal
     /// `OrderRetention` blocks after it ended.
     pub(crate) fn deadline_of(status: &OrderStatus<BlockNumberFor<T>>) -> BlockNumberFor<T> {
         match *status {
@@ -17,6 +18,7 @@ impl<T: Config> Pallet<T> {
             OrderStatus::Running { ends_at, .. } => ends_at
                 .saturating_add(T::ReportGracePeriod::get())
                 .saturating_add(One::one()),
+            OrderStatus::Settling { settles_at, .. } => settles_at,
             OrderStatus::Completed { at }
             | OrderStatus::Cancelled { at }
             | OrderStatus::Failed { at, .. } => at.saturating_add(T::OrderRetention::get()),

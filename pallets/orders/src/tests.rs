@@ -2048,3 +2048,630 @@ fn frozen_funds_cannot_pay_for_an_order() {
         place(USER, one_gpu(Some(w)), 0);
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Maturing payments (issue #12): reported usage is paid only once it matured
+// ---------------------------------------------------------------------------------------------
+
+/// The maturity delay of these tests.
+const DELAY: u64 = 5;
+
+/// The unmatured periods of order `id` as `(until, reported_at, owed)`.
+fn periods(id: u64) -> Vec<(u64, u64, u64)> {
+    crate::Unmatured::<Test>::get(id)
+        .iter()
+        .map(|p| (p.until, p.reported_at, p.owed))
+        .collect()
+}
+
+#[test]
+fn reported_usage_is_paid_only_after_the_maturity_delay() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            alice_worker();
+            let alice_before = Balances::free_balance(ALICE);
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1); // blocks 1..6: 50, matures at 11
+            assert!(paid_to_provider(id).is_empty());
+            assert_eq!(periods(id), vec![(6, 6, 50)]);
+            assert_eq!(escrow_balance(id), 200);
+            run_to_block(10);
+            report(AGENT, id, 2); // blocks 6..10: owed 90 in all, matures at 15
+            assert!(paid_to_provider(id).is_empty());
+            assert_eq!(periods(id), vec![(6, 6, 50), (10, 10, 90)]);
+            // One block early: nothing matured.
+            assert_noop!(
+                Orders::settle_order(RuntimeOrigin::signed(ANYONE), id),
+                err(Error::NothingToSettle)
+            );
+            run_to_block(11);
+            assert_ok!(Orders::settle_order(RuntimeOrigin::signed(ANYONE), id));
+            assert_eq!(paid_to_provider(id), vec![50]);
+            assert_eq!(Balances::free_balance(ALICE), alice_before + 50);
+            assert_eq!(periods(id), vec![(10, 10, 90)]);
+            assert!(matches!(
+                status(id),
+                OrderStatus::Running { paid_until: 6, .. }
+            ));
+            // The next report pays what matured meanwhile before queueing its own period.
+            run_to_block(15);
+            report(AGENT, id, 3);
+            assert_eq!(paid_to_provider(id), vec![50, 40]);
+            assert_eq!(periods(id), vec![(15, 15, 140)]);
+            assert_eq!(order(id).paid_so_far, 90);
+            assert_eq!(escrow_balance(id), 110);
+        });
+}
+
+#[test]
+fn a_passing_verdict_matures_the_periods_reported_before_it() {
+    ExtBuilder::default()
+        .maturity_delay(100)
+        .build_and_execute(|| {
+            let w = alice_worker();
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1); // 50
+            run_to_block(8);
+            pass_verdict(w);
+            run_to_block(10);
+            // The verdict at 8 matured the period reported at 6 (paid now), not the one
+            // reported at 10.
+            report(AGENT, id, 2);
+            assert_eq!(paid_to_provider(id), vec![50]);
+            assert_eq!(periods(id), vec![(10, 10, 90)]);
+            assert_noop!(
+                Orders::settle_order(RuntimeOrigin::signed(ANYONE), id),
+                err(Error::NothingToSettle)
+            );
+            // A verdict of another worker matures nothing.
+            let other = register_active(BOB, AGENT2, RTX, 1, 100);
+            pass_verdict(other);
+            assert_noop!(
+                Orders::settle_order(RuntimeOrigin::signed(ANYONE), id),
+                err(Error::NothingToSettle)
+            );
+            // A verdict in the report's block counts (at or after the report).
+            pass_verdict(w);
+            assert_ok!(Orders::settle_order(RuntimeOrigin::signed(ANYONE), id));
+            assert_eq!(paid_to_provider(id), vec![50, 40]);
+            assert!(periods(id).is_empty());
+        });
+}
+
+#[test]
+fn worker_unavailable_before_maturity_refunds_unmatured_periods_as_points_and_pays_matured() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            let w = alice_worker();
+            let alice_before = Balances::free_balance(ALICE);
+            let user_before = Balances::free_balance(USER);
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1); // 50, matures at 11
+            run_to_block(9);
+            report(AGENT, id, 2); // 30 more, matures at 14
+            run_to_block(12);
+            // A failed verdict (or governance) suspends the worker.
+            assert_ok!(WorkerRegistry::suspend_worker(RuntimeOrigin::root(), w));
+            assert_eq!(
+                status(id),
+                OrderStatus::Failed {
+                    at: 12,
+                    reason: FailureReason::WorkerUnavailable
+                }
+            );
+            // The matured period is paid; the unmatured one (30) and the unserved rest (120)
+            // are refunded as points (the default preference).
+            assert_eq!(paid_to_provider(id), vec![50]);
+            assert_eq!(Balances::free_balance(ALICE), alice_before + 50);
+            assert_eq!(points_of(USER), 150 * POINTS_PER_TOKEN);
+            assert_eq!(Balances::free_balance(USER), user_before - 200);
+            assert!(periods(id).is_empty());
+            assert_eq!(escrow_balance(id), 0);
+            assert_eq!(free_gpus(w), 2);
+        });
+}
+
+#[test]
+fn cancel_with_an_unmatured_period_settles_through_settle_order() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            let w = alice_worker();
+            set_prefers_points(USER, false);
+            let alice_before = Balances::free_balance(ALICE);
+            let user_before = Balances::free_balance(USER);
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1); // 50, matures at 11
+            run_to_block(8);
+            assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+            // Over for the worker: GPUs free, access gone; the escrow stays open.
+            assert_eq!(
+                status(id),
+                OrderStatus::Settling {
+                    ended_at: 8,
+                    cancelled: true,
+                    settles_at: 11
+                }
+            );
+            assert!(orders_events().contains(&Event::OrderCancelled { order_id: id }));
+            assert!(orders_events().contains(&Event::OrderSettling {
+                order_id: id,
+                settles_at: 11
+            }));
+            assert_eq!(free_gpus(w), 2);
+            assert!(AccessBlobs::<Test>::get(id).is_none());
+            assert_eq!(OrdersByWorker::<Test>::get(w).into_inner(), vec![id]);
+            assert_eq!(escrow_balance(id), 200);
+            assert!(paid_to_provider(id).is_empty());
+            // Not twice, and no more reports.
+            assert_noop!(
+                Orders::cancel_order(RuntimeOrigin::signed(USER), id),
+                err(Error::InvalidOrderState)
+            );
+            assert_noop!(
+                Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 2, Default::default()),
+                err(Error::InvalidOrderState)
+            );
+            assert_noop!(
+                Orders::drop_order(RuntimeOrigin::signed(ANYONE), id),
+                err(Error::InvalidOrderState)
+            );
+            assert_noop!(
+                Orders::settle_order(RuntimeOrigin::signed(ANYONE), id),
+                err(Error::NothingToSettle)
+            );
+            // A passing verdict matures it early; anyone settles it.
+            run_to_block(9);
+            pass_verdict(w);
+            assert_ok!(Orders::settle_order(RuntimeOrigin::signed(ANYONE), id));
+            assert_eq!(status(id), OrderStatus::Cancelled { at: 9 });
+            assert!(orders_events().contains(&Event::OrderSettled { order_id: id }));
+            assert_eq!(paid_to_provider(id), vec![50]);
+            assert_eq!(Balances::free_balance(ALICE), alice_before + 50);
+            // The unreported part comes back in tokens.
+            assert_eq!(Balances::free_balance(USER), user_before - 50);
+            assert!(OrdersByWorker::<Test>::get(w).is_empty());
+            assert!(periods(id).is_empty());
+            assert_noop!(
+                Orders::settle_order(RuntimeOrigin::signed(ANYONE), id),
+                err(Error::InvalidOrderState)
+            );
+            // Removed after the retention, from the settlement on.
+            run_to_block(9 + RETENTION);
+            assert!(crate::Orders::<Test>::get(id).is_none());
+        });
+}
+
+#[test]
+fn cancelled_settling_order_settles_by_itself_at_maturity() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            alice_worker();
+            set_prefers_points(USER, false);
+            let user_before = Balances::free_balance(USER);
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1);
+            run_to_block(7);
+            report(AGENT, id, 2); // until 7: 60 in all, matures at 12
+            assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+            assert_eq!(order(id).deadline, Some(12));
+            run_to_block(11);
+            assert!(matches!(status(id), OrderStatus::Settling { .. }));
+            // Nobody calls anything: the deadline index settles it.
+            run_to_block(12);
+            assert_eq!(status(id), OrderStatus::Cancelled { at: 12 });
+            assert_eq!(paid_to_provider(id), vec![60]);
+            assert_eq!(Balances::free_balance(USER), user_before - 60);
+            assert_eq!(order(id).deadline, Some(12 + RETENTION));
+        });
+}
+
+#[test]
+fn cancel_with_every_period_matured_ends_at_once() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            alice_worker();
+            set_prefers_points(USER, false);
+            let user_before = Balances::free_balance(USER);
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1);
+            run_to_block(11);
+            assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+            assert_eq!(status(id), OrderStatus::Cancelled { at: 11 });
+            assert_eq!(paid_to_provider(id), vec![50]);
+            assert_eq!(Balances::free_balance(USER), user_before - 50);
+        });
+}
+
+#[test]
+fn final_report_with_unmatured_periods_settles_then_completes() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            let w = alice_worker();
+            let alice_before = Balances::free_balance(ALICE);
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1);
+            run_to_block(22);
+            report(AGENT, id, 2); // final: the first period matured, the rest did not
+            assert_eq!(paid_to_provider(id), vec![50]);
+            assert_eq!(
+                status(id),
+                OrderStatus::Settling {
+                    ended_at: 22,
+                    cancelled: false,
+                    settles_at: 27
+                }
+            );
+            assert!(orders_events().contains(&Event::OrderCompleted { order_id: id }));
+            assert_eq!(periods(id), vec![(21, 22, 200)]);
+            assert_eq!(free_gpus(w), 2);
+            assert!(AccessBlobs::<Test>::get(id).is_none());
+            // A Settling order still takes a place in the worker's order list.
+            assert_eq!(OrdersByWorker::<Test>::get(w).into_inner(), vec![id]);
+            // The GPUs serve a new order meanwhile.
+            let next = place(USER2, spec(Some(w), 2, 20, 100), 0);
+            accept(AGENT, next);
+            run_to_block(27);
+            assert_eq!(status(id), OrderStatus::Completed { at: 27 });
+            assert_eq!(paid_to_provider(id), vec![50, 150]);
+            assert_eq!(Balances::free_balance(ALICE), alice_before + 200);
+            assert_eq!(escrow_balance(id), 0);
+            assert_eq!(OrdersByWorker::<Test>::get(w).into_inner(), vec![next]);
+            assert!(orders_events().contains(&Event::OrderSettled { order_id: id }));
+        });
+}
+
+#[test]
+fn settling_order_whose_worker_fails_refunds_its_unmatured_periods() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            let w = alice_worker();
+            let alice_before = Balances::free_balance(ALICE);
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1);
+            run_to_block(21);
+            report(AGENT, id, 2); // final; the first period matured at 11 and is paid
+            assert!(matches!(status(id), OrderStatus::Settling { .. }));
+            run_to_block(23);
+            assert_ok!(WorkerRegistry::suspend_worker(RuntimeOrigin::root(), w));
+            assert_eq!(
+                status(id),
+                OrderStatus::Failed {
+                    at: 23,
+                    reason: FailureReason::WorkerUnavailable
+                }
+            );
+            assert_eq!(paid_to_provider(id), vec![50]);
+            assert_eq!(Balances::free_balance(ALICE), alice_before + 50);
+            assert_eq!(points_of(USER), 150 * POINTS_PER_TOKEN);
+            // Its GPUs were released when it ended for the worker, not again.
+            assert_eq!(free_gpus(w), 2);
+            assert!(OrdersByWorker::<Test>::get(w).is_empty());
+        });
+}
+
+#[test]
+fn silent_order_expiry_pays_matured_periods_and_refunds_the_unmatured_ones() {
+    ExtBuilder::default()
+        .maturity_delay(10)
+        .build_and_execute(|| {
+            alice_worker();
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1); // 50, matures at 16
+            run_to_block(20);
+            report(AGENT, id, 2); // 190 in all, matures at 30
+            assert_eq!(paid_to_provider(id), vec![50]);
+            // No final report: the deadline index fails it at 21 + GRACE + 1.
+            run_to_block(21 + GRACE + 1);
+            assert!(matches!(
+                status(id),
+                OrderStatus::Failed {
+                    reason: FailureReason::NoFinalReport,
+                    ..
+                }
+            ));
+            assert_eq!(paid_to_provider(id), vec![50]);
+            assert_eq!(points_of(USER), 150 * POINTS_PER_TOKEN);
+        });
+}
+
+#[test]
+fn a_full_queue_merges_the_newest_period_which_then_matures_later() {
+    ExtBuilder::default()
+        .maturity_delay(10)
+        .build_and_execute(|| {
+            alice_worker();
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            for (seq, block) in [(1, 3), (2, 5), (3, 7)] {
+                run_to_block(block);
+                report(AGENT, id, seq);
+            }
+            assert_eq!(periods(id), vec![(3, 3, 20), (5, 5, 40), (7, 7, 60)]);
+            run_to_block(9);
+            report(AGENT, id, 4);
+            // MAX_UNMATURED = 3: merged into the last period, reported now.
+            assert_eq!(periods(id), vec![(3, 3, 20), (5, 5, 40), (9, 9, 80)]);
+            run_to_block(15);
+            assert_ok!(Orders::settle_order(RuntimeOrigin::signed(ANYONE), id));
+            assert_eq!(paid_to_provider(id), vec![40]);
+            // The time reported at 7 would have matured at 17; merged, it matures at 19.
+            run_to_block(17);
+            assert_noop!(
+                Orders::settle_order(RuntimeOrigin::signed(ANYONE), id),
+                err(Error::NothingToSettle)
+            );
+            run_to_block(19);
+            assert_ok!(Orders::settle_order(RuntimeOrigin::signed(ANYONE), id));
+            assert_eq!(paid_to_provider(id), vec![40, 40]);
+            assert!(matches!(
+                status(id),
+                OrderStatus::Running { paid_until: 9, .. }
+            ));
+        });
+}
+
+#[test]
+fn settle_order_checks_origin_state_and_unknown_orders() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            alice_worker();
+            assert_noop!(
+                Orders::settle_order(RuntimeOrigin::signed(ANYONE), 42),
+                err(Error::UnknownOrder)
+            );
+            let id = place(USER, one_gpu(None), 0);
+            assert_noop!(
+                Orders::settle_order(RuntimeOrigin::none(), id),
+                sp_runtime::DispatchError::BadOrigin
+            );
+            // Pending: nothing was reported.
+            assert_noop!(
+                Orders::settle_order(RuntimeOrigin::signed(ANYONE), id),
+                err(Error::InvalidOrderState)
+            );
+            accept(AGENT, id);
+            run_to_block(4);
+            // Running, nothing reported yet.
+            assert_noop!(
+                Orders::settle_order(RuntimeOrigin::signed(ANYONE), id),
+                err(Error::NothingToSettle)
+            );
+            report(AGENT, id, 1);
+            run_to_block(9);
+            assert_ok!(Orders::settle_order(RuntimeOrigin::signed(ANYONE), id));
+            // Replay: nothing more matured.
+            assert_noop!(
+                Orders::settle_order(RuntimeOrigin::signed(ANYONE), id),
+                err(Error::NothingToSettle)
+            );
+            assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+            // Cancelled (terminal).
+            assert_noop!(
+                Orders::settle_order(RuntimeOrigin::signed(ANYONE), id),
+                err(Error::InvalidOrderState)
+            );
+        });
+}
+
+#[test]
+fn replayed_and_old_reports_are_refused_while_periods_are_unmatured() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            alice_worker();
+            let usage = UsageReport::default();
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1);
+            for seq in [0, 1, 3] {
+                assert_noop!(
+                    Orders::report_usage(RuntimeOrigin::signed(AGENT), id, seq, usage),
+                    err(Error::StaleReport)
+                );
+            }
+            // A second report in the same block adds no period.
+            report(AGENT, id, 2);
+            assert_eq!(periods(id), vec![(6, 6, 50)]);
+            // The next period starts at the last reported block, not at `paid_until`.
+            run_to_block(8);
+            report(AGENT, id, 3);
+            assert_eq!(periods(id), vec![(6, 6, 50), (8, 8, 70)]);
+            assert_eq!(order(id).paid_so_far, 0);
+            // After the final report (Settling) no report is taken.
+            run_to_block(21);
+            report(AGENT, id, 4);
+            assert!(matches!(status(id), OrderStatus::Settling { .. }));
+            assert_noop!(
+                Orders::report_usage(RuntimeOrigin::signed(AGENT), id, 5, usage),
+                err(Error::InvalidOrderState)
+            );
+        });
+}
+
+#[test]
+fn zero_maturity_delay_pays_reported_usage_at_once() {
+    ExtBuilder::default().build_and_execute(|| {
+        assert_eq!(crate::MaturityDelay::<Test>::get(), 0);
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        accept(AGENT, id);
+        run_to_block(6);
+        report(AGENT, id, 1);
+        assert_eq!(paid_to_provider(id), vec![50]);
+        assert!(periods(id).is_empty());
+        run_to_block(21);
+        report(AGENT, id, 2);
+        assert_eq!(status(id), OrderStatus::Completed { at: 21 });
+    });
+}
+
+#[test]
+fn maturity_delay_defaults_to_the_config_unless_genesis_sets_one() {
+    use sp_runtime::BuildStorage;
+    DefaultMaturityDelay::set(1200);
+    let mut storage = frame_system::GenesisConfig::<Test>::default()
+        .build_storage()
+        .unwrap();
+    sp_io::TestExternalities::new(storage.clone())
+        .execute_with(|| assert_eq!(crate::MaturityDelay::<Test>::get(), 1200));
+    crate::GenesisConfig::<Test> {
+        maturity_delay: Some(20),
+        _config: Default::default(),
+    }
+    .assimilate_storage(&mut storage)
+    .unwrap();
+    sp_io::TestExternalities::new(storage)
+        .execute_with(|| assert_eq!(crate::MaturityDelay::<Test>::get(), 20));
+    DefaultMaturityDelay::set(0);
+}
+
+#[test]
+fn order_status_values_stored_before_settling_existed_still_decode() {
+    /// `OrderStatus` as it was before `Settling` was appended.
+    #[derive(Encode)]
+    enum OldStatus {
+        #[codec(index = 0)]
+        Pending { accept_by: u64 },
+        #[codec(index = 1)]
+        Running {
+            started_at: u64,
+            ends_at: u64,
+            paid_until: u64,
+            last_report_seq: u32,
+        },
+        #[codec(index = 2)]
+        Completed { at: u64 },
+        #[codec(index = 3)]
+        Cancelled { at: u64 },
+        #[codec(index = 4)]
+        Failed { at: u64, reason: FailureReason },
+    }
+    let cases = [
+        (
+            OldStatus::Pending { accept_by: 7 },
+            OrderStatus::Pending { accept_by: 7 },
+        ),
+        (
+            OldStatus::Running {
+                started_at: 1,
+                ends_at: 21,
+                paid_until: 6,
+                last_report_seq: 2,
+            },
+            OrderStatus::Running {
+                started_at: 1,
+                ends_at: 21,
+                paid_until: 6,
+                last_report_seq: 2,
+            },
+        ),
+        (
+            OldStatus::Completed { at: 9 },
+            OrderStatus::Completed { at: 9 },
+        ),
+        (
+            OldStatus::Cancelled { at: 9 },
+            OrderStatus::Cancelled { at: 9 },
+        ),
+        (
+            OldStatus::Failed {
+                at: 9,
+                reason: FailureReason::NoFinalReport,
+            },
+            OrderStatus::Failed {
+                at: 9,
+                reason: FailureReason::NoFinalReport,
+            },
+        ),
+    ];
+    for (old, new) in cases {
+        assert_eq!(OrderStatus::<u64>::decode(&mut &old.encode()[..]), Ok(new));
+        assert_eq!(old.encode(), new.encode());
+    }
+}
+
+#[test]
+fn a_settling_order_whose_maturity_moved_later_is_scheduled_again() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            alice_worker();
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1);
+            assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+            assert_eq!(order(id).deadline, Some(11));
+            // Governance lengthens the window (a storage change): the period reported at 6 now
+            // matures at 16, not 11.
+            crate::MaturityDelay::<Test>::put(10);
+            run_to_block(11);
+            assert_eq!(
+                status(id),
+                OrderStatus::Settling {
+                    ended_at: 6,
+                    cancelled: true,
+                    settles_at: 16
+                }
+            );
+            assert_eq!(order(id).deadline, Some(16));
+            assert!(paid_to_provider(id).is_empty());
+            run_to_block(16);
+            assert_eq!(status(id), OrderStatus::Cancelled { at: 16 });
+            assert_eq!(paid_to_provider(id), vec![50]);
+        });
+}
+
+#[test]
+fn a_worker_cannot_deregister_while_its_orders_settle() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            let w = alice_worker();
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(21);
+            report(AGENT, id, 1);
+            // Ended for the worker, its GPUs free, but the reported usage has not matured: it
+            // must stay checkable (a Deregistering worker cannot be suspended).
+            assert!(matches!(status(id), OrderStatus::Settling { .. }));
+            assert_eq!(free_gpus(w), 2);
+            assert_noop!(
+                WorkerRegistry::deregister_worker(RuntimeOrigin::signed(ALICE), w),
+                pallet_worker_registry::Error::<Test>::WorkerBusy
+            );
+            run_to_block(26);
+            assert_eq!(status(id), OrderStatus::Completed { at: 26 });
+            assert_ok!(WorkerRegistry::deregister_worker(
+                RuntimeOrigin::signed(ALICE),
+                w
+            ));
+        });
+}

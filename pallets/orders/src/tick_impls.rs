@@ -10,9 +10,10 @@ use sp_runtime::traits::{One, Saturating};
 impl<T: Config> Pallet<T> {
     /// Handle the bucket of block `now` of the deadline index: fail the Pending orders whose
     /// accept deadline came (`NotAccepted`), fail the Running orders past
-    /// `ends_at + ReportGracePeriod` (`NoFinalReport`), remove the terminal orders past their
-    /// retention. At most `MaxDeadlinesPerBlock` orders (the bucket's bound); nobody has to
-    /// call anything.
+    /// `ends_at + ReportGracePeriod` (`NoFinalReport`), settle the Settling orders whose last
+    /// period matured (pay the provider, refund the rest, complete or cancel them), remove the
+    /// terminal orders past their retention. At most `MaxDeadlinesPerBlock` orders (the
+    /// bucket's bound); nobody has to call anything.
     pub(crate) fn do_process_deadlines(now: BlockNumberFor<T>) -> Weight {
         let ids = Deadlines::<T>::take(now);
         let count = ids.len() as u32;
@@ -35,6 +36,10 @@ impl<T: Config> Pallet<T> {
             let reason = match order.status {
                 OrderStatus::Pending { .. } => FailureReason::NotAccepted,
                 OrderStatus::Running { .. } => FailureReason::NoFinalReport,
+                OrderStatus::Settling { .. } => {
+                    Self::settle_isolated(order_id, order);
+                    continue;
+                }
                 OrderStatus::Completed { .. }
                 | OrderStatus::Cancelled { .. }
                 | OrderStatus::Failed { .. } => {
@@ -64,6 +69,30 @@ impl<T: Config> Pallet<T> {
         Orders::<T>::insert(order_id, order);
     }
 
+    /// Settle a Settling order whose deadline came, in its own storage layer. Its last period
+    /// has matured by time (unless `MaturityDelay` grew since it was scheduled: then it is
+    /// scheduled again at the new maturity). If settling fails, the order stays as it was and
+    /// is retried in a later block.
+    fn settle_isolated(order_id: OrderId, order: Order<T>) {
+        match with_storage_layer(|| Self::settle(order_id, order.clone())) {
+            Ok(_) => {
+                let Some(mut still) = Orders::<T>::get(order_id) else {
+                    return;
+                };
+                if let OrderStatus::Settling { settles_at, .. } = &mut still.status {
+                    // Not all matured: due again when the last one matures.
+                    *settles_at = Self::settles_at(&Unmatured::<T>::get(order_id));
+                    Self::retry_later(order_id, still);
+                }
+            }
+            Err(e) => {
+                log::error!(target: LOG_TARGET, "settling order {order_id} failed: {e:?}");
+                defensive!("settling a matured order must not fail");
+                Self::retry_later(order_id, order);
+            }
+        }
+    }
+
     /// Fail an order in its own storage layer: if any step fails, the order stays as it was
     /// (still open, so `expire_order` can retry), the error is logged and `false` returned.
     fn fail_isolated(order_id: OrderId, order: Order<T>, reason: FailureReason) -> bool {
@@ -78,9 +107,10 @@ impl<T: Config> Pallet<T> {
         true
     }
 
-    /// Fail every open order of `worker`: Pending orders are refunded in full, Running orders
-    /// keep what the provider was paid up to `paid_until` and refund the unserved rest. At most
-    /// `MaxOrdersPerWorker` orders. Returns the weight used.
+    /// Fail every open order of `worker`: Pending orders are refunded in full, Running and
+    /// Settling orders pay the provider the periods that matured and refund the unmatured
+    /// periods and the unserved rest (as a service failure). At most `MaxOrdersPerWorker`
+    /// orders. Returns the weight used.
     pub(crate) fn do_worker_unavailable(worker: WorkerId) -> Weight {
         // A copy: `fail_order` removes each order from the stored list.
         let ids = OrdersByWorker::<T>::get(worker);
@@ -106,5 +136,11 @@ impl<T: Config> WorkerAvailabilityHooks for Pallet<T> {
 
     fn max_weight() -> Weight {
         T::WeightInfo::on_worker_unavailable(T::MaxOrdersPerWorker::get())
+    }
+
+    /// Pending, Running or Settling orders: a worker whose orders are still settling must not
+    /// leave (a Deregistering worker can no longer be suspended by a failed check).
+    fn has_open_orders(id: WorkerId) -> bool {
+        OrdersByWorker::<T>::contains_key(id)
     }
 }

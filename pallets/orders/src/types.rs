@@ -123,7 +123,8 @@ pub enum OrderStatus<BlockNumber> {
         started_at: BlockNumber,
         /// `started_at + duration`.
         ends_at: BlockNumber,
-        /// The provider has been paid for every block before this one.
+        /// The provider has been paid for every block before this one. Reported blocks after
+        /// it wait in [`crate::Unmatured`] until they mature.
         paid_until: BlockNumber,
         /// Sequence number of the last accepted usage report (0: none yet).
         last_report_seq: u32,
@@ -131,13 +132,15 @@ pub enum OrderStatus<BlockNumber> {
     /// Ran to the end; the provider was paid the total cost.
     #[codec(index = 2)]
     Completed {
-        /// Block of completion.
+        /// Block of completion (for an order that was `Settling`: the block its last period
+        /// matured and was paid).
         at: BlockNumber,
     },
     /// Cancelled by the user.
     #[codec(index = 3)]
     Cancelled {
-        /// Block of cancellation.
+        /// Block of cancellation (for an order that was `Settling`: the block its last period
+        /// matured and was paid).
         at: BlockNumber,
     },
     /// Failed for a service reason; the unserved part was refunded.
@@ -148,22 +151,84 @@ pub enum OrderStatus<BlockNumber> {
         /// What went wrong.
         reason: FailureReason,
     },
+    /// Over for the worker (final report received, or cancelled by the user while Running):
+    /// the container is stopped and the GPUs are free, but reported usage periods have not
+    /// matured yet ([`crate::Unmatured`]), so the escrow stays open. When the last period
+    /// matures (at `settles_at`, or earlier after a passing verdict and `settle_order`) the
+    /// provider is paid and the order becomes `Completed` (or `Cancelled`, the unreported part
+    /// refunded in tokens). Should the worker become unavailable first, the unmatured periods
+    /// are refunded as a service failure and the order becomes `Failed`.
+    ///
+    /// Appended (index 5): the encodings of the other variants are unchanged.
+    #[codec(index = 5)]
+    Settling {
+        /// The block the order ended for the worker (final report or cancellation).
+        ended_at: BlockNumber,
+        /// Whether the user cancelled it (it becomes `Cancelled` when settled, else
+        /// `Completed`).
+        cancelled: bool,
+        /// The block at which its last reported period matures by time: its deadline in the
+        /// deadline index, where it settles without a caller.
+        settles_at: BlockNumber,
+    },
 }
 
 impl<BlockNumber: Copy> OrderStatus<BlockNumber> {
-    /// Whether the order is still open (Pending or Running).
+    /// Whether the order is still open: Pending, Running or Settling. An open order's escrow
+    /// holds `total_cost - paid_so_far`, it is listed in its worker's open orders and it has a
+    /// deadline.
     pub fn is_open(&self) -> bool {
+        matches!(
+            self,
+            Self::Pending { .. } | Self::Running { .. } | Self::Settling { .. }
+        )
+    }
+
+    /// Whether the order holds GPUs of its worker (Pending or Running; a Settling order has
+    /// released them).
+    pub fn holds_gpus(&self) -> bool {
         matches!(self, Self::Pending { .. } | Self::Running { .. })
     }
 
-    /// The block at which a terminal order ended, `None` for open orders.
+    /// The block at which a terminal order ended, `None` for open orders (including Settling
+    /// ones, which cannot be removed yet).
     pub fn ended_at(&self) -> Option<BlockNumber> {
         match self {
             Self::Completed { at } | Self::Cancelled { at } | Self::Failed { at, .. } => Some(*at),
-            Self::Pending { .. } | Self::Running { .. } => None,
+            Self::Pending { .. } | Self::Running { .. } | Self::Settling { .. } => None,
         }
     }
 }
+
+/// A reported usage period of a Running or Settling order that has not been paid yet (see
+/// [`crate::Unmatured`]). It matures when `now >= reported_at + MaturityDelay`, or earlier when
+/// the worker passed a consensus verdict at or after `reported_at`.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    Debug,
+)]
+pub struct Period<BlockNumber, Balance> {
+    /// The period covers the blocks up to (not including) this one: the agent reported usage
+    /// up to here.
+    pub until: BlockNumber,
+    /// The block of the report (for merged periods: of the latest report merged in).
+    pub reported_at: BlockNumber,
+    /// What the provider is owed in total once this period is paid: `owed_for(until -
+    /// started_at)`, cumulative over the order (so paying it pays every earlier period too).
+    pub owed: Balance,
+}
+
+/// The unmatured periods of one order, oldest first.
+pub type PeriodsOf<T> =
+    frame_support::BoundedVec<Period<BlockNumberFor<T>, BalanceOf<T>>, <T as Config>::MaxUnmatured>;
 
 /// An order as stored on chain.
 #[derive(

@@ -6,7 +6,10 @@
 //! Exception (issue #10): the functions marked `estimated from <fn>` were written from the
 //! closest measured function for the order deposit, the deadline index (accept, report and
 //! removal deadlines, with spill reads for `MaxDeadlineSpill` = 4) and the scanned price index
-//! entries of `place_order`; `scripts/bench-weights.sh` re-measures them.
+//! entries of `place_order`; `scripts/bench-weights.sh` re-measures them. Likewise (issue #12)
+//! for maturing payments: the unmatured periods and the escrow payment of matured ones in
+//! `report_usage`, `expire_order`, `on_initialize`, `on_worker_unavailable`, and the new
+//! `settle_order`.
 //!
 //! Command:
 //!   /root/.cargo/bin/frame-omni-bencher
@@ -47,6 +50,7 @@ pub trait WeightInfo {
 	fn drop_order() -> Weight;
 	fn on_initialize(n: u32, ) -> Weight;
 	fn on_worker_unavailable(n: u32, ) -> Weight;
+	fn settle_order() -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -82,10 +86,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn report_usage() -> Weight {
 		// Proof size: measured 1833, estimated 8799 bytes.
 		// estimated from report_usage + the order deposit and the deadline index (unschedule, 4
-		// buckets tried); re-measured by scripts/bench-weights.sh
-		Weight::from_parts(141_198_000, 10999)
-			.saturating_add(T::DbWeight::get().reads(14_u64))
-			.saturating_add(T::DbWeight::get().writes(12_u64))
+		// buckets tried) + the unmatured periods (read, written: up to MaxUnmatured), the
+		// maturity delay and the verdict read; re-measured by scripts/bench-weights.sh
+		Weight::from_parts(151_198_000, 11300)
+			.saturating_add(T::DbWeight::get().reads(17_u64))
+			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
 	fn cancel_order() -> Weight {
 		// Proof size: measured 1964, estimated 8799 bytes.
@@ -98,10 +103,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn expire_order() -> Weight {
 		// Proof size: measured 1824, estimated 6196 bytes.
 		// estimated from expire_order + the order deposit and the deadline index (unschedule, 4
-		// buckets tried); re-measured by scripts/bench-weights.sh
-		Weight::from_parts(157_543_000, 8796)
-			.saturating_add(T::DbWeight::get().reads(18_u64))
-			.saturating_add(T::DbWeight::get().writes(15_u64))
+		// buckets tried) + paying the matured periods (one escrow payment, the unmatured
+		// periods read and removed); re-measured by scripts/bench-weights.sh
+		Weight::from_parts(197_543_000, 9100)
+			.saturating_add(T::DbWeight::get().reads(21_u64))
+			.saturating_add(T::DbWeight::get().writes(18_u64))
 	}
 	fn drop_order() -> Weight {
 		// Proof size: measured 599, estimated 3978 bytes.
@@ -115,27 +121,37 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn on_initialize(n: u32, ) -> Weight {
 		// Proof size: measured 1202, estimated 6196 bytes.
 		// estimated from on_initialize + per order the deposit and the deadline index (unschedule, 4
-		// buckets tried); re-measured by scripts/bench-weights.sh
+		// buckets tried) + per order one escrow payment of matured periods (a failing Running
+		// order, or a Settling order that settles); re-measured by scripts/bench-weights.sh
 		Weight::from_parts(3_656_000, 6196)
-			.saturating_add(Weight::from_parts(126_137_904, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(166_137_904, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().reads((11_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().reads((14_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
-			.saturating_add(T::DbWeight::get().writes((9_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((11_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 5983).saturating_mul(n.into()))
 	}
 	/// Component `n` ranges over `[0, 16]`.
 	fn on_worker_unavailable(n: u32, ) -> Weight {
 		// Proof size: measured 1671, estimated 6196 bytes.
 		// estimated from on_worker_unavailable + per order the deposit and the deadline index (unschedule, 4
-		// buckets tried); re-measured by scripts/bench-weights.sh
+		// buckets tried) + per order one escrow payment of matured periods (the unmatured ones
+		// read and removed); re-measured by scripts/bench-weights.sh
 		Weight::from_parts(25_022_251, 6196)
-			.saturating_add(Weight::from_parts(116_737_039, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(156_737_039, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().reads((9_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().reads((12_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
-			.saturating_add(T::DbWeight::get().writes((7_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((9_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 5588).saturating_mul(n.into()))
+	}
+	fn settle_order() -> Weight {
+		// estimated from cancel_order (a refund with a sponsor part, the order ended and its
+		// removal scheduled through a full spill window) + one escrow payment and the unmatured
+		// periods (read, removed); re-measured by scripts/bench-weights.sh
+		Weight::from_parts(260_000_000, 11_600)
+			.saturating_add(T::DbWeight::get().reads(20_u64))
+			.saturating_add(T::DbWeight::get().writes(18_u64))
 	}
 }
 
@@ -168,10 +184,11 @@ impl WeightInfo for () {
 	}
 	fn report_usage() -> Weight {
 		// estimated from report_usage + the order deposit and the deadline index (unschedule, 4
-		// buckets tried); re-measured by scripts/bench-weights.sh
-		Weight::from_parts(141_198_000, 10999)
-			.saturating_add(RocksDbWeight::get().reads(14_u64))
-			.saturating_add(RocksDbWeight::get().writes(12_u64))
+		// buckets tried) + the unmatured periods (read, written: up to MaxUnmatured), the
+		// maturity delay and the verdict read; re-measured by scripts/bench-weights.sh
+		Weight::from_parts(151_198_000, 11300)
+			.saturating_add(RocksDbWeight::get().reads(17_u64))
+			.saturating_add(RocksDbWeight::get().writes(13_u64))
 	}
 	fn cancel_order() -> Weight {
 		// estimated from cancel_order + the order deposit and the deadline index (unschedule, 4
@@ -182,10 +199,11 @@ impl WeightInfo for () {
 	}
 	fn expire_order() -> Weight {
 		// estimated from expire_order + the order deposit and the deadline index (unschedule, 4
-		// buckets tried); re-measured by scripts/bench-weights.sh
-		Weight::from_parts(157_543_000, 8796)
-			.saturating_add(RocksDbWeight::get().reads(18_u64))
-			.saturating_add(RocksDbWeight::get().writes(15_u64))
+		// buckets tried) + paying the matured periods (one escrow payment, the unmatured
+		// periods read and removed); re-measured by scripts/bench-weights.sh
+		Weight::from_parts(197_543_000, 9100)
+			.saturating_add(RocksDbWeight::get().reads(21_u64))
+			.saturating_add(RocksDbWeight::get().writes(18_u64))
 	}
 	fn drop_order() -> Weight {
 		// estimated from drop_order + the order deposit and the deadline index (unschedule, 4
@@ -196,24 +214,34 @@ impl WeightInfo for () {
 	}
 	fn on_initialize(n: u32, ) -> Weight {
 		// estimated from on_initialize + per order the deposit and the deadline index (unschedule, 4
-		// buckets tried); re-measured by scripts/bench-weights.sh
+		// buckets tried) + per order one escrow payment of matured periods (a failing Running
+		// order, or a Settling order that settles); re-measured by scripts/bench-weights.sh
 		Weight::from_parts(3_656_000, 6196)
-			.saturating_add(Weight::from_parts(126_137_904, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(166_137_904, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
-			.saturating_add(RocksDbWeight::get().reads((11_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().reads((14_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
-			.saturating_add(RocksDbWeight::get().writes((9_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes((11_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 5983).saturating_mul(n.into()))
 	}
 	fn on_worker_unavailable(n: u32, ) -> Weight {
 		// estimated from on_worker_unavailable + per order the deposit and the deadline index (unschedule, 4
-		// buckets tried); re-measured by scripts/bench-weights.sh
+		// buckets tried) + per order one escrow payment of matured periods (the unmatured ones
+		// read and removed); re-measured by scripts/bench-weights.sh
 		Weight::from_parts(25_022_251, 6196)
-			.saturating_add(Weight::from_parts(116_737_039, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(156_737_039, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
-			.saturating_add(RocksDbWeight::get().reads((9_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().reads((12_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
-			.saturating_add(RocksDbWeight::get().writes((7_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes((9_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 5588).saturating_mul(n.into()))
+	}
+	fn settle_order() -> Weight {
+		// estimated from cancel_order (a refund with a sponsor part, the order ended and its
+		// removal scheduled through a full spill window) + one escrow payment and the unmatured
+		// periods (read, removed); re-measured by scripts/bench-weights.sh
+		Weight::from_parts(260_000_000, 11_600)
+			.saturating_add(RocksDbWeight::get().reads(20_u64))
+			.saturating_add(RocksDbWeight::get().writes(18_u64))
 	}
 }

@@ -4,6 +4,7 @@
 use super::*;
 use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
+use frame_system::pallet_prelude::BlockNumberFor;
 use kaisar_primitives::{CheckerPerformance, CheckerTally, CheckingEpoch, LicenseId, WorkerId};
 use sp_runtime::traits::Saturating;
 
@@ -63,5 +64,15 @@ impl<T: Config> CheckerPerformance for Pallet<T> {
     }
     fn take_performance(epoch: CheckingEpoch, license: LicenseId) -> CheckerTally {
         CheckerTallies::<T>::take(epoch, license)
+    }
+}
+
+/// For `pallet-orders`: a worker's last passing verdict, as the block its challenges began
+/// (the epoch's commit deadline, when the challenge randomness was drawn). Usage reported
+/// before that block was followed by a check the worker passed, so it may mature.
+impl<T: Config> kaisar_primitives::WorkerVerdicts<BlockNumberFor<T>> for Pallet<T> {
+    fn last_pass(worker: WorkerId) -> Option<BlockNumberFor<T>> {
+        let epoch = WorkerStates::<T>::get(worker)?.last_passed?;
+        Some(Self::commit_deadline(epoch))
     }
 }

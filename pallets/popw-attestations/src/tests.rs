@@ -307,6 +307,29 @@ fn absent_checker_is_recorded_silent_and_two_passes_still_pass() {
 }
 
 #[test]
+fn last_pass_is_when_the_passing_checks_challenges_began() {
+    use kaisar_primitives::WorkerVerdicts;
+    ExtBuilder::default().build_and_execute(|| {
+        assert_eq!(
+            <PopwAttestations as WorkerVerdicts<u64>>::last_pass(WORKER),
+            None
+        );
+        run_check(1, WORKER, &[pass(1), pass(1), pass(1)]);
+        assert_eq!(
+            <PopwAttestations as WorkerVerdicts<u64>>::last_pass(WORKER),
+            Some(PopwAttestations::commit_deadline(1))
+        );
+        // A failed verdict later does not move it.
+        let wrong = Some((CheckVerdict::Wrong, 0));
+        run_check(2, WORKER, &[wrong, wrong, wrong]);
+        assert_eq!(
+            <PopwAttestations as WorkerVerdicts<u64>>::last_pass(WORKER),
+            Some(PopwAttestations::commit_deadline(1))
+        );
+    });
+}
+
+#[test]
 fn one_pass_of_three_fails_the_worker() {
     ExtBuilder::default()
         .workers([(2, 200, 201, WorkerStatus::Active)])

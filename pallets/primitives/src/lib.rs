@@ -14,6 +14,8 @@
 //! - [`CheckerSlots`], [`CheckingEpochs`], [`Referrals`]: implemented by
 //!   `pallet-checker-licenses`, used by the checking (and rewards) pallets.
 //! - [`CheckerPerformance`]: implemented by `pallet-popw-attestations`, for the rewards pallet.
+//! - [`WorkerVerdicts`]: implemented by the checking pallet (PoPW consensus verdicts), used by
+//!   `pallet-orders` to mature usage payments early.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -230,6 +232,14 @@ pub trait WorkerAvailabilityHooks {
 
     /// The most weight [`Self::on_worker_unavailable`] can take, for pre-charging.
     fn max_weight() -> Weight;
+
+    /// Whether `id` still has open orders, including ones that hold no GPU any more (an order
+    /// of `pallet-orders` that ended but whose reported usage has not matured: a failed check
+    /// of the worker must still be able to refund it). The registry refuses to deregister such
+    /// a worker. One storage read at most. Defaults to `false`.
+    fn has_open_orders(_id: WorkerId) -> bool {
+        false
+    }
 }
 
 impl WorkerAvailabilityHooks for () {
@@ -238,6 +248,23 @@ impl WorkerAvailabilityHooks for () {
     }
     fn max_weight() -> Weight {
         Weight::zero()
+    }
+}
+
+/// Consensus verdicts on workers, as `pallet-orders` reads them: a reported usage period of an
+/// order matures (is paid to the provider) once its dispute window has passed, or earlier when
+/// the order's worker passed a consensus check at or after the period was reported.
+/// Implemented by the checking pallet (PoPW attestations); `()` knows of no verdict (periods
+/// then mature by time only).
+pub trait WorkerVerdicts<BlockNumber> {
+    /// The block of the last consensus verdict that passed `worker`, if any. Must be cheap (one
+    /// storage read): it is read at every usage report and settlement.
+    fn last_pass(worker: WorkerId) -> Option<BlockNumber>;
+}
+
+impl<BlockNumber> WorkerVerdicts<BlockNumber> for () {
+    fn last_pass(_: WorkerId) -> Option<BlockNumber> {
+        None
     }
 }
 

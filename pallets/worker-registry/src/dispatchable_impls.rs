@@ -279,6 +279,13 @@ impl<T: Config> Pallet<T> {
             Error::<T>::InvalidWorkerState
         );
         ensure!(worker.reserved_gpus == 0, Error::<T>::WorkerBusy);
+        // Orders that ended but are still settling hold no GPU; while they may be refunded by
+        // a failed check, the worker must stay checkable (a Deregistering one cannot be
+        // suspended).
+        ensure!(
+            !T::AvailabilityHooks::has_open_orders(worker_id),
+            Error::<T>::WorkerBusy
+        );
 
         Self::remove_from_index(worker_id, &mut worker);
         // Saturating: a block number near its maximum only delays the unlock to that maximum.

@@ -418,7 +418,8 @@ pub mod pallet {
         NotOverdue,
         /// `update_worker` was called with nothing to change.
         NothingToUpdate,
-        /// The worker still has GPUs reserved by orders.
+        /// The worker still has GPUs reserved by orders, or orders that are still settling
+        /// (see [`kaisar_primitives::WorkerAvailabilityHooks::has_open_orders`]).
         WorkerBusy,
         /// The unbonding period has not ended yet.
         StillUnbonding,
@@ -614,7 +615,8 @@ pub mod pallet {
         /// index, and its deposit unlocks `UnbondingPeriod` blocks from now.
         ///
         /// - `origin`: signed by the worker's provider.
-        /// - `worker_id`: the worker; no GPU reserved, not already `Deregistering`.
+        /// - `worker_id`: the worker; no GPU reserved and no open order (orders that ended but
+        ///   are still settling count: `WorkerBusy`), not already `Deregistering`.
         ///
         /// Emits [`Event::WorkerDeregistering`].
         #[pallet::call_index(6)]

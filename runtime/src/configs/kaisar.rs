@@ -160,11 +160,16 @@ parameter_types! {
     pub const MaxPorts: u32 = 16;
     /// Most GPUs one order asks for: a whole worker.
     pub const MaxGpusPerOrder: u32 = MAX_GPUS_PER_WORKER;
-    /// Most open (pending or running) orders of one worker. Every open order holds at least
-    /// one of the worker's GPUs, so a worker never has more open orders than GPUs: one per GPU.
-    /// (The orders benchmarks rely on this: their worst case is one worker with
-    /// `MaxOrdersPerWorker` GPUs.)
-    pub const MaxOrdersPerWorker: u32 = MAX_GPUS_PER_WORKER;
+    /// Most open (pending, running or settling) orders of one worker: one per GPU and half as
+    /// many again (24). Every Pending or Running order holds at least one GPU; a Settling order
+    /// (ended, its reported usage not matured yet) holds none but keeps its place for up to
+    /// `MaturityDelay` blocks, so that a failed check of the worker reaches it. The extra slots
+    /// let GPUs take new orders while earlier ones settle; a worker running many short orders
+    /// can still be limited by Settling orders until they mature. Bounded by the worst block:
+    /// `MaxSweepPerBlock` workers going offline with this many orders each (`tests/limits.rs`;
+    /// two per GPU would not fit with a checking-epoch boundary in the same block). (The orders
+    /// benchmarks fail `MaxGpusPerOrder` Running and the other Settling orders of one worker.)
+    pub const MaxOrdersPerWorker: u32 = MAX_GPUS_PER_WORKER * 3 / 2;
     /// Most deadlines (accept, report, removal) the orders pallet handles per block.
     pub const MaxDeadlinesPerBlock: u32 = 64;
     /// A deadline whose block is full goes to the next of 4 blocks (24 s later at most):
@@ -175,6 +180,13 @@ parameter_types! {
     pub const OrderDeposit: Balance = UNITS;
     /// Forfeited order deposits go to the treasury.
     pub OrderDepositForfeitDestination: AccountId = TreasuryAccount::get();
+    /// Reported usage is paid to the provider two hours (1200 blocks) after the report, i.e.
+    /// two checking epochs, so that a PoPW check (or a user's dispute) of the worker happens
+    /// inside the window; a passing verdict of the worker pays it earlier. Genesis may set
+    /// another (the development presets use [`DEV_MATURITY_DELAY`]).
+    pub const DefaultMaturityDelay: BlockNumber = 2 * HOURS;
+    /// At most 8 unmatured periods per order; further reports merge into the newest.
+    pub const MaxUnmatured: u32 = 8;
     /// Points pay at most half of an order's cost.
     pub const MaxOrderDiscount: Perbill = Perbill::from_percent(50);
 }
@@ -201,10 +213,20 @@ impl pallet_orders::Config for Runtime {
     type MaxGpusPerOrder = MaxGpusPerOrder;
     type MaxOrdersPerWorker = MaxOrdersPerWorker;
     type MaxDeadlinesPerBlock = MaxDeadlinesPerBlock;
+    // No checking pallet yet: reported usage matures by time only. The PoPW attestations
+    // pallet implements `WorkerVerdicts` once it is wired in.
+    type Verdicts = crate::PopwAttestations;
+    type DefaultMaturityDelay = DefaultMaturityDelay;
+    type MaxUnmatured = MaxUnmatured;
     type WeightInfo = pallet_orders::weights::SubstrateWeight<Runtime>;
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = benchmark_helper::OrdersBenchmarkHelper;
 }
+
+/// The maturity delay of the development presets: 20 blocks (2 minutes at 6 s, one development
+/// checking epoch), so that providers are paid while a person watches the devnet or a test
+/// waits.
+pub const DEV_MATURITY_DELAY: BlockNumber = 20;
 
 // ---------------------------------------------------------------------------------------------
 // Genesis
