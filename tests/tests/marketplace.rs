@@ -42,6 +42,15 @@ async fn min_duration(client: &Client) -> u32 {
         .unwrap()
 }
 
+/// The chain's usage maturity delay, in blocks.
+async fn maturity_delay(client: &Client) -> u32 {
+    client
+        .fetch(kaisar::storage().orders().maturity_delay(), ())
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
 async fn order_deposit(client: &Client) -> Balance {
     client
         .constant(kaisar::constants().orders().order_deposit())
@@ -65,14 +74,16 @@ async fn order(client: &Client, id: u64) -> Order {
         .unwrap_or_else(|| panic!("order {id} not found"))
 }
 
-/// Register → verify → heartbeat → place → accept → two periodic reports (paid per period) →
-/// final report (completed, provider paid in full, nothing left in escrow).
+/// Register → verify → heartbeat → place → accept → a usage report (queued, not paid) → a
+/// report after the maturity delay (pays the first period exactly) → final report (completed
+/// for the worker, GPUs released; settles at maturity without a caller: provider paid in full,
+/// nothing left in escrow).
 #[tokio::test]
-async fn order_runs_to_completion_and_pays_the_provider_per_period() {
+async fn order_runs_to_completion_and_pays_the_provider_as_reported_periods_mature() {
     let _serial = serial().await;
     let client = connect().await;
     let bph = blocks_per_hour(&client).await;
-    let duration = min_duration(&client).await.max(12);
+    let duration = min_duration(&client).await.max(40);
     let price = 6 * UNITS;
 
     // Provider Bob registers a 2-GPU worker run by agent //Bob//agent-lifecycle//<run>.
@@ -175,46 +186,58 @@ async fn order_runs_to_completion_and_pays_the_provider_per_period() {
     assert_eq!(ends_at, started + duration);
     assert_eq!(client.access_blob(id).await.unwrap(), Some(blob));
 
-    // Two periodic reports, each paying exactly the blocks served since the last payment.
-    let mut paid: Balance = 0;
-    for (seq, wait) in [(1u32, 3u32), (2, 2)] {
-        client.advance_blocks(wait).await.unwrap();
-        let usage = UsageReport {
-            gpu_util_permille: 870,
-            gpu_mem_used_mib: 20_000,
-            uptime_secs: 60 * seq,
-        };
-        let report = ok(
-            &client,
-            "report_usage",
-            &kaisar::tx().orders().report_usage(id, seq, usage.clone()),
-            &worker.agent,
-        )
-        .await;
-        let due = owed(total, report.block_number - started, duration) - paid;
-        assert!(
-            due > 0,
-            "report {seq} at #{} paid nothing",
-            report.block_number
-        );
-        let pay = report.expect_event::<order_events::ProviderPaid>().unwrap();
-        assert_eq!((pay.order_id, pay.provider, pay.amount), (id, bob_id, due));
-        let reported = report
-            .expect_event::<order_events::UsageReported>()
-            .unwrap();
-        assert_eq!((reported.seq, reported.usage), (seq, usage));
-        paid += due;
-        assert_eq!(
-            free(&client, &bob_id).await,
-            bob_free0 + paid,
-            "provider paid per period"
-        );
-        assert_eq!(order(&client, id).await.paid_so_far, paid);
-        assert_eq!(
-            client.escrow(id).await.unwrap().unwrap().payer_held,
-            total - paid
-        );
-    }
+    // A usage report queues its period; it is paid once it matured (MaturityDelay blocks
+    // later): at the next report after that, or when the order settles.
+    let delay = maturity_delay(&client).await;
+    let usage = |seq: u32| UsageReport {
+        gpu_util_permille: 870,
+        gpu_mem_used_mib: 20_000,
+        uptime_secs: 60 * seq,
+    };
+    client.advance_blocks(3).await.unwrap();
+    let first = ok(
+        &client,
+        "report_usage",
+        &kaisar::tx().orders().report_usage(id, 1, usage(1)),
+        &worker.agent,
+    )
+    .await;
+    let owed1 = owed(total, first.block_number - started, duration);
+    assert!(owed1 > 0);
+    assert!(
+        !first.has::<order_events::ProviderPaid>(),
+        "a fresh period is not paid"
+    );
+    let reported = first.expect_event::<order_events::UsageReported>().unwrap();
+    assert_eq!((reported.seq, reported.usage), (1, usage(1)));
+    assert_eq!(order(&client, id).await.paid_so_far, 0);
+    assert_eq!(free(&client, &bob_id).await, bob_free0);
+
+    // MaturityDelay later, the next report pays exactly the first period.
+    let now = client.best_number().await.unwrap();
+    client
+        .advance_blocks((first.block_number + delay).saturating_sub(now))
+        .await
+        .unwrap();
+    let second = ok(
+        &client,
+        "report_usage",
+        &kaisar::tx().orders().report_usage(id, 2, usage(2)),
+        &worker.agent,
+    )
+    .await;
+    assert!(second.block_number < ends_at, "the order is long enough");
+    let pay = second.expect_event::<order_events::ProviderPaid>().unwrap();
+    assert_eq!(
+        (pay.order_id, pay.provider, pay.amount),
+        (id, bob_id, owed1)
+    );
+    assert_eq!(free(&client, &bob_id).await, bob_free0 + owed1);
+    assert_eq!(order(&client, id).await.paid_so_far, owed1);
+    assert_eq!(
+        client.escrow(id).await.unwrap().unwrap().payer_held,
+        total - owed1
+    );
 
     // Replaying the last report is refused.
     fails_with(
@@ -235,7 +258,8 @@ async fn order_runs_to_completion_and_pays_the_provider_per_period() {
     )
     .await;
 
-    // Run to the end; the final report completes the order and pays the rest.
+    // Run to the end; the final report ends the order for the worker (GPUs released) and it
+    // settles when its last period matured, paying the rest, with no one calling.
     let now = client.best_number().await.unwrap();
     if now < ends_at {
         client.advance_blocks(ends_at - now).await.unwrap();
@@ -256,13 +280,36 @@ async fn order_runs_to_completion_and_pays_the_provider_per_period() {
     )
     .await;
     assert!(last.block_number >= ends_at);
-    assert_eq!(
-        last.expect_event::<order_events::ProviderPaid>()
-            .unwrap()
-            .amount,
-        total - paid
-    );
     last.expect_event::<order_events::OrderCompleted>().unwrap();
+    let settling = last.expect_event::<order_events::OrderSettling>().unwrap();
+    let OrderStatus::Settling { settles_at, .. } = order(&client, id).await.status else {
+        panic!("a completed order with unmatured usage settles first");
+    };
+    assert_eq!(settling.settles_at, settles_at);
+    assert_eq!(
+        client
+            .worker(worker.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .reserved_gpus,
+        0,
+        "GPUs released at the end, before settling"
+    );
+    fails_with(
+        &client,
+        "settle before maturity",
+        &kaisar::tx().orders().settle_order(id),
+        &charlie,
+        "Orders",
+        "NothingToSettle",
+    )
+    .await;
+    let now = client.best_number().await.unwrap();
+    client
+        .advance_blocks(settles_at.saturating_sub(now))
+        .await
+        .unwrap();
     assert!(matches!(
         order(&client, id).await.status,
         OrderStatus::Completed { .. }
@@ -439,12 +486,9 @@ async fn cancelled_orders_refund_the_user() {
         paid > 0 && paid < total,
         "reported {reported} of {duration} blocks"
     );
-    assert_eq!(
-        report
-            .expect_event::<order_events::ProviderPaid>()
-            .unwrap()
-            .amount,
-        paid
+    assert!(
+        !report.has::<order_events::ProviderPaid>(),
+        "not matured yet"
     );
     client.advance_blocks(3).await.unwrap();
     let cancelled = ok(
@@ -459,20 +503,33 @@ async fn cancelled_orders_refund_the_user() {
         owed(total, served, duration) > paid,
         "the unreported blocks {reported}..{served} must be worth something"
     );
-    let paid_at_cancel: Balance = cancelled
-        .find::<order_events::ProviderPaid>()
-        .unwrap()
-        .iter()
-        .map(|p| p.amount)
-        .sum();
-    assert_eq!(
-        paid_at_cancel, 0,
-        "paid at cancel for blocks {reported}..{served} that no report covered"
+    assert!(
+        !cancelled.has::<order_events::ProviderPaid>(),
+        "nothing paid at cancel: the reported period has not matured, the rest was not reported"
     );
-    let refund = cancelled
-        .expect_event::<order_events::OrderRefunded>()
+    cancelled
+        .expect_event::<order_events::OrderCancelled>()
         .unwrap();
-    assert_eq!((refund.tokens, refund.points), (total - paid, 0));
+    // The reported period stays in escrow until it matures; then the provider is paid for it
+    // and the user refunded the rest, with no one calling.
+    let OrderStatus::Settling {
+        cancelled: true,
+        settles_at,
+        ..
+    } = order(&client, b).await.status
+    else {
+        panic!("a cancelled order with unmatured usage settles first");
+    };
+    let now = client.best_number().await.unwrap();
+    client
+        .advance_blocks(settles_at.saturating_sub(now))
+        .await
+        .unwrap();
+    assert!(matches!(
+        order(&client, b).await.status,
+        OrderStatus::Cancelled { .. }
+    ));
+    assert_eq!(order(&client, b).await.paid_so_far, paid);
     assert_eq!(free(&client, &dave_id).await, dave_free1 + paid);
     assert_eq!(
         free(&client, &eve_id).await,

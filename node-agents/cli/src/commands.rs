@@ -385,6 +385,40 @@ pub async fn order_status(client: &Client, keys: &KeyStore, id: u64) -> Result<(
             "  failed at block #{at}: {}",
             format::failure_reason(reason)
         ),
+        OrderStatus::Settling {
+            ended_at,
+            cancelled,
+            settles_at,
+        } => println!(
+            "  {} at block #{ended_at}; settles by block #{settles_at} (now #{now}): the \
+             reported usage is paid to the provider as it matures, then the rest is refunded",
+            if *cancelled { "cancelled" } else { "ended" }
+        ),
+    }
+    if matches!(
+        order.status,
+        OrderStatus::Running { .. } | OrderStatus::Settling { .. }
+    ) {
+        let periods = client
+            .fetch(kaisar::storage().orders().unmatured(), (id,))
+            .await?
+            .map(|p| p.0)
+            .unwrap_or_default();
+        let delay = client
+            .fetch(kaisar::storage().orders().maturity_delay(), ())
+            .await?
+            .unwrap_or_default();
+        if let Some(last) = periods.last() {
+            println!(
+                "  reported, not yet paid: {} up to block #{} ({} period{}; each is paid {} \
+                 after its report, or earlier once the worker passes a PoPW check)",
+                format::tokens(last.owed.saturating_sub(order.paid_so_far)),
+                last.until,
+                periods.len(),
+                if periods.len() == 1 { "" } else { "s" },
+                format::blocks(delay, bph)
+            );
+        }
     }
 
     if let OrderStatus::Running { .. } = order.status {
@@ -455,6 +489,37 @@ pub async fn cancel_order(client: &Client, signer: &Signer, id: u64) -> Result<T
     println!("  refunded to you: {}", format::tokens(tokens));
     if points > 0 {
         println!("  points given back: {}", format::points(points));
+    }
+    Ok(outcome)
+}
+
+/// `kaisar order settle`: pay an order's matured usage and, once everything matured, end it
+/// (anyone may; the chain also does it by itself at the order's deadline).
+pub async fn settle_order(client: &Client, signer: &Signer, id: u64) -> Result<TxOutcome> {
+    let outcome = client
+        .submit(&kaisar::tx().orders().settle_order(id), signer)
+        .await
+        .context("settling the order")?;
+    let paid: Balance = outcome
+        .find::<order_events::ProviderPaid>()?
+        .iter()
+        .map(|e| e.amount)
+        .sum();
+    println!(
+        "Order {id}: {} of matured usage paid to the provider (block #{}).",
+        format::tokens(paid),
+        outcome.block_number
+    );
+    if outcome.has::<order_events::OrderSettled>() {
+        let refunded: Balance = outcome
+            .find::<order_events::OrderRefunded>()?
+            .iter()
+            .map(|e| e.tokens)
+            .sum();
+        println!(
+            "  settled: the order is over; refunded to the user: {}",
+            format::tokens(refunded)
+        );
     }
     Ok(outcome)
 }

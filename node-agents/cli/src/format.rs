@@ -169,6 +169,7 @@ pub fn order_status_name(status: &OrderStatus) -> &'static str {
         OrderStatus::Completed { .. } => "completed",
         OrderStatus::Cancelled { .. } => "cancelled",
         OrderStatus::Failed { .. } => "failed",
+        OrderStatus::Settling { .. } => "settling",
     }
 }
 

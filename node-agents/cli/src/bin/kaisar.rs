@@ -6,6 +6,7 @@
 //! kaisar order status ID
 //! kaisar order cancel ID
 //! kaisar order list
+//! kaisar order settle ID
 //! kaisar points
 //! kaisar points prefer tokens|points
 //! kaisar balance [ACCOUNT]
@@ -234,6 +235,12 @@ enum OrderCommand {
     },
     /// The signer's orders.
     List,
+    /// Pay an order's matured usage to the provider now and, once all of it matured, end the
+    /// order and refund the rest (anyone may; the chain also does it at the order's deadline).
+    Settle {
+        /// The order id.
+        id: u64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -324,6 +331,11 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Order(OrderCommand::Cancel { id }) => {
             commands::cancel_order(&client, &signer(&cli)?, *id)
+                .await
+                .map(|_| ())
+        }
+        Command::Order(OrderCommand::Settle { id }) => {
+            commands::settle_order(&client, &signer(&cli)?, *id)
                 .await
                 .map(|_| ())
         }
