@@ -475,6 +475,30 @@ pub async fn cancel_order(client: &Client, signer: &Signer, id: u64) -> Result<T
         .iter()
         .fold((0, 0), |(t, p), e| (t + e.tokens, p + e.points));
     println!("Order {id} cancelled at block #{}.", outcome.block_number);
+    if let Some(settling) = outcome.find_first::<order_events::OrderSettling>()? {
+        let now = client.order(id).await?;
+        let paid_so_far = now.as_ref().map_or(order.paid_so_far, |o| o.paid_so_far);
+        let reported = client
+            .fetch(kaisar::storage().orders().unmatured(), (id,))
+            .await?
+            .and_then(|p| p.0.last().map(|l| l.owed))
+            .unwrap_or(paid_so_far);
+        println!(
+            "  the usage the agent reported ({}) stays in escrow until it matures at block #{}: \
+             then the provider is paid for it and the rest ({}) is refunded to you, by the chain \
+             (or `kaisar order settle {id}`); a failed check of the worker before then refunds it",
+            format::tokens(reported.saturating_sub(paid_so_far)),
+            settling.settles_at,
+            format::tokens(order.total_cost.saturating_sub(reported))
+        );
+        if paid > 0 {
+            println!(
+                "  the provider was paid {} of matured usage",
+                format::tokens(paid)
+            );
+        }
+        return Ok(outcome);
+    }
     if matches!(order.status, OrderStatus::Running { .. }) {
         let total_paid = client
             .order(id)
