@@ -286,7 +286,7 @@ pub async fn place_order(
         println!("  total cost:  {}", format::tokens(placed.total_cost));
     }
     println!(
-        "  in escrow:   {} of yours, paid to the provider as the order runs",
+        "  in escrow:   {} of yours, paid to the provider as its reported usage matures",
         format::tokens(placed.total_cost - placed.discount)
     );
     println!(

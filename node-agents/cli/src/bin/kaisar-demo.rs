@@ -441,20 +441,61 @@ impl Demo {
             .iter()
             .map(|e| e.amount)
             .sum();
+        let delay = self.maturity_delay().await?;
         self.say(format!(
-            "usage report #{seq} in block #{}: GPU {:.1}% busy, {} MiB in use -> Bob is paid {} \
-             from the escrow",
+            "usage report #{seq} in block #{}: GPU {:.1}% busy, {} MiB in use -> queued; paid to \
+             Bob {} later, once no check or dispute caught a fake machine{}",
             outcome.block_number,
             f64::from(usage.gpu_util_permille) / 10.0,
             usage.gpu_mem_used_mib,
-            format::tokens(paid)
+            format::blocks(delay, self.bph),
+            if paid > 0 {
+                format!(
+                    "; earlier reports matured: Bob is paid {} from the escrow",
+                    format::tokens(paid)
+                )
+            } else {
+                String::new()
+            }
         ));
-        if outcome.has::<order_events::OrderCompleted>() {
+        if let Some(s) = outcome.find_first::<order_events::OrderSettling>()? {
             self.say(format!(
-                "that was the final report: order {id} is completed and the escrow is empty"
+                "that was the final report: order {id} is over for the worker (GPUs released); \
+                 it settles at block #{} when its last report matured",
+                s.settles_at
             ));
         }
         Ok(paid)
+    }
+
+    /// The chain's usage maturity delay, in blocks.
+    async fn maturity_delay(&self) -> Result<BlockNumber> {
+        Ok(self
+            .client
+            .fetch(kaisar::storage().orders().maturity_delay(), ())
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Let the blocks pass until `id` settled (its last reported usage matured); returns it.
+    async fn until_settled(&mut self, id: u64) -> Result<Order> {
+        let order = self
+            .client
+            .order(id)
+            .await?
+            .ok_or_else(|| anyhow!("order {id} vanished"))?;
+        if let OrderStatus::Settling { settles_at, .. } = order.status {
+            let now = self.client.best_number().await?;
+            let at = self.advance(settles_at.saturating_sub(now)).await?;
+            self.say(format!(
+                "... the reported usage matures (block #{at}): the chain settles order {id} by \
+                 itself"
+            ));
+        }
+        self.client
+            .order(id)
+            .await?
+            .ok_or_else(|| anyhow!("order {id} vanished"))
     }
 
     async fn agent_rejects(&mut self, id: u64) -> Result<()> {
@@ -575,7 +616,7 @@ impl Demo {
             "the CLI did not show the decrypted access details"
         );
 
-        self.step("The order runs; the agent reports usage and Bob is paid per period");
+        self.step("The order runs; the agent reports usage and Bob is paid as each report matures");
         let mut seq = 0;
         let mut paid_o1: Balance = 0;
         loop {
@@ -598,32 +639,33 @@ impl Demo {
             seq += 1;
             paid_o1 += self.agent_reports(o1, seq, started).await?;
             self.balances().await?;
-            let done = matches!(
+            let running = matches!(
                 self.client.order(o1).await?.map(|o| o.status),
-                Some(OrderStatus::Completed { .. })
+                Some(OrderStatus::Running { .. })
             );
-            if done {
+            if !running {
                 break;
             }
         }
-        let o1_final = self
-            .client
-            .order(o1)
-            .await?
-            .ok_or_else(|| anyhow!("order {o1} vanished"))?;
+        self.kaisar(&["order", "status", &o1.to_string()]).await?;
+        let o1_final = self.until_settled(o1).await?;
         ensure!(
             matches!(o1_final.status, OrderStatus::Completed { .. }),
             "order {o1} did not complete: {:?}",
             o1_final.status
         );
         ensure!(
-            paid_o1 == o1_final.total_cost && o1_final.paid_so_far == o1_final.total_cost,
-            "Bob was paid {paid_o1}, the order cost {}",
+            o1_final.paid_so_far == o1_final.total_cost,
+            "Bob was paid {}, the order cost {}",
+            o1_final.paid_so_far,
             o1_final.total_cost
         );
         self.kaisar(&["order", "status", &o1.to_string()]).await?;
+        self.balances().await?;
         self.say(format!(
-            "Bob received the full {} in {seq} payments; nothing is left in escrow",
+            "Bob received the full {} ({} of it as reports matured during the order, the rest \
+             when it settled); nothing is left in escrow",
+            format::tokens(o1_final.total_cost),
             format::tokens(paid_o1)
         ));
 
@@ -644,11 +686,8 @@ impl Demo {
             .unwrap_or(0);
         self.step("Charlie cancels the running order");
         self.kaisar(&["order", "cancel", &o2.to_string()]).await?;
-        let o2_final = self
-            .client
-            .order(o2)
-            .await?
-            .ok_or_else(|| anyhow!("order {o2} vanished"))?;
+        let cancelled_at = self.client.best_number().await?;
+        let o2_final = self.until_settled(o2).await?;
         ensure!(
             matches!(o2_final.status, OrderStatus::Cancelled { .. }),
             "order {o2} is not cancelled: {:?}",
@@ -663,7 +702,7 @@ impl Demo {
             "Bob was paid {} in all for the {} the order ran; Charlie got {} back \
              (free balance {} -> {}, less the transaction fee)",
             format::tokens(o2_final.paid_so_far),
-            format::blocks(o2_final.status_block().saturating_sub(started2), self.bph),
+            format::blocks(cancelled_at.saturating_sub(started2), self.bph),
             format::tokens(refunded),
             format::tokens(charlie_free),
             format::tokens(self.free(&charlie).await?)
@@ -888,22 +927,6 @@ impl Demo {
             discount,
             released: 0,
         })
-    }
-}
-
-/// The block an order ended in (`0` while open).
-trait StatusBlock {
-    fn status_block(&self) -> BlockNumber;
-}
-
-impl StatusBlock for Order {
-    fn status_block(&self) -> BlockNumber {
-        match self.status {
-            OrderStatus::Completed { at }
-            | OrderStatus::Cancelled { at }
-            | OrderStatus::Failed { at, .. } => at,
-            _ => 0,
-        }
     }
 }
 
