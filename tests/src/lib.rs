@@ -304,6 +304,27 @@ pub async fn verify(client: &Client, worker_id: u64) -> TxOutcome {
     outcome
 }
 
+/// Place an order (spending up to `points` as a discount) and expect success: the new order's
+/// `OrderPlaced` event and the transaction's outcome.
+pub async fn place_order(
+    client: &Client,
+    user: &Signer,
+    spec: OrderSpec,
+    points: Balance,
+) -> (kaisar::orders::events::OrderPlaced, TxOutcome) {
+    let placed = ok(
+        client,
+        "place_order",
+        &kaisar::tx().orders().place_order(spec, points),
+        user,
+    )
+    .await;
+    let ev = placed
+        .expect_event::<kaisar::orders::events::OrderPlaced>()
+        .expect("OrderPlaced");
+    (ev, placed)
+}
+
 /// An order spec for `gpus` GPUs of `model` on `worker` for `duration` blocks.
 pub fn order_spec(
     worker: u64,

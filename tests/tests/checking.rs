@@ -470,17 +470,8 @@ async fn a_worker_is_activated_by_three_checkers_and_a_failed_verdict_refunds_it
     )
     .await;
     let spec = order_spec(worker_id, MODEL, 1, 10 * len, 3 * UNITS);
-    let placed = ok(
-        &client,
-        "place_order",
-        &kaisar::tx().orders().place_order(spec, 0),
-        &user,
-    )
-    .await;
-    let order_id = placed
-        .expect_event::<kaisar::orders::events::OrderPlaced>()
-        .unwrap()
-        .order_id;
+    let (ev, _) = place_order(&client, &user, spec, 0).await;
+    let order_id = ev.order_id;
     ok(
         &client,
         "accept_order",

@@ -112,14 +112,7 @@ async fn order_runs_to_completion_and_pays_the_provider_as_reported_periods_matu
     let held0 = escrow_held(&client, &charlie_id).await;
     let spec = order_spec(worker.id, GpuModel::Rtx4090, 1, duration, price);
     let user_key = spec.user_public_key;
-    let placed = ok(
-        &client,
-        "place_order",
-        &kaisar::tx().orders().place_order(spec, 0),
-        &charlie,
-    )
-    .await;
-    let ev = placed.expect_event::<order_events::OrderPlaced>().unwrap();
+    let (ev, placed) = place_order(&client, &charlie, spec, 0).await;
     let total = order_cost(price, 1, duration, bph);
     assert_eq!(
         (ev.user, ev.worker, ev.total_cost, ev.discount),
@@ -360,17 +353,8 @@ async fn cancelled_orders_refund_the_user() {
     let free0 = free(&client, &eve_id).await;
     let held0 = escrow_held(&client, &eve_id).await;
     let spec = order_spec(worker.id, GpuModel::Rtx3090, 1, duration, price);
-    let placed = ok(
-        &client,
-        "place_order",
-        &kaisar::tx().orders().place_order(spec, 0),
-        &eve,
-    )
-    .await;
-    let a = placed
-        .expect_event::<order_events::OrderPlaced>()
-        .unwrap()
-        .order_id;
+    let (ev, placed) = place_order(&client, &eve, spec, 0).await;
+    let a = ev.order_id;
     assert_eq!(escrow_held(&client, &eve_id).await, held0 + total);
     fails_with(
         &client,
@@ -443,17 +427,8 @@ async fn cancelled_orders_refund_the_user() {
     let free1 = free(&client, &eve_id).await;
     let dave_free1 = free(&client, &dave_id).await;
     let spec = order_spec(worker.id, GpuModel::Rtx3090, 1, duration, price);
-    let placed = ok(
-        &client,
-        "place_order",
-        &kaisar::tx().orders().place_order(spec, 0),
-        &eve,
-    )
-    .await;
-    let b = placed
-        .expect_event::<order_events::OrderPlaced>()
-        .unwrap()
-        .order_id;
+    let (ev, placed) = place_order(&client, &eve, spec, 0).await;
+    let b = ev.order_id;
     let accepted = ok(
         &client,
         "accept_order",
@@ -665,17 +640,8 @@ async fn rejected_order_is_refunded_as_points_that_discount_the_next_order() {
     let free0 = free(&client, &user_id).await;
     let pot0 = free(&client, &pot).await;
     let spec = order_spec(worker.id, GpuModel::A10, 1, duration, price);
-    let placed = ok(
-        &client,
-        "place_order",
-        &kaisar::tx().orders().place_order(spec, 0),
-        &user,
-    )
-    .await;
-    let id = placed
-        .expect_event::<order_events::OrderPlaced>()
-        .unwrap()
-        .order_id;
+    let (ev, placed) = place_order(&client, &user, spec, 0).await;
+    let id = ev.order_id;
     let rejected = ok(
         &client,
         "reject_order",
@@ -801,17 +767,8 @@ async fn cancel_after_silent_accept_refunds_everything_and_pays_the_provider_not
     let held0 = escrow_held(&client, &user_id).await;
     let dave_free0 = free(&client, &dave_id).await;
     let spec = order_spec(worker.id, GpuModel::Rtx3090, 1, duration, price);
-    let placed = ok(
-        &client,
-        "place_order",
-        &kaisar::tx().orders().place_order(spec, 0),
-        &user,
-    )
-    .await;
-    let id = placed
-        .expect_event::<order_events::OrderPlaced>()
-        .unwrap()
-        .order_id;
+    let (ev, placed) = place_order(&client, &user, spec, 0).await;
+    let id = ev.order_id;
     assert_eq!(escrow_held(&client, &user_id).await, held0 + total);
 
     // The agent accepts with the access details, then stays silent: no usage report.
