@@ -173,8 +173,7 @@ fn checker_licenses_epoch_boundary_and_calls_fit_the_block() {
 fn popw_attestations_hook_and_calls_fit_the_block() {
     use kaisar_primitives::WorkerVerification;
     use kaisar_runtime::configs::{
-        attestations::{PopwCheckersPerWorker, PopwMaxAssignmentTries},
-        licenses::MaxPendingDelegationChanges,
+        attestations::PopwMaxAssignmentTries, licenses::MaxPendingDelegationChanges,
     };
     use pallet_checker_licenses::WeightInfo as _;
     use pallet_popw_attestations::WeightInfo as _;
@@ -199,16 +198,15 @@ fn popw_attestations_hook_and_calls_fit_the_block() {
         .get(DispatchClass::Normal)
         .max_extrinsic
         .expect("a normal-class limit");
-    let k = PopwCheckersPerWorker::get();
     let tries = PopwMaxAssignmentTries::get();
     let verdict = <kaisar_runtime::WorkerRegistry as WorkerVerification>::max_weight();
     let calls = [
         ("commit_nonce", P::commit_nonce(tries)),
         ("seal", P::seal()),
-        ("reveal", P::reveal() + P::finalize(k) + verdict),
+        ("reveal", P::reveal() + P::finalize() + verdict),
         (
             "finalize",
-            P::finalize(k).max(P::finalize_unopened(tries)) + verdict,
+            P::finalize().max(P::finalize_unopened(tries)) + verdict,
         ),
         ("forget_worker", P::forget_worker()),
     ];

@@ -245,7 +245,7 @@ impl<T: Config> Pallet<T> {
             let extra = Self::finalize_record(epoch, worker, rec);
             return Ok(Some(
                 T::WeightInfo::reveal()
-                    .saturating_add(T::WeightInfo::finalize(T::CheckersPerWorker::get()))
+                    .saturating_add(T::WeightInfo::finalize())
                     .saturating_add(extra),
             )
             .into());
@@ -262,10 +262,7 @@ impl<T: Config> Pallet<T> {
         ensure!(now >= Self::reveal_deadline(epoch), Error::<T>::TooEarly);
         if let Some(rec) = Checks::<T>::get(epoch, worker) {
             let extra = Self::finalize_record(epoch, worker, rec);
-            return Ok(Some(
-                T::WeightInfo::finalize(T::CheckersPerWorker::get()).saturating_add(extra),
-            )
-            .into());
+            return Ok(Some(T::WeightInfo::finalize().saturating_add(extra)).into());
         }
         // No open check: nobody committed. During the epoch, record the assigned slots as
         // silent (no verdict: the worker is not affected).

@@ -639,7 +639,7 @@ pub mod pallet {
         #[pallet::call_index(2)]
         #[pallet::weight(
             T::WeightInfo::reveal()
-                .saturating_add(T::WeightInfo::finalize(T::CheckersPerWorker::get()))
+                .saturating_add(T::WeightInfo::finalize())
                 .saturating_add(Pallet::<T>::max_verdict_effects())
         )]
         pub fn reveal(
@@ -660,7 +660,7 @@ pub mod pallet {
         /// slots as silent with no verdict.
         #[pallet::call_index(3)]
         #[pallet::weight(
-            T::WeightInfo::finalize(T::CheckersPerWorker::get())
+            T::WeightInfo::finalize()
                 .max(T::WeightInfo::finalize_unopened(T::MaxAssignmentTries::get()))
                 .saturating_add(Pallet::<T>::max_verdict_effects())
         )]
