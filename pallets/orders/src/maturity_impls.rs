@@ -26,10 +26,13 @@ impl<T: Config> Pallet<T> {
         let now = frame_system::Pallet::<T>::block_number();
         let delay = MaturityDelay::<T>::get();
         let last_pass = T::Verdicts::last_pass(order.worker);
+        // While the worker is re-checked (a contested verdict or a user's dispute), nothing
+        // matures by time: the re-check's pass matures the periods, its failure refunds them.
+        let by_time = !T::Verdicts::maturity_paused(order.worker);
         // Periods are sorted by `reported_at`, so the matured ones are a prefix; `rposition`
         // pays up to the last matured one whatever the order.
         let Some(last) = periods.iter().rposition(|p| {
-            now >= p.reported_at.saturating_add(delay)
+            (by_time && now >= p.reported_at.saturating_add(delay))
                 || last_pass.is_some_and(|pass| pass >= p.reported_at)
         }) else {
             return Ok(0);

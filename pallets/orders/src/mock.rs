@@ -244,6 +244,8 @@ parameter_types! {
     pub static DefaultMaturityDelay: u64 = 0;
     /// The last passing verdict of each worker, as the mock checking pallet reports it.
     pub static LastPass: Vec<(WorkerId, u64)> = Vec::new();
+    /// Workers under a re-check (maturing paused), as the mock checking pallet reports them.
+    pub static Rechecked: Vec<WorkerId> = Vec::new();
 }
 
 /// Most unmatured periods per order.
@@ -260,6 +262,19 @@ impl kaisar_primitives::WorkerVerdicts<u64> for MockVerdicts {
             .find(|(w, _)| *w == worker)
             .map(|(_, at)| *at)
     }
+    fn maturity_paused(worker: WorkerId) -> bool {
+        Rechecked::get().contains(&worker)
+    }
+}
+
+/// Start (`true`) or end a re-check of `worker` (maturing by time paused meanwhile).
+pub fn set_rechecked(worker: WorkerId, on: bool) {
+    Rechecked::mutate(|v| {
+        v.retain(|w| *w != worker);
+        if on {
+            v.push(worker);
+        }
+    });
 }
 
 /// Record a passing consensus verdict of `worker` in the current block.
@@ -355,6 +370,7 @@ impl ExtBuilder {
         BlocksPerHourParam::set(BLOCKS_PER_HOUR);
         DefaultMaturityDelay::set(self.maturity_delay);
         LastPass::set(Vec::new());
+        Rechecked::set(Vec::new());
         new_test_ext()
     }
 

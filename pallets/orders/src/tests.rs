@@ -2280,6 +2280,78 @@ fn cancelled_settling_order_settles_by_itself_at_maturity() {
 }
 
 #[test]
+fn a_recheck_pauses_maturing_by_time_until_it_concludes() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            let w = alice_worker();
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1); // 50, matures at 11 by time
+            set_rechecked(w, true);
+            run_to_block(12);
+            // Past its delay, but the worker is being re-checked: nothing matures.
+            assert_noop!(
+                Orders::settle_order(RuntimeOrigin::signed(ANYONE), id),
+                err(Error::NothingToSettle)
+            );
+            run_to_block(13);
+            report(AGENT, id, 2);
+            assert!(paid_to_provider(id).is_empty());
+            // The re-check passes: the periods reported before it mature at once.
+            pass_verdict(w);
+            set_rechecked(w, false);
+            assert_ok!(Orders::settle_order(RuntimeOrigin::signed(ANYONE), id));
+            assert_eq!(paid_to_provider(id), vec![120]);
+            assert!(periods(id).is_empty());
+        });
+}
+
+#[test]
+fn a_settling_order_under_recheck_is_looked_at_again_a_delay_later_not_every_block() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            let w = alice_worker();
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1); // 50, matures at 11
+            assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+            assert_eq!(order(id).deadline, Some(11));
+            set_rechecked(w, true);
+            run_to_block(11);
+            // Due, but paused: still Settling, due again one delay later.
+            assert!(matches!(status(id), OrderStatus::Settling { .. }));
+            assert_eq!(order(id).deadline, Some(11 + DELAY));
+            assert!(paid_to_provider(id).is_empty());
+            set_rechecked(w, false);
+            run_to_block(11 + DELAY);
+            assert!(matches!(status(id), OrderStatus::Cancelled { .. }));
+            assert_eq!(paid_to_provider(id), vec![50]);
+        });
+}
+
+#[test]
+fn running_orders_lists_only_running_orders_with_their_user_and_worker() {
+    use kaisar_primitives::RunningOrders;
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        assert_eq!(<Orders as RunningOrders<_>>::running_order(id), None);
+        accept(AGENT, id);
+        assert_eq!(
+            <Orders as RunningOrders<_>>::running_order(id),
+            Some((USER, w))
+        );
+        assert_eq!(<Orders as RunningOrders<_>>::running_order(id + 1), None);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), id));
+        assert_eq!(<Orders as RunningOrders<_>>::running_order(id), None);
+    });
+}
+
+#[test]
 fn cancel_with_every_period_matured_ends_at_once() {
     ExtBuilder::default()
         .maturity_delay(DELAY)

@@ -80,8 +80,16 @@ impl<T: Config> Pallet<T> {
                     return;
                 };
                 if let OrderStatus::Settling { settles_at, .. } = &mut still.status {
-                    // Not all matured: due again when the last one matures.
-                    *settles_at = Self::settles_at(&Unmatured::<T>::get(order_id));
+                    // Not all matured: due again when the last one matures; while the worker
+                    // is re-checked (maturing paused), one `MaturityDelay` from now, not every
+                    // block (the re-check's verdict, or `settle_order`, settles it sooner).
+                    let now = frame_system::Pallet::<T>::block_number();
+                    let due = Self::settles_at(&Unmatured::<T>::get(order_id));
+                    *settles_at = if due > now {
+                        due
+                    } else {
+                        now.saturating_add(MaturityDelay::<T>::get().max(One::one()))
+                    };
                     Self::retry_later(order_id, still);
                 }
             }
@@ -126,6 +134,15 @@ impl<T: Config> Pallet<T> {
             }
         }
         T::WeightInfo::on_worker_unavailable(count)
+    }
+}
+
+/// For the checking pallet's disputes: the user and worker of a Running order.
+impl<T: Config> kaisar_primitives::RunningOrders<T::AccountId> for Pallet<T> {
+    fn running_order(order: OrderId) -> Option<(T::AccountId, WorkerId)> {
+        Orders::<T>::get(order)
+            .filter(|o| matches!(o.status, OrderStatus::Running { .. }))
+            .map(|o| (o.user, o.worker))
     }
 }
 

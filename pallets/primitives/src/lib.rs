@@ -15,7 +15,9 @@
 //!   `pallet-checker-licenses`, used by the checking (and rewards) pallets.
 //! - [`CheckerPerformance`]: implemented by `pallet-popw-attestations`, for the rewards pallet.
 //! - [`WorkerVerdicts`]: implemented by the checking pallet (PoPW consensus verdicts), used by
-//!   `pallet-orders` to mature usage payments early.
+//!   `pallet-orders` to mature usage payments early (and to pause maturing during a re-check).
+//! - [`RunningOrders`]: implemented by `pallet-orders`, used by the checking pallet for users'
+//!   disputes.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -260,10 +262,30 @@ pub trait WorkerVerdicts<BlockNumber> {
     /// The block of the last consensus verdict that passed `worker`, if any. Must be cheap (one
     /// storage read): it is read at every usage report and settlement.
     fn last_pass(worker: WorkerId) -> Option<BlockNumber>;
+    /// Whether `worker` is being re-checked (a contested verdict or a user's dispute): its
+    /// reported periods do not mature by time until the re-check concludes (a passing
+    /// re-check matures them through [`Self::last_pass`], a failing one refunds them). One
+    /// storage read.
+    fn maturity_paused(_worker: WorkerId) -> bool {
+        false
+    }
 }
 
 impl<BlockNumber> WorkerVerdicts<BlockNumber> for () {
     fn last_pass(_: WorkerId) -> Option<BlockNumber> {
+        None
+    }
+}
+
+/// The Running orders a user may dispute, implemented by `pallet-orders` for the checking
+/// pallet.
+pub trait RunningOrders<AccountId> {
+    /// The user and the worker of `order`, if it is Running. One storage read.
+    fn running_order(order: OrderId) -> Option<(AccountId, WorkerId)>;
+}
+
+impl<AccountId> RunningOrders<AccountId> for () {
+    fn running_order(_: OrderId) -> Option<(AccountId, WorkerId)> {
         None
     }
 }
@@ -452,8 +474,13 @@ pub struct CheckerTally {
 pub trait CheckerPerformance {
     /// What `license`'s slot did in `epoch`'s finalized checks (zero if nothing).
     fn performance(epoch: CheckingEpoch, license: LicenseId) -> CheckerTally;
-    /// Like [`Self::performance`], and remove the record (the rewards pallet consumes it once).
+    /// Like [`Self::performance`], and remove the record and its slashes (the rewards pallet
+    /// consumes them once: read [`Self::slashes`] first).
     fn take_performance(epoch: CheckingEpoch, license: LicenseId) -> CheckerTally;
+    /// How many of `license`'s verdicts were overturned by an escalation (a contested verdict
+    /// whose 2K+1 re-check disagreed with the majority the slot was in), recorded in the epoch
+    /// the re-check concluded. The rewards pallet cuts the slot's reward by its slash fraction.
+    fn slashes(epoch: CheckingEpoch, license: LicenseId) -> u32;
 }
 
 /// Who referred an account (recorded once, at its first commitment with a referral code), for
