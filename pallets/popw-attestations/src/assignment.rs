@@ -56,14 +56,36 @@ impl<T: Config> Pallet<T> {
         provider: &T::AccountId,
         agent: &T::AccountId,
     ) -> (Vec<(u32, CheckerSlot<T::AccountId>)>, u32) {
-        let k = T::CheckersPerWorker::get() as usize;
+        Self::draw_slots(
+            seed,
+            worker,
+            provider,
+            agent,
+            T::CheckersPerWorker::get(),
+            T::MaxAssignmentTries::get(),
+            |_| false,
+        )
+    }
+
+    /// Draw up to `want` distinct eligible slots in at most `max_tries` draws from `seed`
+    /// (eligible: neither owned nor operated by `provider` or `agent`, and not `excluded`).
+    pub(crate) fn draw_slots(
+        seed: &Hash32,
+        worker: WorkerId,
+        provider: &T::AccountId,
+        agent: &T::AccountId,
+        want: u32,
+        max_tries: u32,
+        excluded: impl Fn(LicenseId) -> bool,
+    ) -> (Vec<(u32, CheckerSlot<T::AccountId>)>, u32) {
+        let k = want as usize;
         let count = T::Slots::slot_count();
         let mut chosen: Vec<(u32, CheckerSlot<T::AccountId>)> = Vec::with_capacity(k);
         let mut tries = 0;
         if count == 0 {
             return (chosen, tries);
         }
-        while tries < T::MaxAssignmentTries::get() && chosen.len() < k {
+        while tries < max_tries && chosen.len() < k {
             let index = draw_slot(seed, worker, tries, count);
             tries += 1;
             if chosen.iter().any(|(i, _)| *i == index) {
@@ -73,7 +95,7 @@ impl<T: Config> Pallet<T> {
                 continue;
             };
             let own = |who: &T::AccountId| who == provider || who == agent;
-            if own(&slot.owner) || own(&slot.operator) {
+            if own(&slot.owner) || own(&slot.operator) || excluded(slot.license) {
                 continue;
             }
             chosen.push((index, slot));

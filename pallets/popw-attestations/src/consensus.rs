@@ -63,7 +63,11 @@ impl<T: Config> CheckerPerformance for Pallet<T> {
         CheckerTallies::<T>::get(epoch, license)
     }
     fn take_performance(epoch: CheckingEpoch, license: LicenseId) -> CheckerTally {
+        Slashes::<T>::remove(epoch, license);
         CheckerTallies::<T>::take(epoch, license)
+    }
+    fn slashes(epoch: CheckingEpoch, license: LicenseId) -> u32 {
+        Slashes::<T>::get(epoch, license)
     }
 }
 
@@ -74,5 +78,9 @@ impl<T: Config> kaisar_primitives::WorkerVerdicts<BlockNumberFor<T>> for Pallet<
     fn last_pass(worker: WorkerId) -> Option<BlockNumberFor<T>> {
         let epoch = WorkerStates::<T>::get(worker)?.last_passed?;
         Some(Self::commit_deadline(epoch))
+    }
+    /// While a contest or dispute re-checks the worker.
+    fn maturity_paused(worker: WorkerId) -> bool {
+        Rechecks::<T>::contains_key(worker)
     }
 }

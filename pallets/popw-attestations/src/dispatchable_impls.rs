@@ -6,15 +6,15 @@ use alloc::vec::Vec;
 use codec::Encode;
 use frame_support::{dispatch::DispatchResultWithPostInfo, pallet_prelude::*};
 use kaisar_primitives::{
-    CheckerSlots, CheckingEpoch, CheckingEpochs, WorkerId, WorkerRegistry, WorkerStatus,
+    CheckerSlots, CheckingEpoch, CheckingEpochs, LicenseId, WorkerId, WorkerRegistry, WorkerStatus,
     WorkerVerification,
 };
 use sp_runtime::traits::Saturating;
 
 impl<T: Config> Pallet<T> {
     /// The position of `slot` in `rec`, checking that `who` operates it.
-    fn slot_position(
-        rec: &CheckRecordOf<T>,
+    fn slot_position<K: Get<u32>>(
+        rec: &CheckRecord<T::AccountId, K>,
         who: &T::AccountId,
         slot: u32,
     ) -> Result<usize, DispatchError> {
@@ -27,8 +27,190 @@ impl<T: Config> Pallet<T> {
         Ok(pos)
     }
 
+    /// Record `who`'s nonce `commitment` for `slot` of `rec` (assigned to `who`, not yet
+    /// committed, distinct from the other slots' commitments). Returns the slot's license.
+    pub(crate) fn record_commitment<K: Get<u32>>(
+        rec: &mut CheckRecord<T::AccountId, K>,
+        who: &T::AccountId,
+        slot: u32,
+        commitment: Hash32,
+    ) -> Result<LicenseId, DispatchError> {
+        let pos = Self::slot_position(rec, who, slot)?;
+        ensure!(
+            rec.slots[pos].nonce_commitment.is_none(),
+            Error::<T>::AlreadyCommitted
+        );
+        ensure!(
+            rec.slots
+                .iter()
+                .all(|s| s.nonce_commitment != Some(commitment)),
+            Error::<T>::NonceReused
+        );
+        rec.slots[pos].nonce_commitment = Some(commitment);
+        Ok(rec.slots[pos].license)
+    }
+
+    /// Record `who`'s `seal` for `slot` of `rec` in `epoch`'s seal window (the slot committed a
+    /// nonce, did not seal yet, and the seal is distinct from the others'). Returns the
+    /// slot's license.
+    pub(crate) fn record_seal<K: Get<u32>>(
+        rec: &mut CheckRecord<T::AccountId, K>,
+        epoch: CheckingEpoch,
+        who: &T::AccountId,
+        slot: u32,
+        seal: Hash32,
+    ) -> Result<LicenseId, DispatchError> {
+        let now = frame_system::Pallet::<T>::block_number();
+        let seeds = Seeds::<T>::get(epoch).ok_or(Error::<T>::NoSeed)?;
+        ensure!(
+            now >= Self::commit_deadline(epoch) && seeds.challenge.is_some(),
+            Error::<T>::SealWindowNotOpen
+        );
+        ensure!(
+            now < Self::seal_deadline(epoch),
+            Error::<T>::SealWindowClosed
+        );
+        let pos = Self::slot_position(rec, who, slot)?;
+        let entry = &rec.slots[pos];
+        ensure!(entry.nonce_commitment.is_some(), Error::<T>::NotCommitted);
+        ensure!(entry.seal.is_none(), Error::<T>::AlreadySealed);
+        ensure!(
+            rec.slots.iter().all(|s| s.seal != Some(seal)),
+            Error::<T>::SealReused
+        );
+        rec.slots[pos].seal = Some(seal);
+        rec.sealed.saturating_inc();
+        Ok(rec.slots[pos].license)
+    }
+
+    /// Check `who`'s reveal of `attestation` and `salt` for `slot` of `rec`, the check of
+    /// `worker` in `epoch` (reveal window, seal, nonce, work shape, GPU, recomputed challenge
+    /// id, replay), and record its vote. Returns the slot's license.
+    pub(crate) fn record_reveal<K: Get<u32>>(
+        rec: &mut CheckRecord<T::AccountId, K>,
+        epoch: CheckingEpoch,
+        worker: WorkerId,
+        who: &T::AccountId,
+        slot: u32,
+        attestation: &Attestation,
+        salt: &Hash32,
+    ) -> Result<LicenseId, DispatchError> {
+        let now = frame_system::Pallet::<T>::block_number();
+        ensure!(
+            now < Self::reveal_deadline(epoch),
+            Error::<T>::RevealWindowClosed
+        );
+        let pos = Self::slot_position(rec, who, slot)?;
+        ensure!(
+            rec.sealed == rec.slots.len() as u32 || now >= Self::seal_deadline(epoch),
+            Error::<T>::RevealWindowNotOpen
+        );
+        let entry = &rec.slots[pos];
+        ensure!(entry.vote.is_none(), Error::<T>::AlreadyRevealed);
+        let sealed = entry.seal.ok_or(Error::<T>::NotSealed)?;
+        ensure!(
+            seal_of(attestation, salt) == sealed,
+            Error::<T>::SealMismatch
+        );
+        ensure!(
+            entry.nonce_commitment == Some(nonce_commitment(&attestation.terms.nonce)),
+            Error::<T>::NonceMismatch
+        );
+        ensure!(
+            attestation.terms.params.is_valid(),
+            Error::<T>::InvalidParams
+        );
+        let randomness = Seeds::<T>::get(epoch)
+            .and_then(|s| s.challenge)
+            .ok_or(Error::<T>::NoSeed)?;
+        let w = T::Workers::worker(worker).ok_or(Error::<T>::UnknownWorker)?;
+        ensure!(
+            T::Workers::has_gpu(worker, &attestation.terms.gpu_uuid_hash),
+            Error::<T>::UnknownGpu
+        );
+        let agent = w.agent.encode();
+        let checker = who.encode();
+        let expected = challenge_id(
+            &ChainValues {
+                genesis_hash: Self::genesis_hash(),
+                epoch_randomness: randomness,
+                worker_id: worker,
+                worker_agent: &agent,
+                checker: &checker,
+                claimed_model: w.gpu_model,
+            },
+            &attestation.terms,
+        );
+        ensure!(
+            attestation.challenge_id == expected,
+            Error::<T>::ChallengeIdMismatch
+        );
+        ensure!(
+            rec.slots
+                .iter()
+                .all(|s| s.vote.map_or(true, |v| v.challenge_id != expected)),
+            Error::<T>::ChallengeReplayed
+        );
+        rec.slots[pos].vote = Some(Vote {
+            verdict: attestation.verdict,
+            throughput_gops: attestation.throughput_gops,
+            challenge_id: expected,
+        });
+        rec.revealed.saturating_inc();
+        Ok(rec.slots[pos].license)
+    }
+
+    /// The consensus of `rec`: the outcome and the number of `Pass` votes. `Passed` needs a
+    /// strict majority of the assigned slots; `NoVerdict` when nobody revealed.
+    pub(crate) fn consensus_of<K: Get<u32>>(
+        rec: &CheckRecord<T::AccountId, K>,
+    ) -> (CheckOutcome, u32) {
+        let passes = rec
+            .slots
+            .iter()
+            .filter(|s| s.vote.map_or(false, |v| v.verdict == CheckVerdict::Pass))
+            .count() as u32;
+        let outcome = if rec.revealed == 0 {
+            CheckOutcome::NoVerdict
+        } else if passes.saturating_mul(2) > rec.slots.len() as u32 {
+            CheckOutcome::Passed
+        } else {
+            CheckOutcome::Failed
+        };
+        (outcome, passes)
+    }
+
+    /// Add each slot of `rec` to its tally for `epoch`, by whether it agreed with `outcome`.
+    pub(crate) fn record_tallies<K: Get<u32>>(
+        epoch: CheckingEpoch,
+        rec: &CheckRecord<T::AccountId, K>,
+        outcome: CheckOutcome,
+    ) {
+        for s in rec.slots.iter() {
+            let agreed = match (s.vote, outcome) {
+                (Some(v), CheckOutcome::Passed) => v.verdict == CheckVerdict::Pass,
+                (Some(v), CheckOutcome::Failed) => v.verdict != CheckVerdict::Pass,
+                _ => false,
+            };
+            Self::record_tally(epoch, s.license, s.vote.is_some(), agreed);
+        }
+    }
+
+    /// The median throughput of `rec`'s passing votes (zero if none).
+    pub(crate) fn passing_median<K: Get<u32>>(rec: &CheckRecord<T::AccountId, K>) -> u64 {
+        median(
+            rec.slots
+                .iter()
+                .filter_map(|s| s.vote)
+                .filter(|v| v.verdict == CheckVerdict::Pass)
+                .map(|v| v.throughput_gops)
+                .collect(),
+        )
+        .unwrap_or(0)
+    }
+
     /// `epoch` is the current epoch, for the block and for the slot set.
-    fn ensure_current(epoch: CheckingEpoch) -> DispatchResult {
+    pub(crate) fn ensure_current(epoch: CheckingEpoch) -> DispatchResult {
         let now = frame_system::Pallet::<T>::block_number();
         ensure!(
             T::Slots::epoch_of(now) == epoch && T::Slots::current_epoch() == epoch,
@@ -82,19 +264,7 @@ impl<T: Config> Pallet<T> {
                 (rec, true, tries)
             }
         };
-        let pos = Self::slot_position(&rec, &who, slot)?;
-        ensure!(
-            rec.slots[pos].nonce_commitment.is_none(),
-            Error::<T>::AlreadyCommitted
-        );
-        ensure!(
-            rec.slots
-                .iter()
-                .all(|s| s.nonce_commitment != Some(commitment)),
-            Error::<T>::NonceReused
-        );
-        rec.slots[pos].nonce_commitment = Some(commitment);
-        let license = rec.slots[pos].license;
+        let license = Self::record_commitment(&mut rec, &who, slot, commitment)?;
         if opened {
             OpenChecks::<T>::mutate(epoch, |n| n.saturating_inc());
             Self::deposit_event(Event::CheckOpened {
@@ -127,28 +297,9 @@ impl<T: Config> Pallet<T> {
         seal: Hash32,
     ) -> DispatchResult {
         Self::ensure_current(epoch)?;
-        let now = frame_system::Pallet::<T>::block_number();
-        let seeds = Seeds::<T>::get(epoch).ok_or(Error::<T>::NoSeed)?;
-        ensure!(
-            now >= Self::commit_deadline(epoch) && seeds.challenge.is_some(),
-            Error::<T>::SealWindowNotOpen
-        );
-        ensure!(
-            now < Self::seal_deadline(epoch),
-            Error::<T>::SealWindowClosed
-        );
+        Seeds::<T>::get(epoch).ok_or(Error::<T>::NoSeed)?;
         let mut rec = Checks::<T>::get(epoch, worker).ok_or(Error::<T>::NotCommitted)?;
-        let pos = Self::slot_position(&rec, &who, slot)?;
-        let entry = &rec.slots[pos];
-        ensure!(entry.nonce_commitment.is_some(), Error::<T>::NotCommitted);
-        ensure!(entry.seal.is_none(), Error::<T>::AlreadySealed);
-        ensure!(
-            rec.slots.iter().all(|s| s.seal != Some(seal)),
-            Error::<T>::SealReused
-        );
-        rec.slots[pos].seal = Some(seal);
-        rec.sealed.saturating_inc();
-        let license = rec.slots[pos].license;
+        let license = Self::record_seal(&mut rec, epoch, &who, slot, seal)?;
         Checks::<T>::insert(epoch, worker, rec);
         Self::deposit_event(Event::AttestationSealed {
             epoch,
@@ -175,64 +326,8 @@ impl<T: Config> Pallet<T> {
             Error::<T>::RevealWindowClosed
         );
         let mut rec = Checks::<T>::get(epoch, worker).ok_or(Error::<T>::NotCommitted)?;
-        let pos = Self::slot_position(&rec, &who, slot)?;
-        ensure!(
-            rec.sealed == rec.slots.len() as u32 || now >= Self::seal_deadline(epoch),
-            Error::<T>::RevealWindowNotOpen
-        );
-        let entry = &rec.slots[pos];
-        ensure!(entry.vote.is_none(), Error::<T>::AlreadyRevealed);
-        let sealed = entry.seal.ok_or(Error::<T>::NotSealed)?;
-        ensure!(
-            seal_of(&attestation, &salt) == sealed,
-            Error::<T>::SealMismatch
-        );
-        ensure!(
-            entry.nonce_commitment == Some(nonce_commitment(&attestation.terms.nonce)),
-            Error::<T>::NonceMismatch
-        );
-        ensure!(
-            attestation.terms.params.is_valid(),
-            Error::<T>::InvalidParams
-        );
-        let randomness = Seeds::<T>::get(epoch)
-            .and_then(|s| s.challenge)
-            .ok_or(Error::<T>::NoSeed)?;
-        let w = T::Workers::worker(worker).ok_or(Error::<T>::UnknownWorker)?;
-        ensure!(
-            T::Workers::has_gpu(worker, &attestation.terms.gpu_uuid_hash),
-            Error::<T>::UnknownGpu
-        );
-        let agent = w.agent.encode();
-        let checker = who.encode();
-        let expected = challenge_id(
-            &ChainValues {
-                genesis_hash: Self::genesis_hash(),
-                epoch_randomness: randomness,
-                worker_id: worker,
-                worker_agent: &agent,
-                checker: &checker,
-                claimed_model: w.gpu_model,
-            },
-            &attestation.terms,
-        );
-        ensure!(
-            attestation.challenge_id == expected,
-            Error::<T>::ChallengeIdMismatch
-        );
-        ensure!(
-            rec.slots
-                .iter()
-                .all(|s| s.vote.map_or(true, |v| v.challenge_id != expected)),
-            Error::<T>::ChallengeReplayed
-        );
-        rec.slots[pos].vote = Some(Vote {
-            verdict: attestation.verdict,
-            throughput_gops: attestation.throughput_gops,
-            challenge_id: expected,
-        });
-        rec.revealed.saturating_inc();
-        let license = rec.slots[pos].license;
+        let license =
+            Self::record_reveal(&mut rec, epoch, worker, &who, slot, &attestation, &salt)?;
         Self::deposit_event(Event::AttestationRevealed {
             epoch,
             worker,
@@ -318,26 +413,8 @@ impl<T: Config> Pallet<T> {
             *n = (left > 0).then_some(left);
         });
         let assigned = rec.slots.len() as u32;
-        let passes = rec
-            .slots
-            .iter()
-            .filter(|s| s.vote.map_or(false, |v| v.verdict == CheckVerdict::Pass))
-            .count() as u32;
-        let outcome = if rec.revealed == 0 {
-            CheckOutcome::NoVerdict
-        } else if passes.saturating_mul(2) > assigned {
-            CheckOutcome::Passed
-        } else {
-            CheckOutcome::Failed
-        };
-        for s in rec.slots.iter() {
-            let agreed = match (s.vote, outcome) {
-                (Some(v), CheckOutcome::Passed) => v.verdict == CheckVerdict::Pass,
-                (Some(v), CheckOutcome::Failed) => v.verdict != CheckVerdict::Pass,
-                _ => false,
-            };
-            Self::record_tally(epoch, s.license, s.vote.is_some(), agreed);
-        }
+        let (outcome, passes) = Self::consensus_of(&rec);
+        Self::record_tallies(epoch, &rec, outcome);
 
         let mut state = WorkerStates::<T>::get(worker).unwrap_or_default();
         let applied = state.last_finalized.map_or(true, |l| l < epoch);
@@ -354,81 +431,117 @@ impl<T: Config> Pallet<T> {
             return Weight::zero();
         }
         state.last_finalized = Some(epoch);
-        let mut used = Weight::zero();
-        match outcome {
+        let used = match outcome {
             CheckOutcome::Passed => {
-                let throughput = median(
-                    rec.slots
-                        .iter()
-                        .filter_map(|s| s.vote)
-                        .filter(|v| v.verdict == CheckVerdict::Pass)
-                        .map(|v| v.throughput_gops)
-                        .collect(),
-                )
-                .unwrap_or(0);
-                state.consecutive_failures = 0;
-                state.last_passed = Some(epoch);
-                state.throughput_gops = Some(throughput);
-                Self::deposit_event(Event::WorkerPassed {
-                    worker,
-                    epoch,
-                    throughput_gops: throughput,
-                });
-                let pending = T::Workers::worker(worker)
-                    .map_or(false, |w| w.status == WorkerStatus::PendingVerification);
-                if pending {
-                    used = T::Verification::max_weight();
-                    match T::Verification::verify(worker) {
-                        Ok(()) => Self::deposit_event(Event::WorkerVerified { worker }),
-                        Err(error) => {
-                            Self::deposit_event(Event::VerdictNotApplied { worker, error })
-                        }
-                    }
-                }
+                Self::apply_pass(worker, epoch, Self::passing_median(&rec), &mut state)
             }
-            CheckOutcome::Failed => {
-                state.consecutive_failures.saturating_inc();
-                Self::deposit_event(Event::WorkerFailed {
-                    worker,
+            CheckOutcome::Failed => Self::apply_failure(worker, epoch, &mut state, false),
+            CheckOutcome::NoVerdict => Weight::zero(),
+        };
+        if outcome != CheckOutcome::NoVerdict {
+            // What a contest of this verdict re-examines.
+            LastVerdicts::<T>::insert(
+                worker,
+                VerdictRecord {
                     epoch,
-                    consecutive_failures: state.consecutive_failures,
-                });
-                let mut suspended = false;
-                if state.consecutive_failures >= T::MaxConsecutiveFailures::get() {
-                    state.consecutive_failures = 0;
-                    match T::Verification::suspend(worker) {
-                        Ok(hooks) => {
-                            used = hooks.min(T::Verification::max_weight());
-                            suspended = true;
-                            Self::deposit_event(Event::WorkerSuspended { worker });
-                        }
-                        Err(error) => {
-                            Self::deposit_event(Event::VerdictNotApplied { worker, error })
-                        }
-                    }
-                }
-                if !suspended {
-                    use kaisar_primitives::WorkerAvailabilityHooks;
-                    // The suspension told the hooks already; otherwise tell them here, so
-                    // that the worker's users are refunded at the first failed check.
-                    used = used.saturating_add(
-                        T::FailedVerdictHooks::on_worker_unavailable(worker)
-                            .min(T::FailedVerdictHooks::max_weight()),
-                    );
-                }
-            }
-            CheckOutcome::NoVerdict => {}
+                    outcome,
+                    votes: Self::votes_of(&rec),
+                },
+            );
         }
         WorkerStates::<T>::insert(worker, state);
         used
     }
 
+    /// Each slot's license and revealed verdict.
+    pub(crate) fn votes_of(rec: &CheckRecordOf<T>) -> BoundedVec<SlotVote, T::CheckersPerWorker> {
+        BoundedVec::truncate_from(
+            rec.slots
+                .iter()
+                .map(|s| SlotVote {
+                    license: s.license,
+                    verdict: s.vote.map(|v| v.verdict),
+                })
+                .collect(),
+        )
+    }
+
+    /// A passing verdict of `epoch` (a check's, or a re-check's): resets the failures, records
+    /// the pass and the measured throughput, verifies a pending worker. Returns the weight the
+    /// verification used.
+    pub(crate) fn apply_pass(
+        worker: WorkerId,
+        epoch: CheckingEpoch,
+        throughput: u64,
+        state: &mut WorkerCheckState,
+    ) -> Weight {
+        state.consecutive_failures = 0;
+        state.last_passed = Some(state.last_passed.map_or(epoch, |p| p.max(epoch)));
+        state.throughput_gops = Some(throughput);
+        Self::deposit_event(Event::WorkerPassed {
+            worker,
+            epoch,
+            throughput_gops: throughput,
+        });
+        let pending = T::Workers::worker(worker)
+            .map_or(false, |w| w.status == WorkerStatus::PendingVerification);
+        if !pending {
+            return Weight::zero();
+        }
+        match T::Verification::verify(worker) {
+            Ok(()) => Self::deposit_event(Event::WorkerVerified { worker }),
+            Err(error) => Self::deposit_event(Event::VerdictNotApplied { worker, error }),
+        }
+        T::Verification::max_weight()
+    }
+
+    /// A failed verdict of `epoch`: counts the failure; suspends the worker at
+    /// `MaxConsecutiveFailures` in a row, or at once when `suspend_now` (a re-check's verdict);
+    /// otherwise tells the failed-verdict hooks (the worker's orders are refunded at the
+    /// first failure). Returns the weight the suspension or the hooks used.
+    pub(crate) fn apply_failure(
+        worker: WorkerId,
+        epoch: CheckingEpoch,
+        state: &mut WorkerCheckState,
+        suspend_now: bool,
+    ) -> Weight {
+        use kaisar_primitives::WorkerAvailabilityHooks;
+        state.consecutive_failures.saturating_inc();
+        Self::deposit_event(Event::WorkerFailed {
+            worker,
+            epoch,
+            consecutive_failures: state.consecutive_failures,
+        });
+        let mut used = Weight::zero();
+        if suspend_now || state.consecutive_failures >= T::MaxConsecutiveFailures::get() {
+            state.consecutive_failures = 0;
+            match T::Verification::suspend(worker) {
+                Ok(hooks) => {
+                    // The suspension told the availability hooks (the orders) already.
+                    Self::deposit_event(Event::WorkerSuspended { worker });
+                    return hooks.min(T::Verification::max_weight());
+                }
+                Err(error) => Self::deposit_event(Event::VerdictNotApplied { worker, error }),
+            }
+            used = T::Verification::max_weight();
+        }
+        // Not suspended: tell the hooks here, so that the worker's users are refunded at the
+        // first failed check.
+        used.saturating_add(
+            T::FailedVerdictHooks::on_worker_unavailable(worker)
+                .min(T::FailedVerdictHooks::max_weight()),
+        )
+    }
+
     pub(crate) fn do_forget_worker(worker: WorkerId) -> DispatchResult {
         ensure!(
-            T::Workers::worker(worker).is_none() && WorkerStates::<T>::contains_key(worker),
+            T::Workers::worker(worker).is_none()
+                && WorkerStates::<T>::contains_key(worker)
+                && !Rechecks::<T>::contains_key(worker),
             Error::<T>::WorkerStillRegistered
         );
         WorkerStates::<T>::remove(worker);
+        LastVerdicts::<T>::remove(worker);
         Self::deposit_event(Event::WorkerForgotten { worker });
         Ok(())
     }

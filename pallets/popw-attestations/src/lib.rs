@@ -94,6 +94,7 @@ mod benchmarking;
 pub mod canaries;
 pub mod challenge;
 mod consensus;
+mod escalation;
 mod dispatchable_impls;
 #[cfg(test)]
 mod mock;
@@ -132,11 +133,14 @@ pub trait BenchmarkHelper<AccountId> {
 #[frame_support::pallet]
 pub mod pallet {
     use super::*;
-    use frame_support::{pallet_prelude::*, traits::Randomness};
+    use frame_support::{
+        pallet_prelude::*,
+        traits::{fungible, Randomness},
+    };
     use frame_system::pallet_prelude::*;
     use kaisar_primitives::{
-        CheckerSlots, CheckerTally, CheckingEpoch, CheckingEpochs, LicenseId,
-        WorkerAvailabilityHooks, WorkerId, WorkerRegistry, WorkerVerification,
+        CheckerSlots, CheckerTally, CheckingEpoch, CheckingEpochs, LicenseId, OrderId,
+        RunningOrders, WorkerAvailabilityHooks, WorkerId, WorkerRegistry, WorkerVerification,
     };
     use sp_runtime::Permill;
 
@@ -145,6 +149,34 @@ pub mod pallet {
     /// The record of one check in this runtime.
     pub type CheckRecordOf<T> =
         CheckRecord<<T as frame_system::Config>::AccountId, <T as Config>::CheckersPerWorker>;
+
+    /// The record of a re-check's slots in this runtime.
+    pub type RecheckRecordOf<T> =
+        CheckRecord<<T as frame_system::Config>::AccountId, <T as Config>::RecheckCheckers>;
+
+    /// The balance type of the bonds.
+    pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
+        <T as frame_system::Config>::AccountId,
+    >>::Balance;
+
+    /// A re-check in this runtime.
+    pub type RecheckOf<T> = Recheck<
+        <T as frame_system::Config>::AccountId,
+        BalanceOf<T>,
+        <T as Config>::CheckersPerWorker,
+        <T as Config>::RecheckCheckers,
+    >;
+
+    /// The funds this pallet holds.
+    #[pallet::composite_enum]
+    pub enum HoldReason {
+        /// A contest's bond, until its re-check concludes.
+        #[codec(index = 0)]
+        ContestBond,
+        /// A user's dispute bond, until its re-check concludes.
+        #[codec(index = 1)]
+        DisputeBond,
+    }
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -234,6 +266,33 @@ pub mod pallet {
         #[pallet::constant]
         type CanaryRevealEpochs: Get<u32>;
 
+        /// The currency bonds of contests and disputes are held in.
+        type Currency: fungible::MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+            + fungible::Mutate<Self::AccountId>;
+
+        /// The runtime's hold reasons (this pallet's [`HoldReason`] among them).
+        type RuntimeHoldReason: From<HoldReason>;
+
+        /// The Running orders users may dispute (`pallet-orders`).
+        type Orders: RunningOrders<Self::AccountId>;
+
+        /// The bond of a contest (at least the existential deposit): forfeited to
+        /// [`Config::ForfeitPot`] when the re-check confirms the contested verdict.
+        #[pallet::constant]
+        type ContestBond: Get<BalanceOf<Self>>;
+
+        /// The bond of a user's dispute (small; at least the existential deposit): paid to the
+        /// worker's provider when the re-check passes the worker.
+        #[pallet::constant]
+        type DisputeBond: Get<BalanceOf<Self>>;
+
+        /// Where forfeited contest bonds go (the rewards pot).
+        type ForfeitPot: Get<Self::AccountId>;
+
+        /// Slots drawn for a re-check: 2K+1 by default (at least K).
+        #[pallet::constant]
+        type RecheckCheckers: Get<u32>;
+
         /// Weights of this pallet's calls and hook.
         type WeightInfo: WeightInfo;
 
@@ -322,6 +381,40 @@ pub mod pallet {
     #[pallet::storage]
     pub type VotesPruneCursor<T: Config> =
         StorageValue<_, BoundedVec<u8, ConstU32<128>>, OptionQuery>;
+
+    /// Each worker's latest applied `Passed` or `Failed` verdict: what a contest re-examines
+    /// (contestable during the epoch after it). One entry per checked worker, replaced by its
+    /// next verdict, removed when a re-check concludes or the worker is forgotten.
+    #[pallet::storage]
+    pub type LastVerdicts<T: Config> = StorageMap<
+        _,
+        Twox64Concat,
+        WorkerId,
+        VerdictRecord<T::CheckersPerWorker>,
+        OptionQuery,
+    >;
+
+    /// Open re-checks (a contested verdict or a user's dispute), at most one per worker: from
+    /// the contest or dispute until its verdict (the last reveal, or
+    /// [`Pallet::finalize_recheck`] after the re-check epoch's reveal deadline). The worker's
+    /// payments do not mature by time meanwhile.
+    #[pallet::storage]
+    pub type Rechecks<T: Config> = StorageMap<_, Twox64Concat, WorkerId, RecheckOf<T>, OptionQuery>;
+
+    /// Per epoch and license: verdicts of the slot that a re-check overturned (it was in the
+    /// contested majority), recorded in the epoch the re-check concluded, for the rewards
+    /// pallet ([`kaisar_primitives::CheckerPerformance::slashes`]). Pruned with that epoch's
+    /// tallies (a slashed license always has a tally entry in the epoch).
+    #[pallet::storage]
+    pub type Slashes<T: Config> = StorageDoubleMap<
+        _,
+        Twox64Concat,
+        CheckingEpoch,
+        Twox64Concat,
+        LicenseId,
+        u32,
+        ValueQuery,
+    >;
 
     /// Events of this pallet.
     #[pallet::event]
@@ -474,6 +567,108 @@ pub mod pallet {
             /// The epoch.
             epoch: CheckingEpoch,
         },
+        /// Someone contested `worker`'s verdict of `epoch` with a bond: fresh slots re-check
+        /// the worker in `recheck_epoch`.
+        VerdictContested {
+            /// The worker.
+            worker: WorkerId,
+            /// The contested verdict's epoch.
+            epoch: CheckingEpoch,
+            /// The contested outcome.
+            outcome: CheckOutcome,
+            /// The contester.
+            contester: T::AccountId,
+            /// The bond held.
+            bond: BalanceOf<T>,
+            /// The epoch of the re-check.
+            recheck_epoch: CheckingEpoch,
+        },
+        /// The user of a Running order disputed its service with a bond: fresh slots re-check
+        /// the worker in `recheck_epoch`; its payments stop maturing by time meanwhile.
+        ServiceDisputed {
+            /// The worker.
+            worker: WorkerId,
+            /// The order.
+            order: OrderId,
+            /// The user.
+            user: T::AccountId,
+            /// The bond held.
+            bond: BalanceOf<T>,
+            /// The epoch of the re-check.
+            recheck_epoch: CheckingEpoch,
+        },
+        /// A re-check's slots were drawn (at its first commitment).
+        RecheckOpened {
+            /// The worker.
+            worker: WorkerId,
+            /// The re-check's epoch.
+            epoch: CheckingEpoch,
+            /// The drawn slot indices, in draw order.
+            slots: BoundedVec<u32, T::RecheckCheckers>,
+        },
+        /// A re-check slot's operator committed to a nonce.
+        RecheckNonceCommitted {
+            /// The worker.
+            worker: WorkerId,
+            /// The slot index.
+            slot: u32,
+            /// The slot's license.
+            license: LicenseId,
+            /// `blake2_256("kaisar-popw/nonce/v1" ++ nonce)`.
+            commitment: Hash32,
+        },
+        /// A re-check slot sealed its attestation.
+        RecheckSealed {
+            /// The worker.
+            worker: WorkerId,
+            /// The slot index.
+            slot: u32,
+            /// The slot's license.
+            license: LicenseId,
+            /// `blake2_256(SCALE(attestation) ++ salt)`.
+            seal: Hash32,
+        },
+        /// A re-check slot revealed its attestation.
+        RecheckRevealed {
+            /// The worker.
+            worker: WorkerId,
+            /// The slot index.
+            slot: u32,
+            /// The slot's license.
+            license: LicenseId,
+            /// The attestation, as checked against the seal and the chain's values.
+            attestation: Attestation,
+        },
+        /// A re-check concluded: its verdict was applied to the worker and the bond settled.
+        RecheckConcluded {
+            /// The worker.
+            worker: WorkerId,
+            /// The re-check's epoch.
+            epoch: CheckingEpoch,
+            /// The re-check's verdict (strict majority of the drawn slots).
+            outcome: CheckOutcome,
+            /// Slots drawn.
+            assigned: u32,
+            /// Slots that revealed.
+            revealed: u32,
+            /// Slots that revealed `Pass`.
+            passes: u32,
+            /// For whoever asked for it.
+            result: RecheckResult,
+            /// Who received the bond (returned to its holder, or forfeited).
+            bond_to: T::AccountId,
+            /// The bond.
+            bond: BalanceOf<T>,
+        },
+        /// A slot of a verdict that a re-check overturned was slashed.
+        VoteSlashed {
+            /// The overturned verdict's epoch.
+            verdict_epoch: CheckingEpoch,
+            /// The license.
+            license: LicenseId,
+            /// The epoch the slash is recorded in (the re-check's).
+            epoch: CheckingEpoch,
+        },
     }
 
     /// Errors of this pallet.
@@ -544,8 +739,22 @@ pub mod pallet {
         AlreadyFinalized,
         /// Nothing to finalize: no open check, and the epoch is over or has no assignment.
         NothingToFinalize,
-        /// The worker is still in the registry (or was never checked).
+        /// The worker is still in the registry (or was never checked), or is being re-checked.
         WorkerStillRegistered,
+        /// The worker has no applied verdict to contest.
+        NoVerdictToContest,
+        /// A verdict may be contested only during its epoch and the next one.
+        ContestWindowClosed,
+        /// The worker is already being re-checked (one re-check at a time).
+        RecheckPending,
+        /// The order is not Running.
+        OrderNotRunning,
+        /// Only the order's user may dispute it.
+        NotOrderUser,
+        /// The bond cannot be held (balance too low).
+        InsufficientBond,
+        /// No open re-check of this worker.
+        NoRecheck,
     }
 
     #[pallet::hooks]
@@ -588,6 +797,18 @@ pub mod pallet {
             assert!(T::SeedHistory::get() >= 2);
             assert!(T::TallyHistory::get() >= 1);
             assert!(T::MaxTalliesPrunedPerBlock::get() >= 1);
+            assert!(
+                T::RecheckCheckers::get() >= T::CheckersPerWorker::get(),
+                "a re-check draws at least K slots"
+            );
+            {
+                use frame_support::traits::fungible::Inspect;
+                let ed = T::Currency::minimum_balance();
+                assert!(
+                    T::ContestBond::get() >= ed && T::DisputeBond::get() >= ed,
+                    "bonds must be at least the existential deposit (they may open an account)"
+                );
+            }
         }
 
         #[cfg(feature = "try-runtime")]
@@ -711,6 +932,90 @@ pub mod pallet {
         ) -> DispatchResultWithPostInfo {
             T::CanaryOrigin::ensure_origin(origin)?;
             Self::do_reveal_canaries(epoch, canaries, salt)
+        }
+
+        /// Contest `worker`'s latest applied verdict (anyone), during the verdict's epoch or
+        /// the next one, holding [`Config::ContestBond`]: up to [`Config::RecheckCheckers`]
+        /// (2K+1) slots not in the contested check re-check the worker in the next epoch. If
+        /// the re-check agrees with the verdict the bond goes to [`Config::ForfeitPot`];
+        /// otherwise it is returned and the slots of the overturned majority are slashed.
+        #[pallet::call_index(7)]
+        #[pallet::weight(T::WeightInfo::contest())]
+        pub fn contest(origin: OriginFor<T>, worker: WorkerId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_contest(who, worker)
+        }
+
+        /// Dispute the service of a Running `order` (its user only), holding
+        /// [`Config::DisputeBond`]: fresh slots re-check its worker in the next epoch, and the
+        /// worker's payments stop maturing by time until then. If the worker fails, it is
+        /// suspended (its orders' unmatured periods and unserved rest refunded, as points where
+        /// the user prefers) and the bond returned; if it passes, the bond goes to its provider.
+        #[pallet::call_index(8)]
+        #[pallet::weight(T::WeightInfo::dispute())]
+        pub fn dispute(origin: OriginFor<T>, order: OrderId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_dispute(who, order)
+        }
+
+        /// [`Pallet::commit_nonce`] for a re-check of `worker` (in the re-check's epoch and
+        /// commit window). The first commitment draws the re-check's slots.
+        #[pallet::call_index(9)]
+        #[pallet::weight(T::WeightInfo::commit_recheck_nonce(T::MaxAssignmentTries::get()))]
+        pub fn commit_recheck_nonce(
+            origin: OriginFor<T>,
+            worker: WorkerId,
+            slot: u32,
+            commitment: Hash32,
+        ) -> DispatchResultWithPostInfo {
+            let who = ensure_signed(origin)?;
+            Self::do_commit_recheck_nonce(who, worker, slot, commitment)
+        }
+
+        /// [`Pallet::seal`] for a re-check of `worker`.
+        #[pallet::call_index(10)]
+        #[pallet::weight(T::WeightInfo::seal_recheck())]
+        pub fn seal_recheck(
+            origin: OriginFor<T>,
+            worker: WorkerId,
+            slot: u32,
+            seal: Hash32,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            Self::do_seal_recheck(who, worker, slot, seal)
+        }
+
+        /// [`Pallet::reveal`] for a re-check of `worker`; the last drawn slot's reveal
+        /// concludes the re-check.
+        #[pallet::call_index(11)]
+        #[pallet::weight(
+            T::WeightInfo::reveal_recheck()
+                .saturating_add(T::WeightInfo::finalize_recheck())
+                .saturating_add(Pallet::<T>::max_verdict_effects())
+        )]
+        pub fn reveal_recheck(
+            origin: OriginFor<T>,
+            worker: WorkerId,
+            slot: u32,
+            attestation: Attestation,
+            salt: Hash32,
+        ) -> DispatchResultWithPostInfo {
+            let who = ensure_signed(origin)?;
+            Self::do_reveal_recheck(who, worker, slot, attestation, salt)
+        }
+
+        /// Conclude `worker`'s re-check (anyone) after its epoch's reveal deadline: applies
+        /// its verdict and settles the bond (returned when nobody revealed).
+        #[pallet::call_index(12)]
+        #[pallet::weight(
+            T::WeightInfo::finalize_recheck().saturating_add(Pallet::<T>::max_verdict_effects())
+        )]
+        pub fn finalize_recheck(
+            origin: OriginFor<T>,
+            worker: WorkerId,
+        ) -> DispatchResultWithPostInfo {
+            ensure_signed(origin)?;
+            Self::do_finalize_recheck(worker)
         }
     }
 }

@@ -7,7 +7,7 @@ use codec::Encode;
 use core::cell::RefCell;
 use frame_support::{
     derive_impl, parameter_types,
-    traits::{ConstU32, Hooks, Randomness},
+    traits::{ConstU32, ConstU64, Hooks, Randomness},
     weights::Weight,
 };
 use kaisar_primitives::{
@@ -50,6 +50,8 @@ pub const OP0: AccountId = 30;
 pub const SLOTS: u32 = 6;
 /// Somebody with no role.
 pub const STRANGER: AccountId = 999;
+/// A user with a Running order.
+pub const USER: AccountId = 500;
 
 #[frame_support::runtime]
 mod runtime {
@@ -69,13 +71,35 @@ mod runtime {
     pub type System = frame_system;
     #[runtime::pallet_index(1)]
     pub type PopwAttestations = pallet_popw_attestations;
+    #[runtime::pallet_index(2)]
+    pub type Balances = pallet_balances;
 }
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
     type Block = Block;
     type AccountId = AccountId;
+    type AccountData = pallet_balances::AccountData<Balance>;
 }
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+    type Balance = Balance;
+    type AccountStore = System;
+    type ExistentialDeposit = ConstU64<1>;
+    type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+/// A contest's bond.
+pub const CONTEST_BOND: Balance = 100;
+/// A dispute's bond.
+pub const DISPUTE_BOND: Balance = 10;
+/// Where forfeited contest bonds go.
+pub const POT: AccountId = 7_777;
+/// Slots a re-check draws (2K+1).
+pub const RECHECK: u32 = 2 * K + 1;
+/// Starting balance of every account the tests use.
+pub const ENDOWMENT: Balance = 1_000;
 
 thread_local! {
     static WORKERS: RefCell<BTreeMap<WorkerId, WorkerSummary<AccountId, Balance>>> =
@@ -87,6 +111,26 @@ thread_local! {
     pub static VERIFICATIONS: RefCell<Vec<(WorkerId, &'static str)>> = RefCell::new(Vec::new());
     /// Workers the failed-verdict hooks were told about.
     pub static FAILED_VERDICT_HOOKS: RefCell<Vec<WorkerId>> = RefCell::new(Vec::new());
+    /// Running orders: order -> (user, worker).
+    pub static RUNNING: RefCell<BTreeMap<u64, (AccountId, WorkerId)>> = RefCell::new(BTreeMap::new());
+}
+
+/// Make `order` a Running order of `user` on `worker` (`None`: not running).
+pub fn set_running(order: u64, running: Option<(AccountId, WorkerId)>) {
+    RUNNING.with(|r| match running {
+        Some(v) => {
+            r.borrow_mut().insert(order, v);
+        }
+        None => {
+            r.borrow_mut().remove(&order);
+        }
+    });
+}
+
+impl kaisar_primitives::RunningOrders<AccountId> for MockOrders {
+    fn running_order(order: u64) -> Option<(AccountId, WorkerId)> {
+        RUNNING.with(|r| r.borrow().get(&order).copied())
+    }
 }
 
 /// Records the failed-verdict hook calls (the orders pallet in the runtime).
@@ -318,6 +362,7 @@ parameter_types! {
     /// REVEAL blocks of the EPOCH.
     pub RevealWindowFraction: Permill = Permill::from_rational(REVEAL, EPOCH);
     pub const CheckersPerWorker: u32 = K;
+    pub const Pot: AccountId = POT;
 }
 
 impl pallet_popw_attestations::Config for Test {
@@ -339,6 +384,13 @@ impl pallet_popw_attestations::Config for Test {
     type CanaryOrigin = frame_system::EnsureRoot<AccountId>;
     type MaxCanaries = ConstU32<4>;
     type CanaryRevealEpochs = ConstU32<CANARY_REVEAL_EPOCHS>;
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Orders = MockOrders;
+    type ContestBond = ConstU64<CONTEST_BOND>;
+    type DisputeBond = ConstU64<DISPUTE_BOND>;
+    type ForfeitPot = Pot;
+    type RecheckCheckers = ConstU32<RECHECK>;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = MockBenchmarkHelper;
@@ -377,13 +429,25 @@ impl ExtBuilder {
     }
 
     pub fn build(self) -> sp_io::TestExternalities {
-        let storage = frame_system::GenesisConfig::<Test>::default()
+        let mut storage = frame_system::GenesisConfig::<Test>::default()
             .build_storage()
             .unwrap();
+        // Everyone the tests name: slot owners and operators, providers, users, strangers.
+        let endowed = (0..200u64)
+            .chain([STRANGER, USER])
+            .map(|a| (a, ENDOWMENT))
+            .collect();
+        pallet_balances::GenesisConfig::<Test> {
+            balances: endowed,
+            ..Default::default()
+        }
+        .assimilate_storage(&mut storage)
+        .unwrap();
         let mut ext = sp_io::TestExternalities::new(storage);
         WORKERS.with(|w| w.borrow_mut().clear());
         VERIFICATIONS.with(|v| v.borrow_mut().clear());
         FAILED_VERDICT_HOOKS.with(|h| h.borrow_mut().clear());
+        RUNNING.with(|r| r.borrow_mut().clear());
         NEXT_SLOT_SET.with(|s| *s.borrow_mut() = None);
         SLOT_EPOCH.with(|c| *c.borrow_mut() = 0);
         MockSlots::set_now(self.slots);

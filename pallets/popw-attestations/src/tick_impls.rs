@@ -66,16 +66,24 @@ impl<T: Config> Pallet<T> {
         let cursor = TallyPruneCursor::<T>::take();
         let result =
             CheckerTallies::<T>::clear_prefix(epoch, limit, cursor.as_ref().map(|c| &c[..]));
+        let mut visited = result.loops.max(result.unique);
         match result.maybe_cursor {
             Some(c) => TallyPruneCursor::<T>::put(BoundedVec::truncate_from(c)),
             None => {
-                TallyPruneEpoch::<T>::put(epoch.saturating_add(1));
-                Self::deposit_event(Event::TalliesPruned { epoch });
+                // Then the epoch's slashes (a few: only overturned verdicts' majorities),
+                // within what is left of the limit; the epoch is done when none is left.
+                let slashes =
+                    Slashes::<T>::clear_prefix(epoch, limit.saturating_sub(visited).max(1), None);
+                visited = visited.saturating_add(slashes.loops.max(slashes.unique));
+                if slashes.maybe_cursor.is_none() {
+                    TallyPruneEpoch::<T>::put(epoch.saturating_add(1));
+                    Self::deposit_event(Event::TalliesPruned { epoch });
+                }
             }
         }
         // `loops` counts the backend keys visited; keys only in this block's overlay are
         // removed too and counted in `unique`.
-        T::WeightInfo::on_idle_prune(result.loops.max(result.unique))
+        T::WeightInfo::on_idle_prune(visited)
     }
 
     /// How many entries fit in `left` at `per_item` each, at most `MaxTalliesPrunedPerBlock`.

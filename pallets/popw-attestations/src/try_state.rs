@@ -8,7 +8,7 @@ impl<T: Config> Pallet<T> {
     /// The invariants: every open check's slots are distinct, at most K, within the epoch's
     /// slot set (for the current epoch) and consistent with its counters; the per-epoch counts
     /// match; seeds are kept for a bounded window; tallies add up; failure counts are below
-    /// the suspension threshold. (No funds are held by this pallet yet.)
+    /// the suspension threshold. Bonds held equal the open re-checks' bonds; slashes sit beside their tallies.
     #[cfg(any(feature = "try-runtime", test))]
     pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
         use alloc::collections::btree_map::BTreeMap;
@@ -78,6 +78,61 @@ impl<T: Config> Pallet<T> {
             ensure!(
                 s.consecutive_failures < T::MaxConsecutiveFailures::get(),
                 "failures at the threshold without a suspension"
+            );
+        }
+        // Re-checks: consistent progress, and every bond held matches an open re-check.
+        {
+            use frame_support::traits::fungible::InspectHold;
+            use sp_runtime::traits::Saturating;
+            let mut held: BTreeMap<(T::AccountId, bool), BalanceOf<T>> = BTreeMap::new();
+            for (worker, rc) in Rechecks::<T>::iter() {
+                if let Some(rec) = &rc.check {
+                    ensure!(!rec.slots.is_empty(), "a drawn re-check without slots");
+                    ensure!(
+                        rec.revealed < rec.slots.len() as u32,
+                        "a fully revealed re-check was not concluded"
+                    );
+                    for (i, s) in rec.slots.iter().enumerate() {
+                        ensure!(
+                            rec.slots.iter().skip(i + 1).all(|o| o.slot != s.slot),
+                            "a slot drawn twice for one re-check"
+                        );
+                        ensure!(
+                            rc.previous.iter().all(|v| v.license != s.license),
+                            "a re-check drew a slot of the verdict it re-examines"
+                        );
+                    }
+                    ensure!(
+                        rec.sealed == rec.slots.iter().filter(|s| s.seal.is_some()).count() as u32
+                            && rec.revealed
+                                == rec.slots.iter().filter(|s| s.vote.is_some()).count() as u32,
+                        "re-check counters differ from its slots"
+                    );
+                }
+                let _ = worker;
+                let contest = matches!(rc.cause, RecheckCause::Contest { .. });
+                let (holder, bond) = rc.cause.bond();
+                let e = held.entry((holder.clone(), contest)).or_default();
+                *e = e.saturating_add(bond);
+            }
+            for ((who, contest), bond) in held {
+                let reason: T::RuntimeHoldReason = if contest {
+                    HoldReason::ContestBond.into()
+                } else {
+                    HoldReason::DisputeBond.into()
+                };
+                ensure!(
+                    T::Currency::balance_on_hold(&reason, &who) == bond,
+                    "bonds held differ from the open re-checks"
+                );
+            }
+        }
+        for (epoch, license, n) in Slashes::<T>::iter() {
+            ensure!(n > 0, "a zero slash stored");
+            ensure!(epoch >= oldest, "a slash older than the pruning point");
+            ensure!(
+                CheckerTallies::<T>::contains_key(epoch, license),
+                "a slash without its tally entry"
             );
         }
         // Canaries: nothing retained or committed below the votes pruner.

@@ -302,3 +302,157 @@ pub struct WorkerCheckState {
     /// Median throughput of the passing attestations of the latest passing verdict, in GOPS.
     pub throughput_gops: Option<u64>,
 }
+
+/// One slot's vote in an applied verdict, kept for a contest of it.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    RuntimeDebug,
+)]
+pub struct SlotVote {
+    /// The slot's license.
+    pub license: LicenseId,
+    /// What it revealed (`None`: silent).
+    pub verdict: Option<CheckVerdict>,
+}
+
+/// A worker's latest applied verdict (passed or failed), which anyone may contest during the
+/// epoch after it.
+#[derive(
+    CloneNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    frame_support::DebugNoBound,
+)]
+#[scale_info(skip_type_params(K))]
+pub struct VerdictRecord<K: Get<u32>> {
+    /// The epoch of the check.
+    pub epoch: kaisar_primitives::CheckingEpoch,
+    /// `Passed` or `Failed`.
+    pub outcome: CheckOutcome,
+    /// Each assigned slot's vote.
+    pub votes: BoundedVec<SlotVote, K>,
+}
+
+/// Why a worker is re-checked.
+#[derive(
+    Clone,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    RuntimeDebug,
+)]
+pub enum RecheckCause<AccountId, Balance> {
+    /// Anyone contested the worker's verdict of `epoch` with a bond: it is forfeited if the
+    /// re-check agrees with `outcome`, returned otherwise (and the slots of the overturned
+    /// majority are slashed).
+    #[codec(index = 0)]
+    Contest {
+        /// Who contested (and holds the bond).
+        contester: AccountId,
+        /// The bond held.
+        bond: Balance,
+        /// The contested verdict's epoch.
+        epoch: kaisar_primitives::CheckingEpoch,
+        /// The contested outcome (`Passed` or `Failed`).
+        outcome: CheckOutcome,
+    },
+    /// The user of a Running order disputed the service with a bond: returned if the re-check
+    /// fails the worker (whose orders are refunded), paid to the provider if it passes.
+    #[codec(index = 1)]
+    Dispute {
+        /// The order's user (holds the bond).
+        user: AccountId,
+        /// The bond held.
+        bond: Balance,
+        /// The disputed order.
+        order: kaisar_primitives::OrderId,
+    },
+}
+
+impl<AccountId, Balance: Copy> RecheckCause<AccountId, Balance> {
+    /// Who holds the bond, and how much.
+    pub fn bond(&self) -> (&AccountId, Balance) {
+        match self {
+            Self::Contest {
+                contester, bond, ..
+            } => (contester, *bond),
+            Self::Dispute { user, bond, .. } => (user, *bond),
+        }
+    }
+}
+
+/// A re-check of one worker by up to `R` (2K+1) fresh slots, in the commit/seal/reveal windows
+/// of `epoch` (the epoch after the one it was asked in).
+#[derive(
+    CloneNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    frame_support::DebugNoBound,
+)]
+#[scale_info(skip_type_params(K, R))]
+pub struct Recheck<
+    AccountId: Clone + PartialEq + Eq + RuntimeDebug,
+    Balance: Clone + PartialEq + Eq + RuntimeDebug,
+    K: Get<u32>,
+    R: Get<u32>,
+> {
+    /// The epoch whose windows the re-check uses.
+    pub epoch: kaisar_primitives::CheckingEpoch,
+    /// Why.
+    pub cause: RecheckCause<AccountId, Balance>,
+    /// The votes of the verdict it re-examines (the contested one, or for a dispute the
+    /// worker's latest): these licenses are not drawn again, and for a contest the majority
+    /// overturned by the re-check is slashed.
+    pub previous: BoundedVec<SlotVote, K>,
+    /// The drawn slots and their progress, from the first nonce commitment.
+    pub check: Option<CheckRecord<AccountId, R>>,
+}
+
+/// How a re-check ended for the party that asked for it.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    RuntimeDebug,
+)]
+pub enum RecheckResult {
+    /// No fresh slot revealed: no verdict; the bond is returned.
+    #[codec(index = 0)]
+    Void,
+    /// The contester or disputing user was right (the contested verdict overturned; the
+    /// disputed worker failed): the bond is returned.
+    #[codec(index = 1)]
+    Upheld,
+    /// The re-check confirmed the contested verdict, or passed the disputed worker: the bond
+    /// is forfeited (a contest's to the forfeit pot, a dispute's to the provider).
+    #[codec(index = 2)]
+    Rejected,
+}
