@@ -144,6 +144,103 @@ fn salt() -> Hash32 {
     [0x5A; 32]
 }
 
+/// Give `who` enough to hold any bond.
+fn fund<T: Config>(who: &T::AccountId) {
+    use frame_support::traits::fungible::{Inspect, Mutate};
+    let amount = T::ContestBond::get()
+        .max(T::DisputeBond::get())
+        .saturating_mul(10u32.into())
+        .saturating_add(T::Currency::minimum_balance());
+    T::Currency::set_balance(who, amount);
+}
+
+/// K licenses of a contested verdict that all voted `Pass` (none in the slot set: nothing to
+/// skip, every one compared against each draw).
+fn previous_votes<T: Config>() -> BoundedVec<SlotVote, T::CheckersPerWorker> {
+    BoundedVec::truncate_from(
+        (0..T::CheckersPerWorker::get())
+            .map(|i| SlotVote {
+                license: u32::MAX - i,
+                verdict: Some(CheckVerdict::Pass),
+            })
+            .collect(),
+    )
+}
+
+/// A contest of a passing verdict of a pending worker, re-checked in the current epoch (the
+/// bond held), in a slot set where drawing its slots takes `tries` draws
+/// (`RecheckCheckers <= tries <= max_recheck_tries`). Returns the epoch, the worker and the
+/// drawn (slot, operator)s.
+fn open_recheck<T: Config>(tries: u32) -> (CheckingEpoch, WorkerId, Vec<(u32, T::AccountId)>) {
+    use frame_support::traits::fungible::MutateHold;
+    let provider: T::AccountId = account("provider", 0, SEED);
+    let worker = T::BenchmarkHelper::pending_worker(&provider);
+    let e = next_epoch::<T>();
+    let seed = Popw::<T>::recheck_seed(&Seeds::<T>::get(e).expect("drawn").assignment);
+    let r = T::RecheckCheckers::get();
+    let mut owners: Vec<T::AccountId> = (0..SLOTS).map(|i| account("checker", i, SEED)).collect();
+    for t in 0..tries.saturating_sub(r) {
+        owners[draw_slot(&seed, worker, t, SLOTS) as usize] = provider.clone();
+    }
+    T::BenchmarkHelper::set_slots(&owners);
+    let contester: T::AccountId = account("contester", 0, SEED);
+    fund::<T>(&contester);
+    let bond = T::ContestBond::get();
+    T::Currency::hold(&HoldReason::ContestBond.into(), &contester, bond).expect("funded");
+    let previous = previous_votes::<T>();
+    Rechecks::<T>::insert(
+        worker,
+        Recheck {
+            epoch: e,
+            cause: RecheckCause::Contest {
+                contester,
+                bond,
+                epoch: e.saturating_sub(1),
+                outcome: CheckOutcome::Passed,
+            },
+            previous: previous.clone(),
+            check: None,
+        },
+    );
+    let (chosen, _) = Popw::<T>::draw_recheck(e, worker, &previous).expect("drawable");
+    assert!(!chosen.is_empty(), "a re-check assignment");
+    let slots = chosen.into_iter().map(|(i, s)| (i, s.operator)).collect();
+    (e, worker, slots)
+}
+
+/// Commit every drawn re-check slot, move to the commit deadline and seal the first `sealed`
+/// slots (with `verdict`).
+fn commit_and_seal_recheck<T: Config>(
+    e: CheckingEpoch,
+    worker: WorkerId,
+    slots: &[(u32, T::AccountId)],
+    sealed: usize,
+    verdict: CheckVerdict,
+) {
+    for (slot, op) in slots {
+        Popw::<T>::commit_recheck_nonce(
+            RawOrigin::Signed(op.clone()).into(),
+            worker,
+            *slot,
+            nonce_commitment(&nonce(*slot)),
+        )
+        .expect("commit");
+    }
+    let b = Popw::<T>::commit_deadline(e);
+    set_block::<T>(b);
+    Popw::<T>::on_initialize(b);
+    for s in slots.iter().take(sealed) {
+        let a = attestation::<T>(e, worker, s, verdict);
+        Popw::<T>::seal_recheck(
+            RawOrigin::Signed(s.1.clone()).into(),
+            worker,
+            s.0,
+            seal_of(&a, &salt()),
+        )
+        .expect("seal");
+    }
+}
+
 #[benchmarks]
 mod benchmarks {
     use super::*;
@@ -366,6 +463,140 @@ mod benchmarks {
         assert!(CanaryCommitments::<T>::get(0).is_none());
         assert_eq!(RetainedVotes::<T>::iter_prefix(0).count(), 0);
         Ok(())
+    }
+
+    /// Contesting a worker's verdict: a bond held, a re-check recorded.
+    #[benchmark]
+    fn contest() {
+        let provider: T::AccountId = account("provider", 0, SEED);
+        let worker = T::BenchmarkHelper::pending_worker(&provider);
+        let e = next_epoch::<T>();
+        LastVerdicts::<T>::insert(
+            worker,
+            VerdictRecord {
+                epoch: e,
+                outcome: CheckOutcome::Passed,
+                votes: previous_votes::<T>(),
+            },
+        );
+        let caller: T::AccountId = whitelisted_caller();
+        fund::<T>(&caller);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), worker);
+        assert!(Rechecks::<T>::get(worker).is_some());
+    }
+
+    /// A user's dispute of a Running order on a worker with a latest verdict.
+    #[benchmark]
+    fn dispute() {
+        let provider: T::AccountId = account("provider", 0, SEED);
+        let worker = T::BenchmarkHelper::pending_worker(&provider);
+        let user: T::AccountId = whitelisted_caller();
+        let order = T::BenchmarkHelper::running_order(&user, worker);
+        fund::<T>(&user);
+        LastVerdicts::<T>::insert(
+            worker,
+            VerdictRecord {
+                epoch: 0,
+                outcome: CheckOutcome::Passed,
+                votes: previous_votes::<T>(),
+            },
+        );
+        #[extrinsic_call]
+        _(RawOrigin::Signed(user), order);
+        assert!(Rechecks::<T>::get(worker).is_some());
+    }
+
+    /// The first commitment of a re-check: draws its slots (`t` draws).
+    #[benchmark]
+    fn commit_recheck_nonce(
+        t: Linear<{ T::RecheckCheckers::get() }, { Popw::<T>::max_recheck_tries() }>,
+    ) {
+        let (_, worker, slots) = open_recheck::<T>(t);
+        let (slot, op) = slots.last().cloned().expect("drawn");
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(op),
+            worker,
+            slot,
+            nonce_commitment(&nonce(slot)),
+        );
+        assert!(Rechecks::<T>::get(worker).expect("open").check.is_some());
+    }
+
+    #[benchmark]
+    fn seal_recheck() {
+        let (e, worker, slots) = open_recheck::<T>(Popw::<T>::max_recheck_tries());
+        commit_and_seal_recheck::<T>(e, worker, &slots, slots.len() - 1, CheckVerdict::Pass);
+        let last = slots.last().cloned().expect("drawn");
+        let a = attestation::<T>(e, worker, &last, CheckVerdict::Pass);
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(last.1.clone()),
+            worker,
+            last.0,
+            seal_of(&a, &salt()),
+        );
+        let rc = Rechecks::<T>::get(worker).expect("open");
+        assert_eq!(rc.check.expect("drawn").sealed, slots.len() as u32);
+    }
+
+    /// A re-check reveal that does not conclude it.
+    #[benchmark]
+    fn reveal_recheck() {
+        let (e, worker, slots) = open_recheck::<T>(Popw::<T>::max_recheck_tries());
+        commit_and_seal_recheck::<T>(e, worker, &slots, slots.len(), CheckVerdict::Pass);
+        for s in slots.iter().skip(2) {
+            let a = attestation::<T>(e, worker, s, CheckVerdict::Pass);
+            Popw::<T>::reveal_recheck(
+                RawOrigin::Signed(s.1.clone()).into(),
+                worker,
+                s.0,
+                a,
+                salt(),
+            )
+            .expect("reveal");
+        }
+        let first = slots[0].clone();
+        let a = attestation::<T>(e, worker, &first, CheckVerdict::Pass);
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(first.1.clone()),
+            worker,
+            first.0,
+            a,
+            salt(),
+        );
+        assert!(Rechecks::<T>::get(worker).is_some() || slots.len() == 1);
+    }
+
+    /// Concluding a re-check that overturns the contested pass: every drawn slot but one
+    /// revealed `Wrong`; tallies for each, K slashes, the bond released (the suspension's
+    /// registry cost is charged apart).
+    #[benchmark]
+    fn finalize_recheck() {
+        let (e, worker, slots) = open_recheck::<T>(Popw::<T>::max_recheck_tries());
+        commit_and_seal_recheck::<T>(e, worker, &slots, slots.len(), CheckVerdict::Wrong);
+        for s in slots.iter().take(slots.len().saturating_sub(1)) {
+            let a = attestation::<T>(e, worker, s, CheckVerdict::Wrong);
+            Popw::<T>::reveal_recheck(
+                RawOrigin::Signed(s.1.clone()).into(),
+                worker,
+                s.0,
+                a,
+                salt(),
+            )
+            .expect("reveal");
+        }
+        set_block::<T>(Popw::<T>::reveal_deadline(e));
+        let caller: T::AccountId = whitelisted_caller();
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), worker);
+        assert!(Rechecks::<T>::get(worker).is_none());
+        assert_eq!(
+            Slashes::<T>::iter_prefix(e).count() as u32,
+            T::CheckersPerWorker::get()
+        );
     }
 
     impl_benchmark_test_suite!(

@@ -279,8 +279,7 @@ impl<T: Config> Pallet<T> {
         let mut rc = Self::current_recheck(worker)?;
         let epoch = rc.epoch;
         let rec = rc.check.as_mut().ok_or(Error::<T>::NotCommitted)?;
-        let license =
-            Self::record_reveal(rec, epoch, worker, &who, slot, &attestation, &salt)?;
+        let license = Self::record_reveal(rec, epoch, worker, &who, slot, &attestation, &salt)?;
         let complete = rec.revealed == rec.slots.len() as u32;
         Self::deposit_event(Event::RecheckRevealed {
             worker,
@@ -402,7 +401,12 @@ impl<T: Config> Pallet<T> {
 
     /// Release `bond` held for `reason` from `holder` (when `to` is the holder) or move it to
     /// `to`.
-    fn settle_bond(reason: HoldReason, holder: &T::AccountId, to: &T::AccountId, bond: BalanceOf<T>) {
+    fn settle_bond(
+        reason: HoldReason,
+        holder: &T::AccountId,
+        to: &T::AccountId,
+        bond: BalanceOf<T>,
+    ) {
         let reason: T::RuntimeHoldReason = reason.into();
         let moved = if to == holder {
             T::Currency::release(&reason, holder, bond, Precision::Exact).map(|_| ())

@@ -94,8 +94,8 @@ mod benchmarking;
 pub mod canaries;
 pub mod challenge;
 mod consensus;
-mod escalation;
 mod dispatchable_impls;
+mod escalation;
 #[cfg(test)]
 mod mock;
 pub mod runtime_api;
@@ -128,6 +128,11 @@ pub trait BenchmarkHelper<AccountId> {
     /// Make `operators` the operators (and owners) of the slot set of the epoch of the current
     /// block, in that order (slot `i` operated by `operators[i]`), and that epoch current.
     fn set_slots(operators: &[AccountId]);
+    /// Make `worker` Active and give it a Running order of `user` (funded); returns the order.
+    fn running_order(
+        user: &AccountId,
+        worker: kaisar_primitives::WorkerId,
+    ) -> kaisar_primitives::OrderId;
 }
 
 #[frame_support::pallet]
@@ -386,13 +391,8 @@ pub mod pallet {
     /// (contestable during the epoch after it). One entry per checked worker, replaced by its
     /// next verdict, removed when a re-check concludes or the worker is forgotten.
     #[pallet::storage]
-    pub type LastVerdicts<T: Config> = StorageMap<
-        _,
-        Twox64Concat,
-        WorkerId,
-        VerdictRecord<T::CheckersPerWorker>,
-        OptionQuery,
-    >;
+    pub type LastVerdicts<T: Config> =
+        StorageMap<_, Twox64Concat, WorkerId, VerdictRecord<T::CheckersPerWorker>, OptionQuery>;
 
     /// Open re-checks (a contested verdict or a user's dispute), at most one per worker: from
     /// the contest or dispute until its verdict (the last reveal, or
@@ -406,15 +406,8 @@ pub mod pallet {
     /// pallet ([`kaisar_primitives::CheckerPerformance::slashes`]). Pruned with that epoch's
     /// tallies (a slashed license always has a tally entry in the epoch).
     #[pallet::storage]
-    pub type Slashes<T: Config> = StorageDoubleMap<
-        _,
-        Twox64Concat,
-        CheckingEpoch,
-        Twox64Concat,
-        LicenseId,
-        u32,
-        ValueQuery,
-    >;
+    pub type Slashes<T: Config> =
+        StorageDoubleMap<_, Twox64Concat, CheckingEpoch, Twox64Concat, LicenseId, u32, ValueQuery>;
 
     /// Events of this pallet.
     #[pallet::event]

@@ -352,6 +352,11 @@ impl crate::BenchmarkHelper<AccountId> for MockBenchmarkHelper {
         let e = MockSlots::epoch_of(System::block_number());
         SLOT_EPOCH.with(|c| *c.borrow_mut() = e);
     }
+    fn running_order(user: &AccountId, worker: WorkerId) -> u64 {
+        MockRegistry::set_status(worker, WorkerStatus::Active);
+        set_running(1, Some((*user, worker)));
+        1
+    }
 }
 
 parameter_types! {

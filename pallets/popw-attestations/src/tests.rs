@@ -1596,3 +1596,495 @@ fn too_many_canaries_do_not_decode() {
             .is_err()
     );
 }
+
+// ------------------------------------------------------------------------------------------
+// Escalation: contests and disputes
+// ------------------------------------------------------------------------------------------
+
+/// Twelve slots: room for a 2K+1 re-check that excludes the contested check's K slots.
+fn escalation_builder() -> ExtBuilder {
+    ExtBuilder::default().slots(
+        (0..12)
+            .map(|i| slot(i, OWNER0 + i as u64, OP0 + i as u64))
+            .collect(),
+    )
+}
+
+/// The drawn (or drawable) re-check slots of `worker`, with their operators.
+fn recheck_slots(worker: WorkerId) -> Vec<(u32, AccountId)> {
+    PopwAttestations::recheck_assignment(worker)
+        .into_iter()
+        .map(|i| (i, MockSlots::slot(i).unwrap().operator))
+        .collect()
+}
+
+/// A nonce for re-check slots, distinct from the regular checks'.
+fn recheck_nonce(slot: u32) -> Hash32 {
+    let mut n = nonce(900, slot);
+    n[31] = 0xBB;
+    n
+}
+
+/// Run `worker`'s open re-check in its epoch: `vote(i)` is what the `i`-th drawn slot does
+/// (`None`: silent). Returns the drawn slots.
+fn run_recheck(
+    worker: WorkerId,
+    vote: impl Fn(usize) -> Option<(CheckVerdict, u64)>,
+) -> Vec<(u32, AccountId)> {
+    let epoch = Rechecks::<Test>::get(worker).unwrap().epoch;
+    run_to_block(start(epoch).max(System::block_number()));
+    let slots = recheck_slots(worker);
+    assert!(
+        slots.len() >= K as usize,
+        "a re-check draws at least K slots here"
+    );
+    for (i, (slot, op)) in slots.iter().enumerate() {
+        if vote(i).is_some() {
+            assert_ok!(PopwAttestations::commit_recheck_nonce(
+                RuntimeOrigin::signed(*op),
+                worker,
+                *slot,
+                nonce_commitment(&recheck_nonce(*slot))
+            ));
+        }
+    }
+    run_to_block(start(epoch) + COMMIT);
+    let mut atts = Vec::new();
+    for (i, (slot, op)) in slots.iter().enumerate() {
+        if let Some((verdict, gops)) = vote(i) {
+            let a = attestation(epoch, worker, *op, recheck_nonce(*slot), verdict, gops);
+            assert_ok!(PopwAttestations::seal_recheck(
+                RuntimeOrigin::signed(*op),
+                worker,
+                *slot,
+                seal_of(&a, &salt(*slot))
+            ));
+            atts.push((*slot, *op, a));
+        }
+    }
+    if atts.len() < slots.len() {
+        run_to_block(start(epoch) + COMMIT + SEAL);
+    }
+    for (slot, op, a) in atts {
+        assert_ok!(PopwAttestations::reveal_recheck(
+            RuntimeOrigin::signed(op),
+            worker,
+            slot,
+            a,
+            salt(slot)
+        ));
+    }
+    slots
+}
+
+fn wrong() -> Option<(CheckVerdict, u64)> {
+    Some((CheckVerdict::Wrong, 0))
+}
+
+fn held(who: AccountId) -> Balance {
+    use frame_support::traits::fungible::InspectHold;
+    Balances::total_balance_on_hold(&who)
+}
+
+fn free(who: AccountId) -> Balance {
+    Balances::free_balance(who)
+}
+
+fn paused(worker: WorkerId) -> bool {
+    <PopwAttestations as kaisar_primitives::WorkerVerdicts<u64>>::maturity_paused(worker)
+}
+
+fn concluded(result: RecheckResult) -> bool {
+    System::events().iter().any(|r| {
+        matches!(
+            &r.event,
+            RuntimeEvent::PopwAttestations(Event::RecheckConcluded { result: got, .. })
+                if *got == result
+        )
+    })
+}
+
+#[test]
+fn contest_overturning_a_pass_returns_the_bond_slashes_the_majority_and_suspends() {
+    escalation_builder().build_and_execute(|| {
+        let first = run_check(0, WORKER, &[pass(900), pass(900), pass(900)]);
+        assert_eq!(MockRegistry::status(WORKER), Some(WorkerStatus::Active));
+        assert_ok!(PopwAttestations::contest(
+            RuntimeOrigin::signed(STRANGER),
+            WORKER
+        ));
+        assert_eq!(held(STRANGER), CONTEST_BOND);
+        assert_eq!(Rechecks::<Test>::get(WORKER).unwrap().epoch, 1);
+        assert!(paused(WORKER));
+
+        let fresh = run_recheck(WORKER, |_| wrong());
+        // Fresh: none of the contested check's slots.
+        assert!(fresh.iter().all(|s| !first.contains(s)));
+        assert!(fresh.len() <= RECHECK as usize);
+        assert!(concluded(RecheckResult::Upheld));
+        // The contester is right: bond back, the passing majority slashed, worker suspended.
+        assert_eq!(held(STRANGER), 0);
+        assert_eq!(free(STRANGER), ENDOWMENT);
+        for (slot, _) in &first {
+            let license = slot; // licenses equal slot indices in the builder
+            assert_eq!(PopwAttestations::slashes(1, *license), 1);
+        }
+        assert_eq!(MockRegistry::status(WORKER), Some(WorkerStatus::Suspended));
+        assert!(!paused(WORKER));
+        assert!(Rechecks::<Test>::get(WORKER).is_none());
+        // The re-check's slots agreed with its verdict.
+        for (slot, _) in &fresh {
+            assert_eq!(tally(1, *slot).agreed, 1);
+        }
+    });
+}
+
+#[test]
+fn contest_confirmed_by_the_recheck_forfeits_the_bond_to_the_pot() {
+    escalation_builder().build_and_execute(|| {
+        run_check(0, WORKER, &[pass(900), pass(900), pass(900)]);
+        assert_ok!(PopwAttestations::contest(
+            RuntimeOrigin::signed(STRANGER),
+            WORKER
+        ));
+        run_recheck(WORKER, |_| pass(1_000));
+        assert!(concluded(RecheckResult::Rejected));
+        assert_eq!(held(STRANGER), 0);
+        assert_eq!(free(STRANGER), ENDOWMENT - CONTEST_BOND);
+        assert_eq!(free(POT), CONTEST_BOND);
+        assert_eq!(Slashes::<Test>::iter().count(), 0);
+        assert_eq!(MockRegistry::status(WORKER), Some(WorkerStatus::Active));
+        // The re-check is a passing verdict of its epoch: payments mature up to it.
+        let state = WorkerStates::<Test>::get(WORKER).unwrap();
+        assert_eq!(state.last_passed, Some(1));
+        assert_eq!(state.throughput_gops, Some(1_000));
+        // The verdict was settled: it cannot be contested again.
+        assert_noop!(
+            PopwAttestations::contest(RuntimeOrigin::signed(STRANGER), WORKER),
+            E::NoVerdictToContest
+        );
+    });
+}
+
+#[test]
+fn contest_overturning_a_failure_clears_it_and_slashes_the_failing_votes() {
+    escalation_builder()
+        .workers([(2, PROVIDER, AGENT, WorkerStatus::Active)])
+        .build_and_execute(|| {
+            let first = run_check(0, 2, &[pass(900), wrong(), wrong()]);
+            assert_eq!(
+                WorkerStates::<Test>::get(2).unwrap().consecutive_failures,
+                1
+            );
+            assert_eq!(failed_verdict_hook_calls(), vec![2]);
+            assert_ok!(PopwAttestations::contest(
+                RuntimeOrigin::signed(PROVIDER),
+                2
+            ));
+            run_recheck(2, |_| pass(1_000));
+            assert!(concluded(RecheckResult::Upheld));
+            assert_eq!(free(PROVIDER), ENDOWMENT);
+            // The two failing votes were the overturned majority; the passing one was right.
+            assert_eq!(PopwAttestations::slashes(1, first[0].0), 0);
+            assert_eq!(PopwAttestations::slashes(1, first[1].0), 1);
+            assert_eq!(PopwAttestations::slashes(1, first[2].0), 1);
+            let state = WorkerStates::<Test>::get(2).unwrap();
+            assert_eq!(state.consecutive_failures, 0);
+            assert_eq!(MockRegistry::status(2), Some(WorkerStatus::Active));
+        });
+}
+
+#[test]
+fn contests_need_a_verdict_in_its_window_one_at_a_time_and_a_bond() {
+    escalation_builder().build_and_execute(|| {
+        assert_noop!(
+            PopwAttestations::contest(RuntimeOrigin::signed(STRANGER), WORKER),
+            E::NoVerdictToContest
+        );
+        assert_noop!(
+            PopwAttestations::contest(RuntimeOrigin::none(), WORKER),
+            sp_runtime::DispatchError::BadOrigin
+        );
+        run_check(0, WORKER, &[pass(900), pass(900), pass(900)]);
+        // Someone who cannot hold the bond.
+        assert_noop!(
+            PopwAttestations::contest(RuntimeOrigin::signed(4_242), WORKER),
+            E::InsufficientBond
+        );
+        // Still contestable in the next epoch, not after.
+        run_to_block(start(1) + 1);
+        assert_ok!(PopwAttestations::contest(
+            RuntimeOrigin::signed(STRANGER),
+            WORKER
+        ));
+        assert_noop!(
+            PopwAttestations::contest(RuntimeOrigin::signed(OWNER0), WORKER),
+            E::RecheckPending
+        );
+        assert_eq!(Rechecks::<Test>::get(WORKER).unwrap().epoch, 2);
+    });
+    escalation_builder().build_and_execute(|| {
+        run_check(0, WORKER, &[pass(900), pass(900), pass(900)]);
+        run_to_block(start(2));
+        assert_noop!(
+            PopwAttestations::contest(RuntimeOrigin::signed(STRANGER), WORKER),
+            E::ContestWindowClosed
+        );
+    });
+}
+
+#[test]
+fn dispute_passed_pays_the_bond_to_the_provider_and_refunds_nothing() {
+    escalation_builder()
+        .workers([(2, PROVIDER, AGENT, WorkerStatus::Active)])
+        .build_and_execute(|| {
+            set_running(7, Some((USER, 2)));
+            assert_ok!(PopwAttestations::dispute(RuntimeOrigin::signed(USER), 7));
+            assert_eq!(held(USER), DISPUTE_BOND);
+            assert!(paused(2));
+            run_recheck(2, |_| pass(800));
+            assert!(concluded(RecheckResult::Rejected));
+            assert_eq!(free(USER), ENDOWMENT - DISPUTE_BOND);
+            assert_eq!(free(PROVIDER), ENDOWMENT + DISPUTE_BOND);
+            assert!(failed_verdict_hook_calls().is_empty());
+            assert_eq!(MockRegistry::status(2), Some(WorkerStatus::Active));
+            assert!(!paused(2));
+            assert_eq!(WorkerStates::<Test>::get(2).unwrap().last_passed, Some(1));
+        });
+}
+
+#[test]
+fn dispute_failed_returns_the_bond_and_suspends_the_worker_at_once() {
+    escalation_builder()
+        .workers([(2, PROVIDER, AGENT, WorkerStatus::Active)])
+        .build_and_execute(|| {
+            set_running(7, Some((USER, 2)));
+            assert_ok!(PopwAttestations::dispute(RuntimeOrigin::signed(USER), 7));
+            // A majority fails it, one slot passes.
+            run_recheck(2, |i| if i == 0 { pass(800) } else { wrong() });
+            assert!(concluded(RecheckResult::Upheld));
+            assert_eq!(free(USER), ENDOWMENT);
+            assert_eq!(held(USER), 0);
+            // Suspended by one re-check (the suspension refunds the worker's orders).
+            assert_eq!(MockRegistry::status(2), Some(WorkerStatus::Suspended));
+            assert!(MockRegistry::verifications().contains(&(2, "suspend")));
+            // A dispute slashes nobody.
+            assert_eq!(Slashes::<Test>::iter().count(), 0);
+        });
+}
+
+#[test]
+fn disputes_need_the_users_running_order_and_one_recheck_at_a_time() {
+    escalation_builder()
+        .workers([(2, PROVIDER, AGENT, WorkerStatus::Active)])
+        .build_and_execute(|| {
+            assert_noop!(
+                PopwAttestations::dispute(RuntimeOrigin::signed(USER), 7),
+                E::OrderNotRunning
+            );
+            set_running(7, Some((USER, 2)));
+            assert_noop!(
+                PopwAttestations::dispute(RuntimeOrigin::signed(STRANGER), 7),
+                E::NotOrderUser
+            );
+            assert_ok!(PopwAttestations::dispute(RuntimeOrigin::signed(USER), 7));
+            // Replay, or another order on the same worker: one re-check at a time.
+            assert_noop!(
+                PopwAttestations::dispute(RuntimeOrigin::signed(USER), 7),
+                E::RecheckPending
+            );
+            set_running(8, Some((STRANGER, 2)));
+            assert_noop!(
+                PopwAttestations::dispute(RuntimeOrigin::signed(STRANGER), 8),
+                E::RecheckPending
+            );
+            // The worker cannot be forgotten while re-checked.
+            MockRegistry::remove(2);
+            WorkerStates::<Test>::insert(2, WorkerCheckState::default());
+            assert_noop!(
+                PopwAttestations::forget_worker(RuntimeOrigin::signed(STRANGER), 2),
+                E::WorkerStillRegistered
+            );
+            // A worker gone before its re-check: nothing to draw, the re-check is void.
+            run_to_block(start(1) + COMMIT + SEAL + REVEAL);
+            assert_ok!(PopwAttestations::finalize_recheck(
+                RuntimeOrigin::signed(STRANGER),
+                2
+            ));
+            assert!(concluded(RecheckResult::Void));
+            assert_eq!(free(USER), ENDOWMENT);
+            WorkerStates::<Test>::remove(2);
+        });
+}
+
+#[test]
+fn silent_recheck_is_void_and_returns_the_bond_after_its_reveal_deadline() {
+    escalation_builder().build_and_execute(|| {
+        run_check(0, WORKER, &[pass(900), pass(900), pass(900)]);
+        assert_ok!(PopwAttestations::contest(
+            RuntimeOrigin::signed(STRANGER),
+            WORKER
+        ));
+        run_to_block(start(1) + COMMIT + SEAL + REVEAL - 1);
+        assert_noop!(
+            PopwAttestations::finalize_recheck(RuntimeOrigin::signed(STRANGER), WORKER),
+            E::TooEarly
+        );
+        run_to_block(start(1) + COMMIT + SEAL + REVEAL);
+        assert_ok!(PopwAttestations::finalize_recheck(
+            RuntimeOrigin::signed(OWNER0),
+            WORKER
+        ));
+        assert!(concluded(RecheckResult::Void));
+        assert_eq!(free(STRANGER), ENDOWMENT);
+        assert_eq!(MockRegistry::status(WORKER), Some(WorkerStatus::Active));
+        assert_noop!(
+            PopwAttestations::finalize_recheck(RuntimeOrigin::signed(OWNER0), WORKER),
+            E::NoRecheck
+        );
+    });
+}
+
+#[test]
+fn recheck_calls_check_epoch_caller_window_and_replay() {
+    escalation_builder().build_and_execute(|| {
+        let first = run_check(0, WORKER, &[pass(900), pass(900), pass(900)]);
+        assert_noop!(
+            PopwAttestations::commit_recheck_nonce(RuntimeOrigin::signed(OP0), WORKER, 0, [1; 32]),
+            E::NoRecheck
+        );
+        assert_ok!(PopwAttestations::contest(
+            RuntimeOrigin::signed(STRANGER),
+            WORKER
+        ));
+        // Before its epoch.
+        let (s0, op0) = recheck_slots(WORKER).first().copied().unwrap_or((0, OP0));
+        assert_noop!(
+            PopwAttestations::commit_recheck_nonce(RuntimeOrigin::signed(op0), WORKER, s0, [1; 32]),
+            E::WrongEpoch
+        );
+        run_to_block(start(1));
+        let slots = recheck_slots(WORKER);
+        let (s0, op0) = slots[0];
+        // A slot of the contested check is not drawn again.
+        let (old_slot, old_op) = first[0];
+        assert_noop!(
+            PopwAttestations::commit_recheck_nonce(
+                RuntimeOrigin::signed(old_op),
+                WORKER,
+                old_slot,
+                [1; 32]
+            ),
+            E::NotAssigned
+        );
+        // Only the slot's operator.
+        assert_noop!(
+            PopwAttestations::commit_recheck_nonce(
+                RuntimeOrigin::signed(STRANGER),
+                WORKER,
+                s0,
+                [1; 32]
+            ),
+            E::NotSlotOperator
+        );
+        assert_ok!(PopwAttestations::commit_recheck_nonce(
+            RuntimeOrigin::signed(op0),
+            WORKER,
+            s0,
+            nonce_commitment(&recheck_nonce(s0))
+        ));
+        assert_noop!(
+            PopwAttestations::commit_recheck_nonce(RuntimeOrigin::signed(op0), WORKER, s0, [2; 32]),
+            E::AlreadyCommitted
+        );
+        let (s1, op1) = slots[1];
+        assert_noop!(
+            PopwAttestations::commit_recheck_nonce(
+                RuntimeOrigin::signed(op1),
+                WORKER,
+                s1,
+                nonce_commitment(&recheck_nonce(s0))
+            ),
+            E::NonceReused
+        );
+        // Sealing before the commit window closed, and committing after.
+        assert_noop!(
+            PopwAttestations::seal_recheck(RuntimeOrigin::signed(op0), WORKER, s0, [3; 32]),
+            E::SealWindowNotOpen
+        );
+        run_to_block(start(1) + COMMIT);
+        assert_noop!(
+            PopwAttestations::commit_recheck_nonce(RuntimeOrigin::signed(op1), WORKER, s1, [4; 32]),
+            E::CommitWindowClosed
+        );
+        assert_noop!(
+            PopwAttestations::seal_recheck(RuntimeOrigin::signed(op1), WORKER, s1, [3; 32]),
+            E::NotCommitted
+        );
+        let a = attestation(1, WORKER, op0, recheck_nonce(s0), CheckVerdict::Pass, 900);
+        assert_ok!(PopwAttestations::seal_recheck(
+            RuntimeOrigin::signed(op0),
+            WORKER,
+            s0,
+            seal_of(&a, &salt(s0))
+        ));
+        // A copied seal-less reveal and an early reveal are refused.
+        run_to_block(start(1) + COMMIT + SEAL);
+        assert_noop!(
+            PopwAttestations::reveal_recheck(RuntimeOrigin::signed(op1), WORKER, s1, a, salt(s0)),
+            E::NotSealed
+        );
+        let mut forged = a;
+        forged.verdict = CheckVerdict::Wrong;
+        assert_noop!(
+            PopwAttestations::reveal_recheck(
+                RuntimeOrigin::signed(op0),
+                WORKER,
+                s0,
+                forged,
+                salt(s0)
+            ),
+            E::SealMismatch
+        );
+        assert_ok!(PopwAttestations::reveal_recheck(
+            RuntimeOrigin::signed(op0),
+            WORKER,
+            s0,
+            a,
+            salt(s0)
+        ));
+        assert_noop!(
+            PopwAttestations::reveal_recheck(RuntimeOrigin::signed(op0), WORKER, s0, a, salt(s0)),
+            E::AlreadyRevealed
+        );
+        // One pass out of the drawn slots: the re-check fails the worker at the deadline.
+        run_to_block(start(1) + COMMIT + SEAL + REVEAL);
+        assert_ok!(PopwAttestations::finalize_recheck(
+            RuntimeOrigin::signed(STRANGER),
+            WORKER
+        ));
+        assert!(concluded(RecheckResult::Upheld));
+        assert_eq!(tally(1, s0).agreed, 0);
+        assert_eq!(tally(1, s1).silent, 1);
+    });
+}
+
+#[test]
+fn slashes_are_pruned_with_their_epochs_tallies_and_consumed_with_them() {
+    escalation_builder().build_and_execute(|| {
+        let first = run_check(0, WORKER, &[pass(900), pass(900), pass(900)]);
+        assert_ok!(PopwAttestations::contest(
+            RuntimeOrigin::signed(STRANGER),
+            WORKER
+        ));
+        run_recheck(WORKER, |_| wrong());
+        let license = first[0].0;
+        assert_eq!(PopwAttestations::slashes(1, license), 1);
+        let _ = PopwAttestations::take_performance(1, license);
+        assert_eq!(PopwAttestations::slashes(1, license), 0);
+        assert!(Slashes::<Test>::iter().count() > 0);
+        run_to_block(start(1 + TALLY_HISTORY + 2));
+        assert_eq!(Slashes::<Test>::iter().count(), 0);
+        assert!(TallyPruneEpoch::<Test>::get() > 1);
+    });
+}

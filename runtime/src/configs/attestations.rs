@@ -19,7 +19,7 @@
 use frame_support::parameter_types;
 use sp_runtime::Permill;
 
-use crate::{Balance, CheckerLicenses, Runtime, WorkerRegistry};
+use crate::{AccountId, Balance, Balances, CheckerLicenses, Runtime, WorkerRegistry, UNITS};
 
 parameter_types! {
     /// K = 3 checkers per worker and epoch: a verdict needs 2 passes.
@@ -48,6 +48,16 @@ parameter_types! {
     pub const PopwMaxCanaries: u32 = 64;
     /// Canaries are revealed within two epochs after theirs; their votes are kept until then.
     pub const PopwCanaryRevealEpochs: u32 = 2;
+    /// Contesting a verdict holds 100 tokens, forfeited to the treasury when the 2K+1
+    /// re-check confirms the verdict: contesting honest checkers costs more than it can win.
+    pub const PopwContestBond: Balance = 100 * UNITS;
+    /// A user's dispute holds 5 tokens, paid to the provider when the re-check passes the
+    /// worker (the price of a frivolous dispute), returned when it fails it.
+    pub const PopwDisputeBond: Balance = 5 * UNITS;
+    /// Forfeited contest bonds go to the treasury (like forfeited order deposits).
+    pub PopwForfeitPot: AccountId = super::TreasuryAccount::get();
+    /// A re-check draws 2K+1 = 7 fresh slots.
+    pub const PopwRecheckCheckers: u32 = 7;
 }
 
 impl pallet_popw_attestations::Config for Runtime {
@@ -73,6 +83,13 @@ impl pallet_popw_attestations::Config for Runtime {
     type CanaryOrigin = super::GovernanceOrigin;
     type MaxCanaries = PopwMaxCanaries;
     type CanaryRevealEpochs = PopwCanaryRevealEpochs;
+    type Currency = Balances;
+    type RuntimeHoldReason = crate::RuntimeHoldReason;
+    type Orders = crate::Orders;
+    type ContestBond = PopwContestBond;
+    type DisputeBond = PopwDisputeBond;
+    type ForfeitPot = PopwForfeitPot;
+    type RecheckCheckers = PopwRecheckCheckers;
     type WeightInfo = pallet_popw_attestations::weights::SubstrateWeight<Runtime>;
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = benchmark::PopwBenchmarkHelper;
@@ -166,6 +183,37 @@ mod benchmark {
             CurrentEpoch::<Runtime>::put(epoch.saturating_sub(1));
             CheckerLicenses::on_initialize(now);
             assert_eq!(CurrentEpoch::<Runtime>::get(), epoch);
+        }
+
+        fn running_order(user: &AccountId, worker: WorkerId) -> kaisar_primitives::OrderId {
+            use pallet_orders::OrderSpec;
+            let w = pallet_worker_registry::Workers::<Runtime>::get(worker).expect("registered");
+            if w.status == kaisar_primitives::WorkerStatus::PendingVerification {
+                assert_ok!(WorkerRegistry::verify_worker(RuntimeOrigin::root(), worker));
+            }
+            OrdersBenchmarkHelper::fund(user, 1_000_000 * UNITS);
+            let id = pallet_orders::NextOrderId::<Runtime>::get();
+            let spec = OrderSpec::<Runtime> {
+                image: BoundedVec::truncate_from(b"bench".to_vec()),
+                gpu_model: GpuModel::H100Sxm,
+                gpu_count: 1,
+                duration: crate::configs::kaisar::MinDuration::get(),
+                max_price_per_gpu_hour: 1_000 * UNITS,
+                target_worker: Some(worker),
+                user_public_key: [0; 32],
+                ports: BoundedVec::new(),
+            };
+            assert_ok!(crate::Orders::place_order(
+                RuntimeOrigin::signed(user.clone()),
+                spec,
+                0
+            ));
+            assert_ok!(crate::Orders::accept_order(
+                RuntimeOrigin::signed(w.spec.agent.clone()),
+                id,
+                BoundedVec::new()
+            ));
+            id
         }
     }
 }
