@@ -245,6 +245,16 @@ impl_runtime_apis! {
             pallet_popw_attestations::Seeds::<Runtime>::get(epoch)
         }
 
+        fn recheck_assignments_of(
+            operator: AccountId,
+        ) -> Vec<(
+            kaisar_primitives::WorkerId,
+            kaisar_primitives::CheckingEpoch,
+            pallet_popw_attestations::OperatorAssignment,
+        )> {
+            crate::PopwAttestations::recheck_assignments_of(&operator)
+        }
+
         fn worker_throughput(worker: kaisar_primitives::WorkerId) -> Option<u64> {
             crate::PopwAttestations::worker_throughput(worker)
         }

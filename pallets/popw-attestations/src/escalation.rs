@@ -19,8 +19,8 @@ use frame_support::{
     },
 };
 use kaisar_primitives::{
-    CheckerSlot, CheckerSlots, CheckingEpoch, CheckingEpochs, OrderId, RunningOrders, WorkerId,
-    WorkerRegistry,
+    CheckerSlot, CheckerSlots, CheckingEpoch, CheckingEpochs, LicenseId, OrderId, RunningOrders,
+    WorkerId, WorkerRegistry,
 };
 use sp_io::hashing::blake2_256;
 use sp_runtime::traits::Saturating;
@@ -169,6 +169,48 @@ impl<T: Config> Pallet<T> {
         Self::draw_recheck(rc.epoch, worker, &rc.previous)
             .map(|(chosen, _)| chosen.into_iter().map(|(i, _)| i).collect())
             .unwrap_or_default()
+    }
+
+    /// `operator`'s slots in open re-checks (drawn, or drawable now): `(worker, epoch, slot,
+    /// license)`. Iterates every open re-check: off-chain only (the runtime API).
+    pub fn recheck_assignments_of(
+        operator: &T::AccountId,
+    ) -> Vec<(WorkerId, CheckingEpoch, OperatorAssignment)> {
+        let mut out = Vec::new();
+        for (worker, rc) in Rechecks::<T>::iter() {
+            let slots: Vec<(u32, LicenseId, T::AccountId)> = match &rc.check {
+                Some(rec) => rec
+                    .slots
+                    .iter()
+                    .map(|s| (s.slot, s.license, s.operator.clone()))
+                    .collect(),
+                None if T::Slots::current_epoch() == rc.epoch => {
+                    Self::draw_recheck(rc.epoch, worker, &rc.previous)
+                        .map(|(chosen, _)| {
+                            chosen
+                                .into_iter()
+                                .map(|(i, s)| (i, s.license, s.operator))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                }
+                None => Vec::new(),
+            };
+            for (slot, license, op) in slots {
+                if &op == operator {
+                    out.push((
+                        worker,
+                        rc.epoch,
+                        OperatorAssignment {
+                            worker,
+                            slot,
+                            license,
+                        },
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// The open re-check of `worker`, which must be in its epoch.

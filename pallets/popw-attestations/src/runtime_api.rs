@@ -21,5 +21,8 @@ sp_api::decl_runtime_apis! {
         /// The median throughput of `worker`'s latest passing verdict, in GOPS (for users
         /// choosing a worker).
         fn worker_throughput(worker: WorkerId) -> Option<u64>;
+        /// `operator`'s slots in open re-checks (contests and disputes), with each re-check's
+        /// epoch (whose windows it uses). Iterates the open re-checks: off-chain only.
+        fn recheck_assignments_of(operator: AccountId) -> Vec<(WorkerId, CheckingEpoch, OperatorAssignment)>;
     }
 }

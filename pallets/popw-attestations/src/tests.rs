@@ -2088,3 +2088,37 @@ fn slashes_are_pruned_with_their_epochs_tallies_and_consumed_with_them() {
         assert!(TallyPruneEpoch::<Test>::get() > 1);
     });
 }
+
+#[test]
+fn runtime_api_lists_an_operators_recheck_slots_before_and_after_the_draw() {
+    escalation_builder().build_and_execute(|| {
+        run_check(0, WORKER, &[pass(900), pass(900), pass(900)]);
+        assert_ok!(PopwAttestations::contest(
+            RuntimeOrigin::signed(STRANGER),
+            WORKER
+        ));
+        // Not drawable before its epoch.
+        assert!((0..12u64).all(|i| PopwAttestations::recheck_assignments_of(&(OP0 + i)).is_empty()));
+        run_to_block(start(1));
+        let slots = recheck_slots(WORKER);
+        let listed = |op: AccountId| PopwAttestations::recheck_assignments_of(&op);
+        for (slot, op) in &slots {
+            let got = listed(*op);
+            assert_eq!(got.len(), 1);
+            assert_eq!((got[0].0, got[0].1, got[0].2.slot), (WORKER, 1, *slot));
+        }
+        // The same after the first commitment fixed them.
+        let (s0, op0) = slots[0];
+        assert_ok!(PopwAttestations::commit_recheck_nonce(
+            RuntimeOrigin::signed(op0),
+            WORKER,
+            s0,
+            nonce_commitment(&recheck_nonce(s0))
+        ));
+        for (slot, op) in &slots {
+            assert_eq!(listed(*op)[0].2.slot, *slot);
+        }
+        let total: usize = (0..12u64).map(|i| listed(OP0 + i).len()).sum();
+        assert_eq!(total, slots.len());
+    });
+}
