@@ -361,6 +361,7 @@ pub async fn assert_chain_consistent(client: &Client) {
     let mut escrow_held_total: Balance = 0;
     let mut deposit_held_total: Balance = 0;
     let mut commitment_held_total: Balance = 0;
+    let mut bonds_held_total: Balance = 0;
     let accounts = Client::entries_at(&at, kaisar::storage().system().account(), ())
         .await
         .expect("iterate accounts");
@@ -378,6 +379,8 @@ pub async fn assert_chain_consistent(client: &Client) {
                 deposit_held_total += amount;
             } else if reason == license_commitment_hold() {
                 commitment_held_total += amount;
+            } else if reason == contest_bond_hold() || reason == dispute_bond_hold() {
+                bonds_held_total += amount;
             }
         }
     }
@@ -409,7 +412,9 @@ pub async fn assert_chain_consistent(client: &Client) {
         let escrowed = escrow_ids.iter().find(|(e, _)| *e == id).map(|(_, t)| *t);
         let open = matches!(
             order.status,
-            OrderStatus::Pending { .. } | OrderStatus::Running { .. }
+            OrderStatus::Pending { .. }
+                | OrderStatus::Running { .. }
+                | OrderStatus::Settling { .. }
         );
         if open {
             let remaining = order.total_cost - order.paid_so_far;
@@ -452,6 +457,21 @@ pub async fn assert_chain_consistent(client: &Client) {
     assert_eq!(
         commitment_held_total, committed,
         "SaleCommitment holds differ from the rounds' held totals"
+    );
+
+    // Contest and dispute bonds: what is held is what the open re-checks record.
+    let bonds: Balance =
+        Client::entries_at(&at, kaisar::storage().popw_attestations().rechecks(), ())
+            .await
+            .expect("iterate re-checks")
+            .iter()
+            .map(|(_, r)| match &r.cause {
+                RecheckCause::Contest { bond, .. } | RecheckCause::Dispute { bond, .. } => *bond,
+            })
+            .sum();
+    assert_eq!(
+        bonds_held_total, bonds,
+        "contest and dispute bond holds differ from the open re-checks"
     );
 }
 

@@ -18,7 +18,7 @@ use kaisar_chain_client::{
     subxt::ext::codec::Encode,
     subxt_signer::sr25519::Keypair,
     types::*,
-    AccountId32, BlockNumber, Client, Signer, UNITS,
+    AccountId32, Balance, BlockNumber, Client, Signer, UNITS,
 };
 use kaisar_e2e::*;
 use kaisar_popw::{
@@ -482,11 +482,95 @@ async fn a_worker_is_activated_by_three_checkers_and_a_failed_verdict_refunds_it
     )
     .await;
     let user_id: AccountId32 = account_of(&user);
-    let points_before = client.points_of(&user_id).await.unwrap();
     let total = client.order(order_id).await.unwrap().unwrap().total_cost;
+
+    // The agent reports usage late in the epoch: the period waits `MaturityDelay` blocks, but
+    // the worker's passing verdict in the next epoch matures it before that.
+    let delay = client
+        .fetch(kaisar::storage().orders().maturity_delay(), ())
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    let next = client.best_number().await.unwrap() / len + 1;
+    reach(&client, (next * len).saturating_sub(4)).await;
+    let report = ok(
+        &client,
+        "report_usage",
+        &kaisar::tx().orders().report_usage(
+            order_id,
+            1,
+            UsageReport {
+                gpu_util_permille: 900,
+                gpu_mem_used_mib: 1_000,
+                uptime_secs: 60,
+            },
+        ),
+        &agent,
+    )
+    .await;
+    assert!(!report.has::<kaisar::orders::events::ProviderPaid>());
+    let (finalized, _) = check(
+        &client,
+        &checkers,
+        next,
+        worker_id,
+        &agent_seed,
+        &gpu_uuid,
+        true,
+    )
+    .await;
+    assert_eq!(finalized.passes, 3, "{finalized:?}");
+    let settled = ok(
+        &client,
+        "settle_order",
+        &kaisar::tx().orders().settle_order(order_id),
+        &user,
+    )
+    .await;
+    assert!(
+        settled.block_number < report.block_number + delay,
+        "matured by the verdict (block {}), not by time (block {})",
+        settled.block_number,
+        report.block_number + delay
+    );
+    let paid = settled
+        .expect_event::<kaisar::orders::events::ProviderPaid>()
+        .unwrap();
+    assert!(paid.amount > 0);
+    let paid_so_far = client.order(order_id).await.unwrap().unwrap().paid_so_far;
+    assert_eq!(paid_so_far, paid.amount);
+
+    // The user disputes the service: a bond is held and fresh checkers re-check the worker
+    // next epoch. Here every slot of the network checked its latest verdict, so no fresh slot
+    // is left: the re-check is void and the bond comes back once it is finalized.
+    let disputed = ok(
+        &client,
+        "dispute",
+        &kaisar::tx().popw_attestations().dispute(order_id),
+        &user,
+    )
+    .await;
+    let dispute = disputed
+        .expect_event::<attest_events::ServiceDisputed>()
+        .unwrap();
+    assert_eq!(dispute.worker, worker_id);
+    let held_bond = |holds: Vec<(RuntimeHoldReason, Balance)>| -> Balance {
+        holds
+            .into_iter()
+            .filter(|(r, _)| *r == dispute_bond_hold())
+            .map(|(_, a)| a)
+            .sum()
+    };
+    assert_eq!(
+        held_bond(client.holds(&user_id).await.unwrap()),
+        dispute.bond
+    );
+    assert_chain_consistent(&client).await;
+    let points_before = client.points_of(&user_id).await.unwrap();
 
     // The next epoch the worker does not answer: three Unreachable attestations fail it.
     let epoch = client.best_number().await.unwrap() / len + 1;
+    assert_eq!(epoch, dispute.recheck_epoch);
     let (finalized, outcome) = check(
         &client,
         &checkers,
@@ -504,7 +588,10 @@ async fn a_worker_is_activated_by_three_checkers_and_a_failed_verdict_refunds_it
         "{:?}",
         order.status
     );
-    assert_eq!(order.paid_so_far, 0, "nothing was reported, nothing paid");
+    assert_eq!(
+        order.paid_so_far, paid_so_far,
+        "only the matured period was paid"
+    );
     let refunded = client.points_of(&user_id).await.unwrap() - points_before;
     let refund = outcome
         .expect_event::<kaisar::orders::events::OrderRefunded>()
@@ -517,10 +604,31 @@ async fn a_worker_is_activated_by_three_checkers_and_a_failed_verdict_refunds_it
     let per_token = client.points_per_token().await.unwrap();
     assert_eq!(
         refund.points,
-        (total * per_token) / 1_000_000_000_000_000_000,
-        "the whole order refunded"
+        ((total - paid_so_far) * per_token) / 1_000_000_000_000_000_000,
+        "everything not paid is refunded"
     );
     assert!(client.escrow(order_id).await.unwrap().is_none());
+
+    // The dispute's re-check had no fresh slot: after its reveal deadline anyone finalizes it,
+    // it is void and the bond is returned.
+    let deadline_blocks = (len / 4).max(1) * 3;
+    reach(&client, epoch * len + deadline_blocks).await;
+    let concluded = ok(
+        &client,
+        "finalize_recheck",
+        &kaisar::tx().popw_attestations().finalize_recheck(worker_id),
+        &key("ferdie"),
+    )
+    .await
+    .expect_event::<attest_events::RecheckConcluded>()
+    .unwrap();
+    assert_eq!(concluded.assigned, 0, "no fresh slot: {concluded:?}");
+    assert!(matches!(
+        concluded.result,
+        kaisar::runtime_types::pallet_popw_attestations::types::RecheckResult::Void
+    ));
+    assert_eq!(concluded.bond_to, user_id);
+    assert_eq!(held_bond(client.holds(&user_id).await.unwrap()), 0);
 
     // Leave no slots behind for later runs on the same chain.
     for c in &checkers {

@@ -105,6 +105,8 @@ pub mod types {
     pub type Commitment = rt::pallet_checker_licenses::types::Commitment<AccountId32, Balance>;
     /// A checker license's record (its NFT's owner is in `pallet-nfts`).
     pub type License = LicenseInfo<BlockNumber>;
+    /// Why a worker is re-checked (a contest or a user's dispute), with the bond held.
+    pub type RecheckCause = rt::pallet_popw_attestations::types::RecheckCause<AccountId32, Balance>;
 
     /// The hold reason of worker deposits.
     pub fn worker_deposit_hold() -> RuntimeHoldReason {
@@ -123,5 +125,19 @@ pub mod types {
     /// The hold reason of order escrows.
     pub fn order_escrow_hold() -> RuntimeHoldReason {
         RuntimeHoldReason::Escrow(rt::pallet_escrow::pallet::HoldReason::OrderEscrow)
+    }
+
+    /// The hold reason of contest bonds (a contested PoPW verdict).
+    pub fn contest_bond_hold() -> RuntimeHoldReason {
+        RuntimeHoldReason::PopwAttestations(
+            rt::pallet_popw_attestations::pallet::HoldReason::ContestBond,
+        )
+    }
+
+    /// The hold reason of users' dispute bonds.
+    pub fn dispute_bond_hold() -> RuntimeHoldReason {
+        RuntimeHoldReason::PopwAttestations(
+            rt::pallet_popw_attestations::pallet::HoldReason::DisputeBond,
+        )
     }
 }

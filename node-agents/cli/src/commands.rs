@@ -548,6 +548,26 @@ pub async fn settle_order(client: &Client, signer: &Signer, id: u64) -> Result<T
     Ok(outcome)
 }
 
+/// `kaisar order dispute`: dispute a Running order's service with a bond (re-check of the
+/// worker by fresh checkers in the next epoch).
+pub async fn dispute_order(client: &Client, signer: &Signer, id: u64) -> Result<TxOutcome> {
+    let outcome = client
+        .submit(&kaisar::tx().popw_attestations().dispute(id), signer)
+        .await
+        .context("disputing the order")?;
+    let ev = outcome
+        .expect_event::<kaisar::popw_attestations::events::ServiceDisputed>()
+        .context("reading the dispute")?;
+    println!(
+        "Order {id} disputed (block #{}): {} held; worker {} is re-checked by fresh checkers in          epoch {}; its payments stop maturing until then.",
+        outcome.block_number,
+        format::tokens(ev.bond),
+        ev.worker,
+        ev.recheck_epoch
+    );
+    Ok(outcome)
+}
+
 /// `kaisar order list`: the signer's orders.
 pub async fn list_orders(client: &Client, who: &AccountId32) -> Result<()> {
     let mut rows: Vec<(u64, Order)> = client

@@ -241,6 +241,14 @@ enum OrderCommand {
         /// The order id.
         id: u64,
     },
+    /// Dispute a Running order's service (its user only), holding a small bond: fresh
+    /// checkers re-check the worker next epoch and its payments stop maturing meanwhile. A
+    /// failed re-check suspends the worker and refunds the order (bond returned); a passed one
+    /// pays the bond to the provider.
+    Dispute {
+        /// The order id.
+        id: u64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -336,6 +344,11 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Order(OrderCommand::Settle { id }) => {
             commands::settle_order(&client, &signer(&cli)?, *id)
+                .await
+                .map(|_| ())
+        }
+        Command::Order(OrderCommand::Dispute { id }) => {
+            commands::dispute_order(&client, &signer(&cli)?, *id)
                 .await
                 .map(|_| ())
         }
