@@ -18,6 +18,8 @@
 //!   `pallet-orders` to mature usage payments early (and to pause maturing during a re-check).
 //! - [`RunningOrders`]: implemented by `pallet-orders`, used by the checking pallet for users'
 //!   disputes.
+//! - [`RewardAccrual`]: implemented by the rewards pallet, told by the checking and orders
+//!   pallets; [`LicenseOwners`]: implemented by `pallet-checker-licenses` for it.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -481,6 +483,55 @@ pub trait CheckerPerformance {
     /// whose 2K+1 re-check disagreed with the majority the slot was in), recorded in the epoch
     /// the re-check concluded. The rewards pallet cuts the slot's reward by its slash fraction.
     fn slashes(epoch: CheckingEpoch, license: LicenseId) -> u32;
+}
+
+/// The current owner of a checker license (its NFT's owner), implemented by
+/// `pallet-checker-licenses` for the rewards pallet (a license's owner share follows the NFT).
+pub trait LicenseOwners<AccountId> {
+    /// The owner of `license`, if it exists. One or two storage reads.
+    fn owner_of(license: LicenseId) -> Option<AccountId>;
+}
+
+impl<AccountId> LicenseOwners<AccountId> for () {
+    fn owner_of(_: LicenseId) -> Option<AccountId> {
+        None
+    }
+}
+
+/// What the rewards pallet accrues scores from, told by the pallets that see it happen (the
+/// checking pallet: verdicts, checker work, canary scores, slashes; the orders pallet: matured
+/// usage). Every function is O(1) (a few storage reads and writes) and at most
+/// [`Self::max_weight`].
+pub trait RewardAccrual<AccountId> {
+    /// A passing consensus verdict of `worker` (provided by `provider`), with the median
+    /// throughput measured: proof of capacity for the current reward era.
+    fn worker_passed(worker: WorkerId, provider: &AccountId, throughput_gops: u64);
+    /// A failed consensus verdict of `worker`: it earns nothing in the current era.
+    fn worker_failed(worker: WorkerId);
+    /// `gpu_blocks` GPU-blocks of `worker`'s service (provided by `provider`) matured and were
+    /// paid: proof of delivery for the current reward era.
+    fn usage_delivered(worker: WorkerId, provider: &AccountId, gpu_blocks: u64);
+    /// `license`'s slot (operated by `operator`) revealed an attestation that agreed with the
+    /// consensus of a check of `epoch`.
+    fn checker_agreed(epoch: CheckingEpoch, license: LicenseId, operator: &AccountId);
+    /// `license`'s slot was scored on a canary of `epoch`; `erred` if it got it wrong.
+    fn canary_scored(epoch: CheckingEpoch, license: LicenseId, erred: bool);
+    /// A verdict `license`'s slot was in the majority of was overturned; recorded in `epoch`.
+    fn vote_slashed(epoch: CheckingEpoch, license: LicenseId);
+    /// The most any one of these functions costs.
+    fn max_weight() -> Weight;
+}
+
+impl<AccountId> RewardAccrual<AccountId> for () {
+    fn worker_passed(_: WorkerId, _: &AccountId, _: u64) {}
+    fn worker_failed(_: WorkerId) {}
+    fn usage_delivered(_: WorkerId, _: &AccountId, _: u64) {}
+    fn checker_agreed(_: CheckingEpoch, _: LicenseId, _: &AccountId) {}
+    fn canary_scored(_: CheckingEpoch, _: LicenseId, _: bool) {}
+    fn vote_slashed(_: CheckingEpoch, _: LicenseId) {}
+    fn max_weight() -> Weight {
+        Weight::zero()
+    }
 }
 
 /// Who referred an account (recorded once, at its first commitment with a referral code), for
