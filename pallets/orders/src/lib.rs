@@ -233,6 +233,10 @@ pub mod pallet {
         /// period matures early once its worker passed a verdict at or after the report.
         type Verdicts: WorkerVerdicts<BlockNumberFor<Self>>;
 
+        /// Told of every matured usage payment (its GPU-blocks: proof of delivery for the
+        /// provider's rewards); `()` for none.
+        type Rewards: kaisar_primitives::RewardAccrual<Self::AccountId>;
+
         /// The default of [`MaturityDelay`] (genesis may set another): how many blocks after a
         /// usage report the reported period is paid unless a passing verdict matures it
         /// earlier. Long enough for a check (or a dispute) of the worker to happen inside it.
@@ -646,7 +650,7 @@ pub mod pallet {
         /// - `usage`: the measured usage, published in the `UsageReported` event;
         ///   `gpu_util_permille` at most 1000.
         #[pallet::call_index(3)]
-        #[pallet::weight(T::WeightInfo::report_usage())]
+        #[pallet::weight(T::WeightInfo::report_usage().saturating_add(Pallet::<T>::accrual_weight()))]
         pub fn report_usage(
             origin: OriginFor<T>,
             order_id: OrderId,
@@ -677,7 +681,11 @@ pub mod pallet {
         /// - `origin`: signed; the user who placed the order.
         /// - `order_id`: the order.
         #[pallet::call_index(4)]
-        #[pallet::weight(T::WeightInfo::cancel_order().max(T::WeightInfo::expire_order()))]
+        #[pallet::weight(
+            T::WeightInfo::cancel_order()
+                .max(T::WeightInfo::expire_order())
+                .saturating_add(Pallet::<T>::accrual_weight())
+        )]
         pub fn cancel_order(origin: OriginFor<T>, order_id: OrderId) -> DispatchResult {
             let user = ensure_signed(origin)?;
             Self::do_cancel_order(user, order_id)
@@ -691,7 +699,7 @@ pub mod pallet {
         /// - `origin`: signed; anyone.
         /// - `order_id`: the order.
         #[pallet::call_index(5)]
-        #[pallet::weight(T::WeightInfo::expire_order())]
+        #[pallet::weight(T::WeightInfo::expire_order().saturating_add(Pallet::<T>::accrual_weight()))]
         pub fn expire_order(origin: OriginFor<T>, order_id: OrderId) -> DispatchResult {
             ensure_signed(origin)?;
             Self::do_expire_order(order_id)
@@ -723,7 +731,7 @@ pub mod pallet {
         /// - `order_id`: the order; Running or Settling (else `InvalidOrderState`), with at
         ///   least one matured period (else `NothingToSettle`).
         #[pallet::call_index(7)]
-        #[pallet::weight(T::WeightInfo::settle_order())]
+        #[pallet::weight(T::WeightInfo::settle_order().saturating_add(Pallet::<T>::accrual_weight()))]
         pub fn settle_order(origin: OriginFor<T>, order_id: OrderId) -> DispatchResult {
             ensure_signed(origin)?;
             Self::do_settle_order(order_id)

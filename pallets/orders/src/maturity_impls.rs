@@ -7,7 +7,7 @@
 use crate::*;
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::BlockNumberFor;
-use kaisar_primitives::{Escrow, OrderId, WorkerRegistry, WorkerVerdicts};
+use kaisar_primitives::{Escrow, OrderId, RewardAccrual, WorkerRegistry, WorkerVerdicts};
 use sp_runtime::traits::{Saturating, Zero};
 
 impl<T: Config> Pallet<T> {
@@ -44,6 +44,11 @@ impl<T: Config> Pallet<T> {
         if !amount.is_zero() {
             T::Escrow::pay(order_id, &order.provider, amount)?;
             order.paid_so_far = order.paid_so_far.saturating_add(amount);
+            T::Rewards::usage_delivered(
+                order.worker,
+                &order.provider,
+                Self::gpu_blocks_of(order, amount),
+            );
             Self::deposit_event(Event::<T>::ProviderPaid {
                 order_id,
                 provider: order.provider.clone(),
@@ -56,6 +61,33 @@ impl<T: Config> Pallet<T> {
         let rest: alloc::vec::Vec<_> = periods.iter().skip(last + 1).copied().collect();
         *periods = BoundedVec::truncate_from(rest);
         Ok(last as u32 + 1)
+    }
+
+    /// The weight of telling the rewards pallet of one payment.
+    pub fn accrual_weight() -> Weight {
+        use kaisar_primitives::RewardAccrual;
+        T::Rewards::max_weight()
+    }
+
+    /// The GPU-blocks of service that `amount` of `order`'s cost pays for:
+    /// `amount / total_cost x duration x gpu_count`, rounded down.
+    pub(crate) fn gpu_blocks_of(order: &Order<T>, amount: BalanceOf<T>) -> u64 {
+        use sp_runtime::traits::UniqueSaturatedInto;
+        let total: u128 = order.total_cost.unique_saturated_into();
+        if total == 0 {
+            return 0;
+        }
+        let duration: u128 = order.duration.unique_saturated_into();
+        let gpu_blocks = duration.saturating_mul(order.gpu_count as u128);
+        let amount: u128 = amount.unique_saturated_into();
+        sp_runtime::helpers_128bit::multiply_by_rational_with_rounding(
+            gpu_blocks,
+            amount,
+            total,
+            sp_runtime::Rounding::Down,
+        )
+        .unwrap_or(0)
+        .min(u64::MAX as u128) as u64
     }
 
     /// Queue a newly reported period. When the queue is full, the newest period is merged into

@@ -246,6 +246,35 @@ parameter_types! {
     pub static LastPass: Vec<(WorkerId, u64)> = Vec::new();
     /// Workers under a re-check (maturing paused), as the mock checking pallet reports them.
     pub static Rechecked: Vec<WorkerId> = Vec::new();
+    /// Deliveries told to the rewards pallet: (worker, provider, GPU-blocks).
+    pub static Delivered: Vec<(WorkerId, AccountId, u64)> = Vec::new();
+}
+
+/// Records what the rewards pallet is told.
+pub struct MockRewards;
+
+impl kaisar_primitives::RewardAccrual<AccountId> for MockRewards {
+    fn worker_passed(_: WorkerId, _: &AccountId, _: u64) {}
+    fn worker_failed(_: WorkerId) {}
+    fn usage_delivered(worker: WorkerId, provider: &AccountId, gpu_blocks: u64) {
+        Delivered::mutate(|d| d.push((worker, *provider, gpu_blocks)));
+    }
+    fn checker_agreed(
+        _: kaisar_primitives::CheckingEpoch,
+        _: kaisar_primitives::LicenseId,
+        _: &AccountId,
+    ) {
+    }
+    fn canary_scored(
+        _: kaisar_primitives::CheckingEpoch,
+        _: kaisar_primitives::LicenseId,
+        _: bool,
+    ) {
+    }
+    fn vote_slashed(_: kaisar_primitives::CheckingEpoch, _: kaisar_primitives::LicenseId) {}
+    fn max_weight() -> frame_support::weights::Weight {
+        frame_support::weights::Weight::from_parts(1_000, 0)
+    }
 }
 
 /// Most unmatured periods per order.
@@ -305,6 +334,7 @@ impl pallet_orders::Config for Test {
     type MaxOrdersPerWorker = ConstU32<MAX_ORDERS_PER_WORKER>;
     type MaxDeadlinesPerBlock = ConstU32<MAX_DEADLINES_PER_BLOCK>;
     type Verdicts = MockVerdicts;
+    type Rewards = MockRewards;
     type DefaultMaturityDelay = DefaultMaturityDelay;
     type MaxUnmatured = ConstU32<MAX_UNMATURED>;
     type WeightInfo = ();
@@ -371,6 +401,7 @@ impl ExtBuilder {
         DefaultMaturityDelay::set(self.maturity_delay);
         LastPass::set(Vec::new());
         Rechecked::set(Vec::new());
+        Delivered::set(Vec::new());
         new_test_ext()
     }
 

@@ -1035,7 +1035,10 @@ fn on_initialize_reports_weight_per_expired_order() {
         let deadline = 1 + ACCEPT_TIMEOUT;
         System::set_block_number(deadline);
         let used = Orders::on_initialize(deadline);
-        assert_eq!(used, <() as crate::WeightInfo>::on_initialize(2));
+        assert_eq!(
+            used,
+            <() as crate::WeightInfo>::on_initialize(2) + Orders::accrual_weight() * 2
+        );
         // An empty bucket costs the base weight only.
         assert_eq!(
             Orders::on_initialize(deadline + 1),
@@ -1264,10 +1267,14 @@ fn worker_unavailable_hook_reports_bounded_weight() {
         place(USER, one_gpu(Some(w)), 0);
         place(USER, one_gpu(Some(w)), 0);
         let used = <Orders as WorkerAvailabilityHooks>::on_worker_unavailable(w);
-        assert_eq!(used, <() as crate::WeightInfo>::on_worker_unavailable(2));
+        assert_eq!(
+            used,
+            <() as crate::WeightInfo>::on_worker_unavailable(2) + Orders::accrual_weight() * 2
+        );
         assert_eq!(
             <Orders as WorkerAvailabilityHooks>::max_weight(),
             <() as crate::WeightInfo>::on_worker_unavailable(MAX_ORDERS_PER_WORKER)
+                + Orders::accrual_weight() * MAX_ORDERS_PER_WORKER as u64
         );
         assert!(used.all_lte(<Orders as WorkerAvailabilityHooks>::max_weight()));
         // Nothing left to fail.
@@ -2103,6 +2110,23 @@ fn reported_usage_is_paid_only_after_the_maturity_delay() {
             assert_eq!(periods(id), vec![(15, 15, 140)]);
             assert_eq!(order(id).paid_so_far, 90);
             assert_eq!(escrow_balance(id), 110);
+        });
+}
+
+#[test]
+fn matured_payments_tell_the_rewards_the_gpu_blocks_they_pay_for() {
+    ExtBuilder::default()
+        .maturity_delay(DELAY)
+        .build_and_execute(|| {
+            let w = alice_worker();
+            let id = place(USER, one_gpu(None), 0);
+            accept(AGENT, id);
+            run_to_block(6);
+            report(AGENT, id, 1); // 5 blocks of one GPU
+            assert!(Delivered::get().is_empty(), "not paid yet");
+            run_to_block(6 + DELAY);
+            assert_ok!(Orders::settle_order(RuntimeOrigin::signed(ANYONE), id));
+            assert_eq!(Delivered::get(), vec![(w, ALICE, 5)]);
         });
 }
 

@@ -54,6 +54,7 @@ impl<T: Config> Pallet<T> {
             }
         }
         T::WeightInfo::on_initialize(count)
+            .saturating_add(Self::accrual_weight().saturating_mul(count as u64))
     }
 
     /// Schedule `order` (taken out of its bucket) again: at its own deadline if that is still
@@ -134,6 +135,7 @@ impl<T: Config> Pallet<T> {
             }
         }
         T::WeightInfo::on_worker_unavailable(count)
+            .saturating_add(Self::accrual_weight().saturating_mul(count as u64))
     }
 }
 
@@ -152,7 +154,9 @@ impl<T: Config> WorkerAvailabilityHooks for Pallet<T> {
     }
 
     fn max_weight() -> Weight {
-        T::WeightInfo::on_worker_unavailable(T::MaxOrdersPerWorker::get())
+        T::WeightInfo::on_worker_unavailable(T::MaxOrdersPerWorker::get()).saturating_add(
+            Self::accrual_weight().saturating_mul(T::MaxOrdersPerWorker::get() as u64),
+        )
     }
 
     /// Pending, Running or Settling orders: a worker whose orders are still settling must not

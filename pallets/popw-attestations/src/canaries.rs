@@ -14,6 +14,7 @@
 use super::*;
 use codec::Encode;
 use frame_support::pallet_prelude::*;
+use kaisar_primitives::RewardAccrual;
 use kaisar_primitives::{CheckerSlots, CheckingEpoch, WorkerId};
 use sp_io::hashing::blake2_256;
 use sp_runtime::traits::Saturating;
@@ -83,6 +84,7 @@ impl<T: Config> Pallet<T> {
                         }
                     });
                 }
+                T::Rewards::canary_scored(epoch, license, wrong);
             }
         }
         Self::deposit_event(Event::CanariesRevealed {
@@ -91,7 +93,11 @@ impl<T: Config> Pallet<T> {
             scored,
             errors,
         });
-        Ok(Some(T::WeightInfo::reveal_canaries(canaries.len() as u32)).into())
+        Ok(Some(
+            T::WeightInfo::reveal_canaries(canaries.len() as u32)
+                .saturating_add(Self::accrual_weight(scored)),
+        )
+        .into())
     }
 
     /// Keep a finalized check's votes if its epoch has canaries (see the module docs).

@@ -32,6 +32,22 @@ impl<T: Config> Pallet<T> {
         T::Verification::max_weight().max(T::FailedVerdictHooks::max_weight())
     }
 
+    /// The weight of telling the rewards pallet `n` things.
+    pub fn accrual_weight(n: u32) -> Weight {
+        use kaisar_primitives::RewardAccrual;
+        T::Rewards::max_weight().saturating_mul(n as u64)
+    }
+
+    /// The rewards accrual of concluding a re-check: its slots' work, the worker's verdict and
+    /// the contested majority's slashes.
+    pub fn recheck_accrual_weight() -> Weight {
+        Self::accrual_weight(
+            T::RecheckCheckers::get()
+                .saturating_add(T::CheckersPerWorker::get())
+                .saturating_add(1),
+        )
+    }
+
     /// The median throughput of `worker`'s latest passing verdict, in GOPS.
     pub fn worker_throughput(worker: WorkerId) -> Option<u64> {
         WorkerStates::<T>::get(worker).and_then(|s| s.throughput_gops)

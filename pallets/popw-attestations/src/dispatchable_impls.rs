@@ -6,8 +6,8 @@ use alloc::vec::Vec;
 use codec::Encode;
 use frame_support::{dispatch::DispatchResultWithPostInfo, pallet_prelude::*};
 use kaisar_primitives::{
-    CheckerSlots, CheckingEpoch, CheckingEpochs, LicenseId, WorkerId, WorkerRegistry, WorkerStatus,
-    WorkerVerification,
+    CheckerSlots, CheckingEpoch, CheckingEpochs, LicenseId, RewardAccrual, WorkerId,
+    WorkerRegistry, WorkerStatus, WorkerVerification,
 };
 use sp_runtime::traits::Saturating;
 
@@ -193,6 +193,9 @@ impl<T: Config> Pallet<T> {
                 _ => false,
             };
             Self::record_tally(epoch, s.license, s.vote.is_some(), agreed);
+            if agreed {
+                T::Rewards::checker_agreed(epoch, s.license, &s.operator);
+            }
         }
     }
 
@@ -483,8 +486,11 @@ impl<T: Config> Pallet<T> {
             epoch,
             throughput_gops: throughput,
         });
-        let pending = T::Workers::worker(worker)
-            .map_or(false, |w| w.status == WorkerStatus::PendingVerification);
+        let registered = T::Workers::worker(worker);
+        if let Some(w) = &registered {
+            T::Rewards::worker_passed(worker, &w.provider, throughput);
+        }
+        let pending = registered.map_or(false, |w| w.status == WorkerStatus::PendingVerification);
         if !pending {
             return Weight::zero();
         }
@@ -506,6 +512,7 @@ impl<T: Config> Pallet<T> {
         suspend_now: bool,
     ) -> Weight {
         use kaisar_primitives::WorkerAvailabilityHooks;
+        T::Rewards::worker_failed(worker);
         state.consecutive_failures.saturating_inc();
         Self::deposit_event(Event::WorkerFailed {
             worker,

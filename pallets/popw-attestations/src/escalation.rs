@@ -19,8 +19,8 @@ use frame_support::{
     },
 };
 use kaisar_primitives::{
-    CheckerSlot, CheckerSlots, CheckingEpoch, CheckingEpochs, LicenseId, OrderId, RunningOrders,
-    WorkerId, WorkerRegistry,
+    CheckerSlot, CheckerSlots, CheckingEpoch, CheckingEpochs, LicenseId, OrderId, RewardAccrual,
+    RunningOrders, WorkerId, WorkerRegistry,
 };
 use sp_io::hashing::blake2_256;
 use sp_runtime::traits::Saturating;
@@ -492,6 +492,7 @@ impl<T: Config> Pallet<T> {
             };
             if in_majority {
                 Slashes::<T>::mutate(epoch, v.license, |n| n.saturating_inc());
+                T::Rewards::vote_slashed(epoch, v.license);
                 CheckerTallies::<T>::mutate(epoch, v.license, |_| ());
                 Self::deposit_event(Event::VoteSlashed {
                     verdict_epoch,

@@ -145,7 +145,8 @@ pub mod pallet {
     use frame_system::pallet_prelude::*;
     use kaisar_primitives::{
         CheckerSlots, CheckerTally, CheckingEpoch, CheckingEpochs, LicenseId, OrderId,
-        RunningOrders, WorkerAvailabilityHooks, WorkerId, WorkerRegistry, WorkerVerification,
+        RewardAccrual, RunningOrders, WorkerAvailabilityHooks, WorkerId, WorkerRegistry,
+        WorkerVerification,
     };
     use sp_runtime::Permill;
 
@@ -297,6 +298,10 @@ pub mod pallet {
         /// Slots drawn for a re-check: 2K+1 by default (at least K).
         #[pallet::constant]
         type RecheckCheckers: Get<u32>;
+
+        /// Told of what earns rewards: passing and failed verdicts, slots' agreed attestations,
+        /// canary scores and slashes (the rewards pallet; `()` for none).
+        type Rewards: RewardAccrual<Self::AccountId>;
 
         /// Weights of this pallet's calls and hook.
         type WeightInfo: WeightInfo;
@@ -855,6 +860,7 @@ pub mod pallet {
             T::WeightInfo::reveal()
                 .saturating_add(T::WeightInfo::finalize())
                 .saturating_add(Pallet::<T>::max_verdict_effects())
+                .saturating_add(Pallet::<T>::accrual_weight(T::CheckersPerWorker::get() + 1))
         )]
         pub fn reveal(
             origin: OriginFor<T>,
@@ -877,6 +883,7 @@ pub mod pallet {
             T::WeightInfo::finalize()
                 .max(T::WeightInfo::finalize_unopened(T::MaxAssignmentTries::get()))
                 .saturating_add(Pallet::<T>::max_verdict_effects())
+                .saturating_add(Pallet::<T>::accrual_weight(T::CheckersPerWorker::get() + 1))
         )]
         pub fn finalize(
             origin: OriginFor<T>,
@@ -916,7 +923,13 @@ pub mod pallet {
         /// gets a canary check in its tally for the epoch, and an error if it passed a
         /// dishonest canary or failed an honest one.
         #[pallet::call_index(6)]
-        #[pallet::weight(T::WeightInfo::reveal_canaries(canaries.len() as u32))]
+        #[pallet::weight(
+            T::WeightInfo::reveal_canaries(canaries.len() as u32).saturating_add(
+                Pallet::<T>::accrual_weight(
+                    (canaries.len() as u32).saturating_mul(T::CheckersPerWorker::get())
+                )
+            )
+        )]
         pub fn reveal_canaries(
             origin: OriginFor<T>,
             epoch: CheckingEpoch,
@@ -985,6 +998,7 @@ pub mod pallet {
             T::WeightInfo::reveal_recheck()
                 .saturating_add(T::WeightInfo::finalize_recheck())
                 .saturating_add(Pallet::<T>::max_verdict_effects())
+                .saturating_add(Pallet::<T>::recheck_accrual_weight())
         )]
         pub fn reveal_recheck(
             origin: OriginFor<T>,
@@ -1001,7 +1015,9 @@ pub mod pallet {
         /// its verdict and settles the bond (returned when nobody revealed).
         #[pallet::call_index(12)]
         #[pallet::weight(
-            T::WeightInfo::finalize_recheck().saturating_add(Pallet::<T>::max_verdict_effects())
+            T::WeightInfo::finalize_recheck()
+                .saturating_add(Pallet::<T>::max_verdict_effects())
+                .saturating_add(Pallet::<T>::recheck_accrual_weight())
         )]
         pub fn finalize_recheck(
             origin: OriginFor<T>,

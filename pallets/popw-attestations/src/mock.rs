@@ -215,6 +215,50 @@ impl WorkerRegistry<AccountId, Balance> for MockRegistry {
     }
 }
 
+thread_local! {
+    /// What the rewards pallet was told, as text (`passed 1 100`, `agreed 0 3`, ...).
+    pub static ACCRUALS: RefCell<Vec<String>> = RefCell::new(Vec::new());
+}
+
+/// The accruals told to the rewards pallet, in order.
+pub fn accruals() -> Vec<String> {
+    ACCRUALS.with(|a| a.borrow().clone())
+}
+
+/// Records what the rewards pallet is told.
+pub struct MockRewards;
+
+impl kaisar_primitives::RewardAccrual<AccountId> for MockRewards {
+    fn worker_passed(worker: WorkerId, provider: &AccountId, throughput: u64) {
+        ACCRUALS.with(|a| {
+            a.borrow_mut()
+                .push(format!("passed {worker} {provider} {throughput}"))
+        });
+    }
+    fn worker_failed(worker: WorkerId) {
+        ACCRUALS.with(|a| a.borrow_mut().push(format!("failed {worker}")));
+    }
+    fn usage_delivered(_: WorkerId, _: &AccountId, _: u64) {}
+    fn checker_agreed(epoch: CheckingEpoch, license: LicenseId, operator: &AccountId) {
+        ACCRUALS.with(|a| {
+            a.borrow_mut()
+                .push(format!("agreed {epoch} {license} {operator}"))
+        });
+    }
+    fn canary_scored(epoch: CheckingEpoch, license: LicenseId, erred: bool) {
+        ACCRUALS.with(|a| {
+            a.borrow_mut()
+                .push(format!("canary {epoch} {license} {erred}"))
+        });
+    }
+    fn vote_slashed(epoch: CheckingEpoch, license: LicenseId) {
+        ACCRUALS.with(|a| a.borrow_mut().push(format!("slashed {epoch} {license}")));
+    }
+    fn max_weight() -> Weight {
+        Weight::from_parts(500, 0)
+    }
+}
+
 /// A GPU no mock worker registered (every other hash is taken as the asked worker's).
 pub const FOREIGN_GPU: [u8; 32] = [0xFF; 32];
 
@@ -396,6 +440,7 @@ impl pallet_popw_attestations::Config for Test {
     type DisputeBond = ConstU64<DISPUTE_BOND>;
     type ForfeitPot = Pot;
     type RecheckCheckers = ConstU32<RECHECK>;
+    type Rewards = MockRewards;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = MockBenchmarkHelper;
@@ -453,6 +498,7 @@ impl ExtBuilder {
         VERIFICATIONS.with(|v| v.borrow_mut().clear());
         FAILED_VERDICT_HOOKS.with(|h| h.borrow_mut().clear());
         RUNNING.with(|r| r.borrow_mut().clear());
+        ACCRUALS.with(|a| a.borrow_mut().clear());
         NEXT_SLOT_SET.with(|s| *s.borrow_mut() = None);
         SLOT_EPOCH.with(|c| *c.borrow_mut() = 0);
         MockSlots::set_now(self.slots);

@@ -2122,3 +2122,30 @@ fn runtime_api_lists_an_operators_recheck_slots_before_and_after_the_draw() {
         assert_eq!(total, slots.len());
     });
 }
+
+#[test]
+fn verdicts_work_canaries_and_slashes_are_told_to_the_rewards() {
+    escalation_builder().build_and_execute(|| {
+        let slots = run_check(0, WORKER, &[pass(900), pass(900), wrong()]);
+        let told = accruals();
+        // The two agreeing slots worked; the minority did not.
+        for (slot, op) in &slots[..2] {
+            assert!(told.contains(&format!("agreed 0 {slot} {op}")), "{told:?}");
+        }
+        assert!(!told
+            .iter()
+            .any(|t| t.starts_with(&format!("agreed 0 {} ", slots[2].0))));
+        assert!(told.contains(&format!("passed {WORKER} {PROVIDER} 900")));
+        // A contest overturns it: the passing majority is slashed, the failure is told.
+        assert_ok!(PopwAttestations::contest(
+            RuntimeOrigin::signed(STRANGER),
+            WORKER
+        ));
+        run_recheck(WORKER, |_| wrong());
+        let told = accruals();
+        for (slot, _) in &slots[..2] {
+            assert!(told.contains(&format!("slashed 1 {slot}")), "{told:?}");
+        }
+        assert!(told.contains(&format!("failed {WORKER}")));
+    });
+}
