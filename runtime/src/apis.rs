@@ -215,6 +215,20 @@ impl_runtime_apis! {
         }
     }
 
+    impl pallet_rewards::runtime_api::RewardsApi<Block, AccountId, Balance> for Runtime {
+        fn current_era() -> pallet_rewards::RewardEra {
+            crate::Rewards::current_era()
+        }
+
+        fn rewards_of(
+            who: AccountId,
+            from: pallet_rewards::RewardEra,
+            to: pallet_rewards::RewardEra,
+        ) -> Vec<pallet_rewards::runtime_api::RewardLine<Balance>> {
+            crate::Rewards::rewards_of(&who, from, to)
+        }
+    }
+
     impl pallet_popw_attestations::runtime_api::PopwAttestationsApi<Block, AccountId> for Runtime {
         fn current_epoch() -> kaisar_primitives::CheckingEpoch {
             <crate::CheckerLicenses as kaisar_primitives::CheckerSlots<AccountId>>::current_epoch()

@@ -19,6 +19,7 @@ frame_benchmarking::define_benchmarks!(
     [pallet_orders, Orders]
     [pallet_checker_licenses, CheckerLicenses]
     [pallet_popw_attestations, PopwAttestations]
+    [pallet_rewards, Rewards]
 );
 
 impl frame_system_benchmarking::Config for Runtime {

@@ -9,7 +9,9 @@
 //! - checking epochs are [`DEV_CHECKING_EPOCH`] blocks long (not an hour), so that license
 //!   delegations take effect within minutes;
 //! - reported usage matures after [`DEV_MATURITY_DELAY`] blocks (not two hours), so that
-//!   providers are paid within minutes.
+//!   providers are paid within minutes;
+//! - reward eras are [`DEV_ERA_EPOCHS`] checking epoch (not a day) and the reward pot holds
+//!   [`DEV_REWARD_POT_BALANCE`], so that rewards can be claimed within minutes.
 //!
 //! Workers are not created at genesis: a provider registers one with
 //! `workerRegistry.registerWorker` and the sudo key verifies it (`sudo(workerRegistry.verifyWorker)`).
@@ -26,9 +28,10 @@ use sp_keyring::Sr25519Keyring;
 
 pub use crate::configs::kaisar::{kaisar_genesis_accounts, DEMO_POT_BALANCE, DEV_MATURITY_DELAY};
 pub use crate::configs::licenses::DEV_CHECKING_EPOCH;
+pub use crate::configs::rewards::{DEV_ERA_EPOCHS, DEV_REWARD_POT_BALANCE};
 use crate::{
     AccountId, AuraConfig, AuraId, Balance, BalancesConfig, CheckerLicensesConfig, OrdersConfig,
-    ParachainInfoConfig, PointsConfig, RuntimeGenesisConfig, SudoConfig, UNITS,
+    ParachainInfoConfig, PointsConfig, RewardsConfig, RuntimeGenesisConfig, SudoConfig, UNITS,
 };
 
 /// The parachain id of the development chains.
@@ -80,6 +83,9 @@ fn genesis(authorities: Vec<AuraId>, root: AccountId, para_id: ParaId) -> Value 
         },
         orders: OrdersConfig {
             maturity_delay: Some(DEV_MATURITY_DELAY)
+        },
+        rewards: RewardsConfig {
+            era_epochs: Some(DEV_ERA_EPOCHS)
         },
     })
 }

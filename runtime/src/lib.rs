@@ -20,6 +20,8 @@
 //! - 56 `PopwAttestations`: PoPW checking, per-epoch assignments of checker slots to workers,
 //!   attestations and consensus verdicts (wiring in [`configs::attestations`], design in
 //!   `docs/checking.md`).
+//! - 57 `Rewards`: provider and checker rewards per era from the reward pot, vesting and
+//!   claims (wiring in [`configs::rewards`], design in `docs/rewards.md`).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 // `#[frame_support::runtime]` expands recursively.
@@ -276,6 +278,10 @@ mod runtime {
     // PoPW checking (configured in `configs::attestations`).
     #[runtime::pallet_index(56)]
     pub type PopwAttestations = pallet_popw_attestations;
+
+    // Rewards (configured in `configs::rewards`).
+    #[runtime::pallet_index(57)]
+    pub type Rewards = pallet_rewards;
 }
 
 cumulus_pallet_parachain_system::register_validate_block! {

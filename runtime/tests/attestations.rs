@@ -287,3 +287,74 @@ fn a_license_undelegated_during_an_epoch_keeps_its_checks_until_the_epoch_ends()
         try_state_all();
     });
 }
+
+/// The rewards of a checked worker's era: after the era's finality the provider and the three
+/// checkers (self-delegated, so each is its license's owner and operator) claim part of their
+/// vested grants from the reward pot; the pot's held budget and balances add up.
+#[test]
+fn a_passing_verdict_earns_the_provider_and_the_checkers_rewards_they_claim_as_they_vest() {
+    use frame_support::traits::fungible::{Inspect, InspectHold};
+    use kaisar_runtime::{configs::rewards::reward_pot_account, Balances, Rewards};
+    use pallet_rewards::Beneficiary;
+    ext().execute_with(|| {
+        let worker = register_worker();
+        four_self_delegated_licenses();
+        run_to(epoch_start(1));
+        let slots = three_checkers_pass(1, worker);
+        let era = Rewards::era_of(1);
+        let provider = WorkerRegistry::worker(worker).unwrap().provider;
+        // Not before its finality.
+        assert!(Rewards::claim(
+            RuntimeOrigin::signed(provider.clone()),
+            era,
+            Beneficiary::Provider(worker)
+        )
+        .is_err());
+        let finality = epoch_start(Rewards::finality_epoch(era));
+        run_to(finality + 1_000);
+        let pot = reward_pot_account();
+        let pot_total = Balances::total_balance(&pot);
+        let before = Balances::free_balance(&provider);
+        assert_ok!(Rewards::claim(
+            RuntimeOrigin::signed(provider.clone()),
+            era,
+            Beneficiary::Provider(worker)
+        ));
+        let got = Balances::free_balance(&provider) - before;
+        assert!(got > 0, "part of the provider's grant vested");
+        let budget = pallet_rewards::EraBudgets::<Runtime>::get(era).unwrap();
+        // Only proof of capacity was earned: the delivery pool was not taken.
+        assert!(budget.poc_pool > 0 && budget.pod_pool == 0 && budget.checker_pool > 0);
+        let grant = Rewards::grant_of(era, &budget, Beneficiary::Provider(worker))
+            .unwrap()
+            .0;
+        assert_eq!(
+            grant, budget.poc_pool,
+            "the only worker gets the whole pool"
+        );
+        assert!(got < grant, "vesting: not all of it yet");
+        for (slot, op) in &slots {
+            let license = <CheckerLicenses as CheckerSlots<AccountId>>::slot(*slot)
+                .unwrap()
+                .license;
+            let before = Balances::free_balance(op);
+            assert_ok!(Rewards::claim(
+                RuntimeOrigin::signed(op.clone()),
+                era,
+                Beneficiary::LicenseOwner(license)
+            ));
+            assert!(Balances::free_balance(op) > before);
+        }
+        // Money only moved out of the pot's held budget.
+        let held = Balances::balance_on_hold(
+            &kaisar_runtime::RuntimeHoldReason::Rewards(pallet_rewards::HoldReason::EraBudget),
+            &pot,
+        );
+        let spent = pallet_rewards::EraBudgets::<Runtime>::get(era)
+            .unwrap()
+            .spent;
+        assert_eq!(held, budget.held - spent);
+        assert!(Balances::total_balance(&pot) < pot_total);
+        try_state_all();
+    });
+}

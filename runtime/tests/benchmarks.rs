@@ -302,6 +302,7 @@ fn every_kaisar_pallet_is_listed_for_benchmarking() {
         "pallet_orders",
         "pallet_checker_licenses",
         "pallet_popw_attestations",
+        "pallet_rewards",
     ] {
         assert!(
             names.iter().any(|n| n == pallet),
@@ -318,4 +319,9 @@ fn checker_licenses_benchmarks_run_against_the_runtime() {
 #[test]
 fn popw_attestations_benchmarks_run_against_the_runtime() {
     assert!(run_all("pallet_popw_attestations") >= 10);
+}
+
+#[test]
+fn rewards_benchmarks_run_against_the_runtime() {
+    assert!(run_all("pallet_rewards") >= 3);
 }

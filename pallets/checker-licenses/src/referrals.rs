@@ -1,4 +1,5 @@
-//! Referral codes: what a valid code is, and the [`Referrals`] trait the rewards pallet reads.
+//! Referral codes: what a valid code is, the [`Referrals`] trait the rewards pallet reads, and
+//! [`kaisar_primitives::LicenseOwners`] (a license's owner share follows its NFT).
 
 use super::*;
 use frame_support::pallet_prelude::*;
@@ -22,5 +23,12 @@ pub(crate) fn normalize_code<T: Config>(code: &[u8]) -> Option<ReferralCode<T>> 
 impl<T: Config> Referrals<T::AccountId> for Pallet<T> {
     fn referrer_of(who: &T::AccountId) -> Option<T::AccountId> {
         ReferrerOf::<T>::get(who)
+    }
+}
+
+/// For the rewards pallet: a license's owner share follows its NFT.
+impl<T: Config> kaisar_primitives::LicenseOwners<T::AccountId> for Pallet<T> {
+    fn owner_of(license: kaisar_primitives::LicenseId) -> Option<T::AccountId> {
+        Pallet::<T>::owner_of(license)
     }
 }

@@ -25,7 +25,7 @@ impl<T: Config> Pallet<T> {
 
     /// The era of checking epoch `epoch`.
     pub fn era_of(epoch: CheckingEpoch) -> RewardEra {
-        epoch / T::EraEpochs::get().max(1)
+        epoch / EraLength::<T>::get().max(1)
     }
 
     /// The checking epoch of the current block.
@@ -41,7 +41,7 @@ impl<T: Config> Pallet<T> {
     /// The first epoch from which `era` no longer accrues and may be closed.
     pub fn finality_epoch(era: RewardEra) -> CheckingEpoch {
         era.saturating_add(1)
-            .saturating_mul(T::EraEpochs::get().max(1))
+            .saturating_mul(EraLength::<T>::get().max(1))
             .saturating_add(T::FinalityEpochs::get())
     }
 

@@ -1,6 +1,6 @@
 //! # Rewards pallet
 //!
-//! Pays providers and checkers from a reward pot, per **reward era** (`EraEpochs` checking
+//! Pays providers and checkers from a reward pot, per **reward era** (`EraLength` checking
 //! epochs), without ever minting and without a hook that pays thousands of accounts.
 //!
 //! ## Accrual (during the era, O(1) per event)
@@ -120,9 +120,9 @@ pub mod pallet {
         #[pallet::constant]
         type PotId: Get<PalletId>;
 
-        /// Checking epochs per reward era (at least 1).
+        /// Checking epochs per reward era unless genesis sets [`EraLength`] (at least 1).
         #[pallet::constant]
-        type EraEpochs: Get<u32>;
+        type DefaultEraEpochs: Get<u32>;
 
         /// Epochs after an era's last epoch during which it still accrues (canary reveals,
         /// contests); it can be closed from then on (at least 1).
@@ -189,6 +189,11 @@ pub mod pallet {
         CheckerScore<T::AccountId>,
         OptionQuery,
     >;
+
+    /// Checking epochs per reward era (genesis-configurable: a development chain uses short
+    /// eras; defaults to [`Config::DefaultEraEpochs`]).
+    #[pallet::storage]
+    pub type EraLength<T: Config> = StorageValue<_, u32, ValueQuery, T::DefaultEraEpochs>;
 
     /// The score totals of the eras still accruing (moved into [`EraBudgets`] at the close).
     #[pallet::storage]
@@ -268,10 +273,32 @@ pub mod pallet {
         PayoutFailed,
     }
 
+    #[pallet::genesis_config]
+    #[derive(frame_support::DefaultNoBound)]
+    pub struct GenesisConfig<T: Config> {
+        /// Checking epochs per reward era (`None`: [`Config::DefaultEraEpochs`]).
+        pub era_epochs: Option<u32>,
+        #[serde(skip)]
+        pub _config: core::marker::PhantomData<T>,
+    }
+
+    #[pallet::genesis_build]
+    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+        fn build(&self) {
+            if let Some(epochs) = self.era_epochs {
+                assert!(epochs >= 1, "an era has at least one epoch");
+                EraLength::<T>::put(epochs);
+            }
+        }
+    }
+
     #[pallet::hooks]
     impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
         fn integrity_test() {
-            assert!(T::EraEpochs::get() >= 1, "an era has at least one epoch");
+            assert!(
+                T::DefaultEraEpochs::get() >= 1,
+                "an era has at least one epoch"
+            );
             assert!(T::FinalityEpochs::get() >= 1);
         }
 

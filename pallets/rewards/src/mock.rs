@@ -165,7 +165,7 @@ impl pallet_rewards::Config for Test {
     type Licenses = MockLicenses;
     type Referrals = MockReferrals;
     type PotId = PotId;
-    type EraEpochs = ConstU32<ERA_EPOCHS>;
+    type DefaultEraEpochs = ConstU32<ERA_EPOCHS>;
     type FinalityEpochs = ConstU32<FINALITY>;
     type EraBudget = EraBudget;
     type ProviderShare = ProviderShare;

@@ -53,7 +53,7 @@ impl<T: crate::Config> crate::Pallet<T> {
         use crate::*;
         use frame_support::traits::Get;
         use kaisar_primitives::LicenseOwners;
-        use sp_runtime::traits::{Saturating, UniqueSaturatedInto};
+        use sp_runtime::traits::UniqueSaturatedInto;
         let to = to.min(from.saturating_add(63));
         let now = frame_system::Pallet::<T>::block_number();
         let slash = T::SlashFraction::get();

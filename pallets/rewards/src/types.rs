@@ -7,8 +7,8 @@ use kaisar_primitives::{LicenseId, WorkerId};
 use scale_info::TypeInfo;
 use sp_runtime::{traits::Saturating, Perbill};
 
-/// A reward era: `EraEpochs` consecutive checking epochs (era `r` spans epochs
-/// `r * EraEpochs .. (r + 1) * EraEpochs`).
+/// A reward era: `EraLength` consecutive checking epochs (era `r` spans epochs
+/// `r * EraLength .. (r + 1) * EraLength`).
 pub type RewardEra = u32;
 
 /// Who a grant of an era is for.

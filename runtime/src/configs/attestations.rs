@@ -90,6 +90,7 @@ impl pallet_popw_attestations::Config for Runtime {
     type DisputeBond = PopwDisputeBond;
     type ForfeitPot = PopwForfeitPot;
     type RecheckCheckers = PopwRecheckCheckers;
+    type Rewards = crate::Rewards;
     type WeightInfo = pallet_popw_attestations::weights::SubstrateWeight<Runtime>;
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = benchmark::PopwBenchmarkHelper;

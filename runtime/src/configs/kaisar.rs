@@ -216,6 +216,7 @@ impl pallet_orders::Config for Runtime {
     // No checking pallet yet: reported usage matures by time only. The PoPW attestations
     // pallet implements `WorkerVerdicts` once it is wired in.
     type Verdicts = crate::PopwAttestations;
+    type Rewards = crate::Rewards;
     type DefaultMaturityDelay = DefaultMaturityDelay;
     type MaxUnmatured = MaxUnmatured;
     type WeightInfo = pallet_orders::weights::SubstrateWeight<Runtime>;
@@ -244,6 +245,10 @@ pub fn kaisar_genesis_accounts() -> Vec<(AccountId, Balance)> {
     vec![
         (TreasuryAccount::get(), EXISTENTIAL_DEPOSIT),
         (points_pot_account(), DEMO_POT_BALANCE),
+        (
+            super::rewards::reward_pot_account(),
+            super::rewards::DEV_REWARD_POT_BALANCE,
+        ),
     ]
 }
 

@@ -4,6 +4,7 @@
 pub mod attestations;
 pub mod kaisar;
 pub mod licenses;
+pub mod rewards;
 
 use frame_support::{
     derive_impl,
