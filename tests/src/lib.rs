@@ -362,6 +362,7 @@ pub async fn assert_chain_consistent(client: &Client) {
     let mut deposit_held_total: Balance = 0;
     let mut commitment_held_total: Balance = 0;
     let mut bonds_held_total: Balance = 0;
+    let mut reward_budget_held_total: Balance = 0;
     let accounts = Client::entries_at(&at, kaisar::storage().system().account(), ())
         .await
         .expect("iterate accounts");
@@ -381,6 +382,8 @@ pub async fn assert_chain_consistent(client: &Client) {
                 commitment_held_total += amount;
             } else if reason == contest_bond_hold() || reason == dispute_bond_hold() {
                 bonds_held_total += amount;
+            } else if reason == reward_budget_hold() {
+                reward_budget_held_total += amount;
             }
         }
     }
@@ -457,6 +460,19 @@ pub async fn assert_chain_consistent(client: &Client) {
     assert_eq!(
         commitment_held_total, committed,
         "SaleCommitment holds differ from the rounds' held totals"
+    );
+
+    // Reward budgets: what the pot holds for closed eras is what they budgeted less what was
+    // paid or given back.
+    let pot_held: Balance = {
+        let budgets = Client::entries_at(&at, kaisar::storage().rewards().era_budgets(), ())
+            .await
+            .expect("iterate reward eras");
+        budgets.iter().map(|(_, b)| b.held - b.spent).sum()
+    };
+    assert_eq!(
+        reward_budget_held_total, pot_held,
+        "EraBudget holds differ from the closed eras' unpaid budgets"
     );
 
     // Contest and dispute bonds: what is held is what the open re-checks record.

@@ -426,6 +426,7 @@ async fn a_worker_is_activated_by_three_checkers_and_a_failed_verdict_refunds_it
 
     // The slots are active from the next epoch; the worker is checked there.
     let epoch = client.best_number().await.unwrap() / len + 1;
+    let activation_epoch = epoch;
     let (finalized, _) = check(
         &client,
         &checkers,
@@ -629,6 +630,70 @@ async fn a_worker_is_activated_by_three_checkers_and_a_failed_verdict_refunds_it
     ));
     assert_eq!(concluded.bond_to, user_id);
     assert_eq!(held_bond(client.holds(&user_id).await.unwrap()), 0);
+
+    // Rewards: the era of the activation check (one epoch on the dev chain) closes three
+    // epochs after it; then the provider and a checker claim what has vested of their grants
+    // (vesting runs 30 days: a small part so far), paid from the reward pot.
+    let era = client
+        .call_api(kaisar::runtime_apis().rewards_api().current_era())
+        .await
+        .unwrap();
+    let first_era = activation_epoch; // one epoch per era on the dev chain
+    assert!(era > first_era);
+    let era_len = client
+        .fetch(kaisar::storage().rewards().era_length(), ())
+        .await
+        .unwrap()
+        .unwrap_or(1);
+    assert_eq!(era_len, 1, "the dev preset's one-epoch eras");
+    let finality_epochs = client
+        .constant(kaisar::constants().rewards().finality_epochs())
+        .await
+        .unwrap();
+    reach(&client, (first_era + 1 + finality_epochs) * len + 2).await;
+    let lines = client
+        .call_api(kaisar::runtime_apis().rewards_api().rewards_of(
+            account_of(&provider),
+            first_era,
+            first_era,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].grant > 0 && lines[0].terms[0] > 0, "{lines:?}");
+    type Beneficiary = kaisar::runtime_types::pallet_rewards::types::Beneficiary;
+    let provider_claim = ok(
+        &client,
+        "claim (provider)",
+        &kaisar::tx()
+            .rewards()
+            .claim(first_era, Beneficiary::Provider(worker_id)),
+        &provider,
+    )
+    .await;
+    assert!(provider_claim.has::<kaisar::rewards::events::EraClosed>());
+    let paid = provider_claim
+        .expect_event::<kaisar::rewards::events::RewardClaimed>()
+        .unwrap();
+    assert!(paid.amount > 0 && paid.amount < lines[0].grant, "{paid:?}");
+    let checker = &checkers[0];
+    let checker_claim = ok(
+        &client,
+        "claim (license owner)",
+        &kaisar::tx()
+            .rewards()
+            .claim(first_era, Beneficiary::LicenseOwner(checker.license)),
+        &checker.signer,
+    )
+    .await;
+    assert!(
+        checker_claim
+            .expect_event::<kaisar::rewards::events::RewardClaimed>()
+            .unwrap()
+            .amount
+            > 0
+    );
+    assert_chain_consistent(&client).await;
 
     // Leave no slots behind for later runs on the same chain.
     for c in &checkers {

@@ -134,6 +134,11 @@ pub mod types {
         )
     }
 
+    /// The hold reason of closed reward eras' budgets (held on the reward pot).
+    pub fn reward_budget_hold() -> RuntimeHoldReason {
+        RuntimeHoldReason::Rewards(rt::pallet_rewards::pallet::HoldReason::EraBudget)
+    }
+
     /// The hold reason of users' dispute bonds.
     pub fn dispute_bond_hold() -> RuntimeHoldReason {
         RuntimeHoldReason::PopwAttestations(

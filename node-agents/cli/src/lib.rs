@@ -12,6 +12,7 @@
 //! - [`commands`]: what each `kaisar` command does, over a
 //!   [`kaisar_chain_client::Client`].
 //! - [`licenses`]: the checker-node commands (`license`, `referral`, `operator`).
+//! - [`rewards`]: providers' and checkers' rewards (`rewards show`, `rewards claim`).
 //!
 //! Binaries: `kaisar` (the CLI) and `kaisar-demo` (the local devnet walkthrough that
 //! `scripts/devnet` runs).
@@ -21,3 +22,4 @@ pub mod commands;
 pub mod format;
 pub mod keystore;
 pub mod licenses;
+pub mod rewards;

@@ -109,6 +109,27 @@ enum Command {
     /// Run a checker node for delegated licenses: commission and cap.
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Rewards earned as a provider, license owner or operator: show, claim.
+    #[command(subcommand)]
+    Rewards(RewardsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum RewardsCommand {
+    /// What an account earned per era, with the formula's terms, vesting and what is claimable.
+    Show {
+        /// SS58 address or 0x-hex account id (default: the signer's).
+        account: Option<String>,
+        /// How many recent eras to show.
+        #[arg(long, default_value_t = kaisar_cli::rewards::DEFAULT_ERAS)]
+        eras: u32,
+    },
+    /// Claim what has vested of the signer's grants of recent eras.
+    Claim {
+        /// How many recent eras to claim from.
+        #[arg(long, default_value_t = kaisar_cli::rewards::DEFAULT_ERAS)]
+        eras: u32,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -431,6 +452,15 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Operator(OperatorCommand::Show { account }) => {
             licenses::show_operator(&client, &account_or_signer(&cli, account)?).await
+        }
+        Command::Rewards(RewardsCommand::Show { account, eras }) => {
+            kaisar_cli::rewards::show(&client, &account_or_signer(&cli, account)?, *eras).await
+        }
+        Command::Rewards(RewardsCommand::Claim { eras }) => {
+            let signer = signer(&cli)?;
+            kaisar_cli::rewards::claim(&client, &signer, &account_of(&signer), *eras)
+                .await
+                .map(|_| ())
         }
     }
 }
