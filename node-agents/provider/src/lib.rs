@@ -12,3 +12,5 @@
 //! - [`config`]: the TOML configuration and the agent key.
 
 pub mod gpu;
+pub mod popw_http;
+pub mod responder;
