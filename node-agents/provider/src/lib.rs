@@ -11,6 +11,7 @@
 //!   a client for the checker daemon) is [`popw_http`];
 //! - [`config`]: the TOML configuration and the agent key.
 
+pub mod config;
 pub mod containers;
 pub mod gpu;
 pub mod popw_http;
