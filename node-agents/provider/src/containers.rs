@@ -297,7 +297,7 @@ pub fn create_body(
         return Err(ContainerError::Invalid(format!("cpus {cpus}")));
     }
     let memory_mib = spec.memory_mib.unwrap_or(config.default_memory_mib);
-    if memory_mib < 6 || memory_mib > (1 << 30) {
+    if !(6..=(1 << 30)).contains(&memory_mib) {
         return Err(ContainerError::Invalid(format!("memory {memory_mib} MiB")));
     }
     if spec.access_port == 0 {

@@ -114,7 +114,7 @@ enum Phase<B: Backend> {
     /// Committed; waiting for the open request.
     Committed {
         commit: Bytes,
-        worker: Worker<B>,
+        worker: Box<Worker<B>>,
         pending: Box<PendingOpening>,
     },
     /// The open request is being answered (a blocking thread holds the worker).
@@ -163,7 +163,7 @@ impl<B: Backend> Inner<B> {
         for id in expired {
             if let Some(e) = self.challenges.remove(&id) {
                 if let Phase::Committed { worker, .. } = e.phase {
-                    self.idle[e.slot] = Some(worker);
+                    self.idle[e.slot] = Some(*worker);
                 }
                 tracing::debug!(challenge = %hex::encode(id.0), "challenge expired");
             }
@@ -426,7 +426,7 @@ async fn challenge<B: Backend + Send + 'static>(
                     .send_replace(Progress::Committed(commit.clone()));
                 entry.phase = Phase::Committed {
                     commit,
-                    worker,
+                    worker: Box::new(worker),
                     pending: Box::new(pending),
                 };
             }
@@ -562,9 +562,9 @@ async fn open<B: Backend + Send + 'static>(
                 entry.phase = Phase::Done {
                     commit: Some(commit.clone()),
                 };
-                inner.idle[slot] = Some(worker);
+                inner.idle[slot] = Some(*worker);
             }
-            None => inner.idle[slot] = Some(worker),
+            None => inner.idle[slot] = Some(*worker),
         }
         result
     })
