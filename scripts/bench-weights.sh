@@ -27,8 +27,9 @@ declare -A dir=(
   [pallet_orders]=pallets/orders
   [pallet_checker_licenses]=pallets/checker-licenses
   [pallet_popw_attestations]=pallets/popw-attestations
+  [pallet_rewards]=pallets/rewards
 )
-all=(pallet_worker_registry pallet_escrow pallet_points pallet_orders pallet_checker_licenses pallet_popw_attestations)
+all=(pallet_worker_registry pallet_escrow pallet_points pallet_orders pallet_checker_licenses pallet_popw_attestations pallet_rewards)
 pallets=("$@"); report=0
 [ ${#pallets[@]} -gt 0 ] || { pallets=("${all[@]}"); report=1; }
 
