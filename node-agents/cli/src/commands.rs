@@ -395,6 +395,20 @@ pub async fn order_status(client: &Client, keys: &KeyStore, id: u64) -> Result<(
             if *cancelled { "cancelled" } else { "ended" }
         ),
     }
+    let exits = client
+        .fetch(kaisar::storage().orders().exit_records(), (id,))
+        .await?
+        .map(|r| r.0)
+        .unwrap_or_default();
+    for exit in &exits {
+        println!(
+            "  container exit at block #{} (after {} restart{}): {}",
+            exit.at,
+            exit.restarts,
+            if exit.restarts == 1 { "" } else { "s" },
+            format::exit_kind(&exit.kind)
+        );
+    }
     if matches!(
         order.status,
         OrderStatus::Running { .. } | OrderStatus::Settling { .. }

@@ -158,6 +158,26 @@ pub fn failure_reason(reason: &FailureReason) -> &'static str {
         FailureReason::Rejected => "the worker rejected it",
         FailureReason::WorkerUnavailable => "the worker went offline or was suspended",
         FailureReason::NoFinalReport => "the worker sent no final usage report",
+        FailureReason::ServiceFailed => {
+            "the provider could not serve the container (image unavailable or engine failure)"
+        }
+    }
+}
+
+/// How an order's container stopped, in words.
+pub fn exit_kind(
+    kind: &kaisar_chain_client::kaisar::runtime_types::pallet_orders::types::ExitKind,
+) -> String {
+    use kaisar_chain_client::kaisar::runtime_types::pallet_orders::types::ExitKind;
+    match kind {
+        ExitKind::Exited { code } => format!("the container's process exited with code {code}"),
+        ExitKind::OomKilled => "killed for exceeding the order's memory limit".into(),
+        ExitKind::ImageUnavailable => {
+            "the image is unavailable on the host (provider's fault)".into()
+        }
+        ExitKind::StartFailed => {
+            "the container engine could not start it (provider's fault)".into()
+        }
     }
 }
 

@@ -437,6 +437,34 @@ mod benchmarks {
         assert_eq!(unmatured::<T>(id), 0);
     }
 
+    /// A provider's fault reported on a running order with a matured and an unmatured period
+    /// and a full exit record list: the order fails, the matured period is paid, the rest
+    /// refunded as points.
+    #[benchmark]
+    fn report_exit() {
+        let (worker_id, agent) = worker::<T>(0, 1);
+        let id = place::<T>(&user::<T>(0, 1), worker_id);
+        accept::<T>(&agent, id);
+        let matured_at = now::<T>().saturating_add(3u32.into());
+        two_periods::<T>(&agent, &[id], matured_at);
+        set_block::<T>(matured_at);
+        for restarts in 0..crate::MAX_EXIT_RECORDS {
+            ExitRecords::<T>::mutate(id, |r| {
+                let _ = r.try_push(ExitRecord {
+                    kind: ExitKind::OomKilled,
+                    restarts,
+                    at: matured_at,
+                });
+            });
+        }
+        fill_spill_window::<T>(retention_from::<T>());
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(agent), id, ExitKind::ImageUnavailable, 3);
+
+        assert!(matches!(status::<T>(id), OrderStatus::Failed { .. }));
+    }
+
     impl_benchmark_test_suite!(
         Orders,
         crate::mock::ExtBuilder::default().build(),

@@ -439,6 +439,36 @@ impl<T: Config> Pallet<T> {
         Self::fail_order(order_id, order, reason)
     }
 
+    pub(crate) fn do_report_exit(
+        agent: T::AccountId,
+        order_id: OrderId,
+        kind: ExitKind,
+        restarts: u32,
+    ) -> DispatchResult {
+        let order = Orders::<T>::get(order_id).ok_or(Error::<T>::UnknownOrder)?;
+        Self::ensure_agent(&agent, order.worker)?;
+        ensure!(
+            matches!(order.status, OrderStatus::Running { .. }),
+            Error::<T>::InvalidOrderState
+        );
+        let at = frame_system::Pallet::<T>::block_number();
+        ExitRecords::<T>::mutate(order_id, |records| {
+            if records.is_full() {
+                records.remove(0);
+            }
+            let _ = records.try_push(ExitRecord { kind, restarts, at });
+        });
+        Self::deposit_event(Event::<T>::ContainerExited {
+            order_id,
+            kind,
+            restarts,
+        });
+        if kind.is_provider_fault() {
+            Self::fail_order(order_id, order, FailureReason::ServiceFailed)?;
+        }
+        Ok(())
+    }
+
     /// Remove a terminal order after its retention period (see [`Pallet::drop_order`]).
     pub(crate) fn do_drop_order(order_id: OrderId) -> DispatchResult {
         let order = Orders::<T>::get(order_id).ok_or(Error::<T>::UnknownOrder)?;
@@ -453,6 +483,7 @@ impl<T: Config> Pallet<T> {
         );
         Self::unschedule(order_id, order.deadline);
         Orders::<T>::remove(order_id);
+        ExitRecords::<T>::remove(order_id);
         Self::deposit_event(Event::<T>::OrderDropped { order_id });
         Ok(())
     }

@@ -91,6 +91,9 @@ pub use weights::WeightInfo;
 /// Log target of this pallet.
 pub const LOG_TARGET: &str = "runtime::orders";
 
+/// Container exits kept per order ([`ExitRecords`]).
+pub const MAX_EXIT_RECORDS: u32 = 8;
+
 /// What the benchmarks need from the runtime: ways to create the state that the orders pallet
 /// only reaches through its traits.
 #[cfg(feature = "runtime-benchmarks")]
@@ -278,6 +281,17 @@ pub mod pallet {
     pub type AccessBlobs<T: Config> =
         StorageMap<_, Blake2_128Concat, OrderId, BoundedVec<u8, T::MaxAccessBlobLen>>;
 
+    /// The latest container exits of each order (at most [`MAX_EXIT_RECORDS`], oldest
+    /// dropped first), as its agent reported them; removed with the order.
+    #[pallet::storage]
+    pub type ExitRecords<T: Config> = StorageMap<
+        _,
+        Blake2_128Concat,
+        OrderId,
+        BoundedVec<ExitRecord<BlockNumberFor<T>>, ConstU32<MAX_EXIT_RECORDS>>,
+        ValueQuery,
+    >;
+
     /// The open (Pending, Running or Settling) orders of each worker. Settling orders hold no
     /// GPUs but stay listed until they settle, so that the worker becoming unavailable refunds
     /// their unmatured periods; they count towards `MaxOrdersPerWorker`.
@@ -365,6 +379,17 @@ pub mod pallet {
             order_id: OrderId,
             /// Block at which it ends.
             ends_at: BlockNumberFor<T>,
+        },
+        /// The agent reported how a Running order's container stopped. A provider's fault
+        /// (`ImageUnavailable`, `StartFailed`) also fails the order (`OrderFailed` with
+        /// `ServiceFailed`, refunded as a service failure).
+        ContainerExited {
+            /// The order.
+            order_id: OrderId,
+            /// How it stopped.
+            kind: ExitKind,
+            /// Restarts before this exit.
+            restarts: u32,
         },
         /// The agent reported usage of a Running order. The reported period is paid when it
         /// matures (see `ProviderPaid`).
@@ -736,6 +761,26 @@ pub mod pallet {
             ensure_signed(origin)?;
             Self::do_settle_order(order_id)
         }
+
+        /// Report how a Running order's container stopped (the user sees it in
+        /// [`ExitRecords`] and the `ContainerExited` event). A provider's fault
+        /// (`ImageUnavailable`, `StartFailed`) fails the order as a service failure: matured
+        /// periods are paid, the rest refunded (as points where the user prefers).
+        ///
+        /// - `origin`: signed; the agent of the order's worker.
+        /// - `order_id`: a Running order.
+        /// - `kind`: how it stopped; `restarts`: restarts before this exit.
+        #[pallet::call_index(8)]
+        #[pallet::weight(T::WeightInfo::report_exit().saturating_add(Pallet::<T>::accrual_weight()))]
+        pub fn report_exit(
+            origin: OriginFor<T>,
+            order_id: OrderId,
+            kind: ExitKind,
+            restarts: u32,
+        ) -> DispatchResult {
+            let agent = ensure_signed(origin)?;
+            Self::do_report_exit(agent, order_id, kind, restarts)
+        }
     }
 }
 
@@ -1008,6 +1053,13 @@ impl<T: Config> Pallet<T> {
             );
         }
 
+        for (id, records) in ExitRecords::<T>::iter() {
+            ensure!(
+                Orders::<T>::contains_key(id),
+                "exit records of a removed order"
+            );
+            ensure!(!records.is_empty(), "an empty exit record list stored");
+        }
         for (id, _) in AccessBlobs::<T>::iter() {
             ensure!(
                 matches!(

@@ -1810,10 +1810,20 @@ fn env_or(name: &str, default: u32) -> u32 {
 fn random_action_sequences_keep_the_money_invariants() {
     let cases = env_or("PROPTEST_CASES", 256);
     let steps = env_or("PROPTEST_STEPS", 40) as usize;
+    // A fixed seed by default: the coverage checks below then never flake in CI (some paths,
+    // like a payment to a frozen payer's provider, happen only a few times per run). Set
+    // PROPTEST_RNG_SEED to another number to explore other sequences.
+    let defaults = ProptestConfig::default();
+    let rng_seed = if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+        defaults.rng_seed
+    } else {
+        proptest::test_runner::RngSeed::Fixed(0x6b61_6973_6172_0001)
+    };
     let config = ProptestConfig {
         cases,
         failure_persistence: None,
-        ..ProptestConfig::default()
+        rng_seed,
+        ..defaults
     };
     let started = Instant::now();
     let mut runner = TestRunner::new(config);

@@ -2771,3 +2771,97 @@ fn a_worker_cannot_deregister_while_its_orders_settle() {
             ));
         });
 }
+
+#[test]
+fn container_exits_of_the_users_workload_are_recorded_and_the_order_keeps_running() {
+    use crate::ExitKind;
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        accept(AGENT, id);
+        run_to_block(3);
+        assert_ok!(Orders::report_exit(
+            RuntimeOrigin::signed(AGENT),
+            id,
+            ExitKind::Exited { code: 3 },
+            0
+        ));
+        assert_ok!(Orders::report_exit(
+            RuntimeOrigin::signed(AGENT),
+            id,
+            ExitKind::OomKilled,
+            1
+        ));
+        assert!(matches!(status(id), OrderStatus::Running { .. }));
+        let records = crate::ExitRecords::<Test>::get(id);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].kind, ExitKind::Exited { code: 3 });
+        assert_eq!(
+            (records[1].kind, records[1].restarts, records[1].at),
+            (ExitKind::OomKilled, 1, 3)
+        );
+        // Bounded: the oldest is dropped.
+        for i in 0..crate::MAX_EXIT_RECORDS {
+            assert_ok!(Orders::report_exit(
+                RuntimeOrigin::signed(AGENT),
+                id,
+                ExitKind::Exited { code: i as i32 },
+                i
+            ));
+        }
+        let records = crate::ExitRecords::<Test>::get(id);
+        assert_eq!(records.len() as u32, crate::MAX_EXIT_RECORDS);
+        assert_eq!(records[0].kind, ExitKind::Exited { code: 0 });
+    });
+}
+
+#[test]
+fn a_providers_fault_fails_the_order_and_refunds_it_as_points() {
+    use crate::ExitKind;
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        accept(AGENT, id);
+        let points_before = points_of(USER);
+        assert_ok!(Orders::report_exit(
+            RuntimeOrigin::signed(AGENT),
+            id,
+            ExitKind::ImageUnavailable,
+            0
+        ));
+        assert!(matches!(
+            status(id),
+            OrderStatus::Failed {
+                reason: FailureReason::ServiceFailed,
+                ..
+            }
+        ));
+        assert!(points_of(USER) > points_before, "refunded as points");
+    });
+}
+
+#[test]
+fn exit_reports_check_the_agent_and_the_orders_state() {
+    use crate::ExitKind;
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        assert_noop!(
+            Orders::report_exit(RuntimeOrigin::signed(AGENT), id, ExitKind::OomKilled, 0),
+            err(Error::InvalidOrderState)
+        );
+        accept(AGENT, id);
+        assert_noop!(
+            Orders::report_exit(RuntimeOrigin::signed(USER), id, ExitKind::OomKilled, 0),
+            err(Error::NotWorkerAgent)
+        );
+        assert_noop!(
+            Orders::report_exit(RuntimeOrigin::signed(AGENT), id + 9, ExitKind::OomKilled, 0),
+            err(Error::UnknownOrder)
+        );
+        assert_noop!(
+            Orders::report_exit(RuntimeOrigin::none(), id, ExitKind::OomKilled, 0),
+            sp_runtime::DispatchError::BadOrigin
+        );
+    });
+}

@@ -44,6 +44,7 @@ impl<T: Config> Pallet<T> {
                 | OrderStatus::Cancelled { .. }
                 | OrderStatus::Failed { .. } => {
                     Orders::<T>::remove(order_id);
+                    ExitRecords::<T>::remove(order_id);
                     Self::deposit_event(Event::<T>::OrderDropped { order_id });
                     continue;
                 }

@@ -45,6 +45,69 @@ pub struct OrderSpec<T: Config> {
     pub ports: BoundedVec<u16, T::MaxPorts>,
 }
 
+/// How an order's container stopped, as its agent reports it ([`crate::Pallet::report_exit`]).
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    Debug,
+)]
+pub enum ExitKind {
+    /// The container's process exited with `code` (the user's workload: the order keeps its
+    /// time; the agent restarts the container by the order's policy).
+    #[codec(index = 0)]
+    Exited {
+        /// The process's exit code.
+        code: i32,
+    },
+    /// The kernel killed it for exceeding the order's memory limit (the user's workload).
+    #[codec(index = 1)]
+    OomKilled,
+    /// The ordered image could not be found or pulled on the host: the provider's failure (the
+    /// order fails and is refunded).
+    #[codec(index = 2)]
+    ImageUnavailable,
+    /// The container engine could not create or start the container: the provider's failure
+    /// (the order fails and is refunded).
+    #[codec(index = 3)]
+    StartFailed,
+}
+
+impl ExitKind {
+    /// Whether the provider caused it (the order fails as a service failure).
+    pub fn is_provider_fault(&self) -> bool {
+        matches!(self, Self::ImageUnavailable | Self::StartFailed)
+    }
+}
+
+/// One exit of an order's container, as recorded on-chain.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    Debug,
+)]
+pub struct ExitRecord<BlockNumber> {
+    /// How it stopped.
+    pub kind: ExitKind,
+    /// How many times the agent had restarted the container for this order before.
+    pub restarts: u32,
+    /// The block of the report.
+    pub at: BlockNumber,
+}
+
 /// A periodic usage report from the worker's agent.
 #[derive(
     Clone,
@@ -94,6 +157,10 @@ pub enum FailureReason {
     /// The agent sent no final usage report by `ends_at + ReportGracePeriod`.
     #[codec(index = 3)]
     NoFinalReport,
+    /// The agent reported that the provider could not serve the container (image unavailable
+    /// on the host, container engine failure).
+    #[codec(index = 4)]
+    ServiceFailed,
 }
 
 /// Where an order is in its lifecycle.
