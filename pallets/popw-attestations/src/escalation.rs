@@ -492,7 +492,7 @@ impl<T: Config> Pallet<T> {
             };
             if in_majority {
                 Slashes::<T>::mutate(epoch, v.license, |n| n.saturating_inc());
-                T::Rewards::vote_slashed(epoch, v.license);
+                T::Rewards::vote_slashed(verdict_epoch, v.license);
                 CheckerTallies::<T>::mutate(epoch, v.license, |_| ());
                 Self::deposit_event(Event::VoteSlashed {
                     verdict_epoch,

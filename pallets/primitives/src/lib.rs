@@ -516,8 +516,10 @@ pub trait RewardAccrual<AccountId> {
     fn checker_agreed(epoch: CheckingEpoch, license: LicenseId, operator: &AccountId);
     /// `license`'s slot was scored on a canary of `epoch`; `erred` if it got it wrong.
     fn canary_scored(epoch: CheckingEpoch, license: LicenseId, erred: bool);
-    /// A verdict `license`'s slot was in the majority of was overturned; recorded in `epoch`.
-    fn vote_slashed(epoch: CheckingEpoch, license: LicenseId);
+    /// A verdict of `verdict_epoch` that `license`'s slot was in the majority of was overturned
+    /// by an escalation: its agreement no longer counts as work, and the slot's reward for that
+    /// era is cut by the slash fraction.
+    fn vote_slashed(verdict_epoch: CheckingEpoch, license: LicenseId);
     /// The most any one of these functions costs.
     fn max_weight() -> Weight;
 }

@@ -130,8 +130,12 @@ impl<T: Config> RewardAccrual<T::AccountId> for Pallet<T> {
         });
     }
 
-    fn vote_slashed(epoch: CheckingEpoch, license: LicenseId) {
-        Self::accrue_checker(epoch, license, None, |s| s.slashes.saturating_inc());
+    fn vote_slashed(verdict_epoch: CheckingEpoch, license: LicenseId) {
+        Self::accrue_checker(verdict_epoch, license, None, |s| {
+            s.slashes.saturating_inc();
+            // The overturned agreement is no work.
+            s.agreed = s.agreed.saturating_sub(1);
+        });
     }
 
     fn max_weight() -> Weight {
