@@ -414,6 +414,15 @@ async fn unmatched_or_invalid_orders_fail_cleanly() {
     assert!(err.contains("an order runs between"), "{err}");
     let err = user.fails(&["order", "status", "18446744073709551615"]);
     assert!(err.contains("no order"), "{err}");
+    // Disputing an order that is not running is refused in words.
+    let err = user.fails(&["order", "dispute", "18446744073709551615"]);
+    assert!(err.contains("PopwAttestations::OrderNotRunning"), "{err}");
+    // A fresh account has earned no rewards and has nothing to claim.
+    let out = user.ok(&["rewards", "show", "--eras", "3"]);
+    assert!(out.contains("current era"), "{out}");
+    assert!(out.contains("nothing earned"), "{out}");
+    let out = user.ok(&["rewards", "claim"]);
+    assert!(out.contains("Nothing to claim"), "{out}");
 }
 
 /// A license id from a line like "... minted: #3, #4." (the first one).
