@@ -53,32 +53,32 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Component `t` ranges over `[1, 8]`.
 	fn open_round(t: u32, ) -> Weight {
 		// Proof size: measured 56, estimated 1489 bytes.
-		Weight::from_parts(11_443_485, 1489)
-			.saturating_add(Weight::from_parts(25_886, 0).saturating_mul(t.into()))
+		Weight::from_parts(11_613_999, 1489)
+			.saturating_add(Weight::from_parts(20_255, 0).saturating_mul(t.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Component `p` ranges over `[0, 24]`.
 	fn commit(p: u32, ) -> Weight {
 		// Proof size: measured 1155, estimated 3832 bytes.
-		Weight::from_parts(87_757_507, 3832)
-			.saturating_add(Weight::from_parts(306_844, 0).saturating_mul(p.into()))
+		Weight::from_parts(88_778_645, 3832)
+			.saturating_add(Weight::from_parts(335_664, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Component `t` ranges over `[1, 8]`.
 	fn settle(t: u32, ) -> Weight {
 		// Proof size: measured 265, estimated 3832 bytes.
-		Weight::from_parts(17_713_339, 3832)
-			.saturating_add(Weight::from_parts(636_019, 0).saturating_mul(t.into()))
+		Weight::from_parts(17_978_351, 3832)
+			.saturating_add(Weight::from_parts(639_192, 0).saturating_mul(t.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Component `n` ranges over `[1, 50]`.
 	fn claim(n: u32, ) -> Weight {
 		// Proof size: measured 1299, estimated 18714 bytes.
-		Weight::from_parts(82_323_761, 18714)
-			.saturating_add(Weight::from_parts(79_139_669, 0).saturating_mul(n.into()))
+		Weight::from_parts(60_280_000, 18714)
+			.saturating_add(Weight::from_parts(88_999_056, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -88,8 +88,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Component `n` ranges over `[1, 50]`.
 	fn grant(n: u32, ) -> Weight {
 		// Proof size: measured 419, estimated 3549 bytes.
-		Weight::from_parts(92_898_000, 3549)
-			.saturating_add(Weight::from_parts(77_032_877, 0).saturating_mul(n.into()))
+		Weight::from_parts(94_841_000, 3549)
+			.saturating_add(Weight::from_parts(88_722_115, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -98,45 +98,45 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	fn register_referral_code() -> Weight {
 		// Proof size: measured 56, estimated 3530 bytes.
-		Weight::from_parts(15_814_000, 3530)
+		Weight::from_parts(16_294_000, 3530)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn delegate() -> Weight {
 		// Proof size: measured 817, estimated 6080 bytes.
-		Weight::from_parts(41_622_000, 6080)
+		Weight::from_parts(42_633_000, 6080)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn undelegate() -> Weight {
 		// Proof size: measured 364, estimated 3541 bytes.
-		Weight::from_parts(25_018_000, 3541)
+		Weight::from_parts(25_488_000, 3541)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn set_commission() -> Weight {
 		// Proof size: measured 148, estimated 3535 bytes.
-		Weight::from_parts(14_492_000, 3535)
+		Weight::from_parts(14_812_000, 3535)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn set_max_licenses() -> Weight {
 		// Proof size: measured 140, estimated 3535 bytes.
-		Weight::from_parts(12_238_000, 3535)
+		Weight::from_parts(12_718_000, 3535)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn on_initialize_idle() -> Weight {
 		// Proof size: measured 56, estimated 1489 bytes.
-		Weight::from_parts(4_116_000, 1489)
+		Weight::from_parts(4_146_000, 1489)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(0_u64))
 	}
 	/// Component `n` ranges over `[0, 512]`.
 	fn on_initialize_epoch(n: u32, ) -> Weight {
 		// Proof size: measured 408, estimated 3535 bytes.
-		Weight::from_parts(11_087_000, 3535)
-			.saturating_add(Weight::from_parts(12_640_001, 0).saturating_mul(n.into()))
+		Weight::from_parts(11_296_000, 3535)
+			.saturating_add(Weight::from_parts(15_838_730, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -148,26 +148,26 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn open_round(t: u32, ) -> Weight {
-		Weight::from_parts(11_443_485, 1489)
-			.saturating_add(Weight::from_parts(25_886, 0).saturating_mul(t.into()))
+		Weight::from_parts(11_613_999, 1489)
+			.saturating_add(Weight::from_parts(20_255, 0).saturating_mul(t.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit(p: u32, ) -> Weight {
-		Weight::from_parts(87_757_507, 3832)
-			.saturating_add(Weight::from_parts(306_844, 0).saturating_mul(p.into()))
+		Weight::from_parts(88_778_645, 3832)
+			.saturating_add(Weight::from_parts(335_664, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn settle(t: u32, ) -> Weight {
-		Weight::from_parts(17_713_339, 3832)
-			.saturating_add(Weight::from_parts(636_019, 0).saturating_mul(t.into()))
+		Weight::from_parts(17_978_351, 3832)
+			.saturating_add(Weight::from_parts(639_192, 0).saturating_mul(t.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn claim(n: u32, ) -> Weight {
-		Weight::from_parts(82_323_761, 18714)
-			.saturating_add(Weight::from_parts(79_139_669, 0).saturating_mul(n.into()))
+		Weight::from_parts(60_280_000, 18714)
+			.saturating_add(Weight::from_parts(88_999_056, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
@@ -175,8 +175,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 8077).saturating_mul(n.into()))
 	}
 	fn grant(n: u32, ) -> Weight {
-		Weight::from_parts(92_898_000, 3549)
-			.saturating_add(Weight::from_parts(77_032_877, 0).saturating_mul(n.into()))
+		Weight::from_parts(94_841_000, 3549)
+			.saturating_add(Weight::from_parts(88_722_115, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
@@ -184,38 +184,38 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 8862).saturating_mul(n.into()))
 	}
 	fn register_referral_code() -> Weight {
-		Weight::from_parts(15_814_000, 3530)
+		Weight::from_parts(16_294_000, 3530)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn delegate() -> Weight {
-		Weight::from_parts(41_622_000, 6080)
+		Weight::from_parts(42_633_000, 6080)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn undelegate() -> Weight {
-		Weight::from_parts(25_018_000, 3541)
+		Weight::from_parts(25_488_000, 3541)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_commission() -> Weight {
-		Weight::from_parts(14_492_000, 3535)
+		Weight::from_parts(14_812_000, 3535)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_max_licenses() -> Weight {
-		Weight::from_parts(12_238_000, 3535)
+		Weight::from_parts(12_718_000, 3535)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(4_116_000, 1489)
+		Weight::from_parts(4_146_000, 1489)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(0_u64))
 	}
 	fn on_initialize_epoch(n: u32, ) -> Weight {
-		Weight::from_parts(11_087_000, 3535)
-			.saturating_add(Weight::from_parts(12_640_001, 0).saturating_mul(n.into()))
+		Weight::from_parts(11_296_000, 3535)
+			.saturating_add(Weight::from_parts(15_838_730, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))

@@ -42,20 +42,20 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn lock() -> Weight {
-		// Proof size: measured 198, estimated 6196 bytes.
-		Weight::from_parts(144_034_000, 6196)
+		// Proof size: measured 235, estimated 6290 bytes.
+		Weight::from_parts(100_870_000, 6290)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	fn pay() -> Weight {
-		// Proof size: measured 522, estimated 8799 bytes.
-		Weight::from_parts(102_151_000, 8799)
+		// Proof size: measured 559, estimated 8799 bytes.
+		Weight::from_parts(102_673_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	fn close() -> Weight {
-		// Proof size: measured 522, estimated 6196 bytes.
-		Weight::from_parts(87_750_000, 6196)
+		// Proof size: measured 559, estimated 6290 bytes.
+		Weight::from_parts(88_030_000, 6290)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -64,17 +64,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn lock() -> Weight {
-		Weight::from_parts(144_034_000, 6196)
+		Weight::from_parts(100_870_000, 6290)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn pay() -> Weight {
-		Weight::from_parts(102_151_000, 8799)
+		Weight::from_parts(102_673_000, 8799)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn close() -> Weight {
-		Weight::from_parts(87_750_000, 6196)
+		Weight::from_parts(88_030_000, 6290)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}

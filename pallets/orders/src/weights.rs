@@ -52,8 +52,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Component `n` ranges over `[1, 64]`.
 	fn place_order(n: u32, ) -> Weight {
 		// Proof size: measured 1887, estimated 12994 bytes.
-		Weight::from_parts(237_441_153, 12994)
-			.saturating_add(Weight::from_parts(5_933_208, 0).saturating_mul(n.into()))
+		Weight::from_parts(233_985_357, 12994)
+			.saturating_add(Weight::from_parts(4_858_622, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
@@ -61,143 +61,142 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	fn accept_order() -> Weight {
 		// Proof size: measured 2084, estimated 15995 bytes.
-		Weight::from_parts(90_505_000, 15995)
+		Weight::from_parts(91_235_000, 15995)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	fn reject_order() -> Weight {
 		// Proof size: measured 2556, estimated 15995 bytes.
-		Weight::from_parts(221_749_000, 15995)
+		Weight::from_parts(219_916_000, 15995)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
 	fn report_usage() -> Weight {
-		// Proof size: measured 2822, estimated 15995 bytes.
-		Weight::from_parts(180_858_000, 15995)
-			.saturating_add(T::DbWeight::get().reads(16_u64))
-			.saturating_add(T::DbWeight::get().writes(12_u64))
+		// Proof size: measured 2981, estimated 15995 bytes.
+		Weight::from_parts(201_920_000, 15995)
+			.saturating_add(T::DbWeight::get().reads(22_u64))
+			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
 	fn cancel_order() -> Weight {
 		// Proof size: measured 2658, estimated 15995 bytes.
-		Weight::from_parts(208_690_000, 15995)
+		Weight::from_parts(207_298_000, 15995)
 			.saturating_add(T::DbWeight::get().reads(16_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
 	fn expire_order() -> Weight {
-		// Proof size: measured 2824, estimated 15995 bytes.
-		Weight::from_parts(243_602_000, 15995)
-			.saturating_add(T::DbWeight::get().reads(20_u64))
-			.saturating_add(T::DbWeight::get().writes(15_u64))
+		// Proof size: measured 2982, estimated 15995 bytes.
+		Weight::from_parts(264_162_000, 15995)
+			.saturating_add(T::DbWeight::get().reads(26_u64))
+			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
 	fn drop_order() -> Weight {
 		// Proof size: measured 684, estimated 3999 bytes.
-		Weight::from_parts(20_170_000, 3999)
+		Weight::from_parts(21_812_000, 3999)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Component `n` ranges over `[0, 64]`.
 	fn on_initialize(n: u32, ) -> Weight {
-		// Proof size: measured 1894, estimated 15084 bytes.
-		Weight::from_parts(261_662_117, 15084)
-			.saturating_add(Weight::from_parts(210_823_941, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(12_u64))
-			.saturating_add(T::DbWeight::get().reads((7_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
-			.saturating_add(T::DbWeight::get().writes((7_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3389).saturating_mul(n.into()))
+		// Proof size: measured 2051, estimated 15084 bytes.
+		Weight::from_parts(95_957_561, 15084)
+			.saturating_add(Weight::from_parts(222_060_106, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(16_u64))
+			.saturating_add(T::DbWeight::get().reads((9_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
+			.saturating_add(T::DbWeight::get().writes((8_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3617).saturating_mul(n.into()))
 	}
 	/// Component `n` ranges over `[0, 24]`.
 	fn on_worker_unavailable(n: u32, ) -> Weight {
-		// Proof size: measured 2524, estimated 14908 bytes.
-		Weight::from_parts(40_852_353, 14908)
-			.saturating_add(Weight::from_parts(194_784_160, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(13_u64))
+		// Proof size: measured 2682, estimated 14908 bytes.
+		Weight::from_parts(29_852_884, 14908)
+			.saturating_add(Weight::from_parts(208_286_502, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3009).saturating_mul(n.into()))
 	}
 	fn settle_order() -> Weight {
-		// Proof size: measured 2512, estimated 15995 bytes.
-		Weight::from_parts(247_738_000, 15995)
-			.saturating_add(T::DbWeight::get().reads(18_u64))
-			.saturating_add(T::DbWeight::get().writes(14_u64))
-	}
-	// estimated from expire_order (the failing path) plus the exit record; re-measured by scripts/bench-weights.sh
-	fn report_exit() -> Weight {
-		Weight::from_parts(260_000_000, 16995)
-			.saturating_add(T::DbWeight::get().reads(21_u64))
+		// Proof size: measured 2671, estimated 15995 bytes.
+		Weight::from_parts(270_993_000, 15995)
+			.saturating_add(T::DbWeight::get().reads(24_u64))
 			.saturating_add(T::DbWeight::get().writes(16_u64))
+	}
+	fn report_exit() -> Weight {
+		// Proof size: measured 3106, estimated 15995 bytes.
+		Weight::from_parts(281_257_000, 15995)
+			.saturating_add(T::DbWeight::get().reads(27_u64))
+			.saturating_add(T::DbWeight::get().writes(18_u64))
 	}
 }
 
 /// The same weights with RocksDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn place_order(n: u32, ) -> Weight {
-		Weight::from_parts(237_441_153, 12994)
-			.saturating_add(Weight::from_parts(5_933_208, 0).saturating_mul(n.into()))
+		Weight::from_parts(233_985_357, 12994)
+			.saturating_add(Weight::from_parts(4_858_622, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(14_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(12_u64))
 			.saturating_add(Weight::from_parts(0, 3389).saturating_mul(n.into()))
 	}
 	fn accept_order() -> Weight {
-		Weight::from_parts(90_505_000, 15995)
+		Weight::from_parts(91_235_000, 15995)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn reject_order() -> Weight {
-		Weight::from_parts(221_749_000, 15995)
+		Weight::from_parts(219_916_000, 15995)
 			.saturating_add(RocksDbWeight::get().reads(17_u64))
 			.saturating_add(RocksDbWeight::get().writes(13_u64))
 	}
 	fn report_usage() -> Weight {
-		Weight::from_parts(180_858_000, 15995)
-			.saturating_add(RocksDbWeight::get().reads(16_u64))
-			.saturating_add(RocksDbWeight::get().writes(12_u64))
+		Weight::from_parts(201_920_000, 15995)
+			.saturating_add(RocksDbWeight::get().reads(22_u64))
+			.saturating_add(RocksDbWeight::get().writes(14_u64))
 	}
 	fn cancel_order() -> Weight {
-		Weight::from_parts(208_690_000, 15995)
+		Weight::from_parts(207_298_000, 15995)
 			.saturating_add(RocksDbWeight::get().reads(16_u64))
 			.saturating_add(RocksDbWeight::get().writes(14_u64))
 	}
 	fn expire_order() -> Weight {
-		Weight::from_parts(243_602_000, 15995)
-			.saturating_add(RocksDbWeight::get().reads(20_u64))
-			.saturating_add(RocksDbWeight::get().writes(15_u64))
+		Weight::from_parts(264_162_000, 15995)
+			.saturating_add(RocksDbWeight::get().reads(26_u64))
+			.saturating_add(RocksDbWeight::get().writes(17_u64))
 	}
 	fn drop_order() -> Weight {
-		Weight::from_parts(20_170_000, 3999)
+		Weight::from_parts(21_812_000, 3999)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(261_662_117, 15084)
-			.saturating_add(Weight::from_parts(210_823_941, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(12_u64))
-			.saturating_add(RocksDbWeight::get().reads((7_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(7_u64))
-			.saturating_add(RocksDbWeight::get().writes((7_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3389).saturating_mul(n.into()))
+		Weight::from_parts(95_957_561, 15084)
+			.saturating_add(Weight::from_parts(222_060_106, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(16_u64))
+			.saturating_add(RocksDbWeight::get().reads((9_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(8_u64))
+			.saturating_add(RocksDbWeight::get().writes((8_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3617).saturating_mul(n.into()))
 	}
 	fn on_worker_unavailable(n: u32, ) -> Weight {
-		Weight::from_parts(40_852_353, 14908)
-			.saturating_add(Weight::from_parts(194_784_160, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(13_u64))
+		Weight::from_parts(29_852_884, 14908)
+			.saturating_add(Weight::from_parts(208_286_502, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(17_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(9_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3009).saturating_mul(n.into()))
 	}
 	fn settle_order() -> Weight {
-		Weight::from_parts(247_738_000, 15995)
-			.saturating_add(RocksDbWeight::get().reads(18_u64))
-			.saturating_add(RocksDbWeight::get().writes(14_u64))
-	}
-	// estimated from expire_order (the failing path) plus the exit record; re-measured by scripts/bench-weights.sh
-	fn report_exit() -> Weight {
-		Weight::from_parts(260_000_000, 16995)
-			.saturating_add(RocksDbWeight::get().reads(21_u64))
+		Weight::from_parts(270_993_000, 15995)
+			.saturating_add(RocksDbWeight::get().reads(24_u64))
 			.saturating_add(RocksDbWeight::get().writes(16_u64))
+	}
+	fn report_exit() -> Weight {
+		Weight::from_parts(281_257_000, 15995)
+			.saturating_add(RocksDbWeight::get().reads(27_u64))
+			.saturating_add(RocksDbWeight::get().writes(18_u64))
 	}
 }

@@ -42,13 +42,13 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_refund_preference() -> Weight {
 		// Proof size: measured 76, estimated 3514 bytes.
-		Weight::from_parts(10_596_000, 3514)
+		Weight::from_parts(10_335_000, 3514)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn fund_pot() -> Weight {
 		// Proof size: measured 155, estimated 6196 bytes.
-		Weight::from_parts(51_867_000, 6196)
+		Weight::from_parts(51_406_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -57,12 +57,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn set_refund_preference() -> Weight {
-		Weight::from_parts(10_596_000, 3514)
+		Weight::from_parts(10_335_000, 3514)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn fund_pot() -> Weight {
-		Weight::from_parts(51_867_000, 6196)
+		Weight::from_parts(51_406_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}

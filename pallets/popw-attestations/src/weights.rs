@@ -59,8 +59,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Component `t` ranges over `[3, 16]`.
 	fn commit_nonce(t: u32, ) -> Weight {
 		// Proof size: measured 1628, estimated 4379 bytes.
-		Weight::from_parts(78_235_549, 4379)
-			.saturating_add(Weight::from_parts(4_002_269, 0).saturating_mul(t.into()))
+		Weight::from_parts(90_001_330, 4379)
+			.saturating_add(Weight::from_parts(4_979_232, 0).saturating_mul(t.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(t.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -68,61 +68,61 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	fn seal() -> Weight {
 		// Proof size: measured 704, estimated 3946 bytes.
-		Weight::from_parts(44_476_000, 3946)
+		Weight::from_parts(50_125_000, 3946)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn reveal() -> Weight {
 		// Proof size: measured 1262, estimated 4379 bytes.
-		Weight::from_parts(76_333_000, 4379)
+		Weight::from_parts(97_835_000, 4379)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn finalize() -> Weight {
-		// Proof size: measured 1141, estimated 8559 bytes.
-		Weight::from_parts(101_792_000, 8559)
-			.saturating_add(T::DbWeight::get().reads(10_u64))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
+		// Proof size: measured 2877, estimated 8559 bytes.
+		Weight::from_parts(196_672_000, 8559)
+			.saturating_add(T::DbWeight::get().reads(20_u64))
+			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
 	/// Component `t` ranges over `[3, 16]`.
 	fn finalize_unopened(t: u32, ) -> Weight {
 		// Proof size: measured 1628, estimated 8559 bytes.
-		Weight::from_parts(87_522_148, 8559)
-			.saturating_add(Weight::from_parts(4_846_721, 0).saturating_mul(t.into()))
+		Weight::from_parts(101_193_628, 8559)
+			.saturating_add(Weight::from_parts(3_651_930, 0).saturating_mul(t.into()))
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(t.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 2555).saturating_mul(t.into()))
 	}
 	fn forget_worker() -> Weight {
-		// Proof size: measured 95, estimated 4379 bytes.
-		Weight::from_parts(14_542_000, 4379)
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+		// Proof size: measured 95, estimated 4607 bytes.
+		Weight::from_parts(17_646_000, 4607)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn on_initialize_idle() -> Weight {
 		// Proof size: measured 132, estimated 3542 bytes.
-		Weight::from_parts(8_643_000, 3542)
+		Weight::from_parts(8_573_000, 3542)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(0_u64))
 	}
 	fn on_initialize_seed() -> Weight {
 		// Proof size: measured 581, estimated 3542 bytes.
-		Weight::from_parts(19_409_000, 3542)
+		Weight::from_parts(19_399_000, 3542)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn on_initialize_randomness() -> Weight {
 		// Proof size: measured 150, estimated 3542 bytes.
-		Weight::from_parts(16_544_000, 3542)
+		Weight::from_parts(16_454_000, 3542)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Component `n` ranges over `[0, 256]`.
 	fn on_idle_prune(n: u32, ) -> Weight {
 		// Proof size: measured 106, estimated 1615 bytes.
-		Weight::from_parts(15_537_042, 1615)
-			.saturating_add(Weight::from_parts(917_844, 0).saturating_mul(n.into()))
+		Weight::from_parts(18_766_008, 1615)
+			.saturating_add(Weight::from_parts(933_100, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -131,118 +131,119 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	fn commit_canaries() -> Weight {
 		// Proof size: measured 62, estimated 3542 bytes.
-		Weight::from_parts(14_231_000, 3542)
+		Weight::from_parts(14_731_000, 3542)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Component `n` ranges over `[0, 64]`.
 	fn reveal_canaries(n: u32, ) -> Weight {
-		// Proof size: measured 182, estimated 8559 bytes.
-		Weight::from_parts(20_021_089, 8559)
-			.saturating_add(Weight::from_parts(10_585_141, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		// Proof size: measured 285, estimated 8739 bytes.
+		Weight::from_parts(10_642_645, 8739)
+			.saturating_add(Weight::from_parts(30_629_017, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2522).saturating_mul(n.into()))
 	}
-	// estimated from seal (reads/writes + a hold); re-measured by scripts/bench-weights.sh
 	fn contest() -> Weight {
-		Weight::from_parts(70_000_000, 6000)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Proof size: measured 215, estimated 4607 bytes.
+		Weight::from_parts(64_996_000, 4607)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
-	// estimated from seal (reads/writes + a hold); re-measured by scripts/bench-weights.sh
 	fn dispute() -> Weight {
-		Weight::from_parts(75_000_000, 6000)
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Proof size: measured 689, estimated 4607 bytes.
+		Weight::from_parts(74_280_000, 4607)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
-	// estimated from commit_nonce (a larger record); re-measured by scripts/bench-weights.sh
+	/// Component `t` ranges over `[7, 38]`.
 	fn commit_recheck_nonce(t: u32, ) -> Weight {
-		Weight::from_parts(90_000_000, 6000)
-			.saturating_add(Weight::from_parts(4_002_269, 0).saturating_mul(t.into()))
+		// Proof size: measured 2220, estimated 4607 bytes.
+		Weight::from_parts(97_032_252, 4607)
+			.saturating_add(Weight::from_parts(4_068_849, 0).saturating_mul(t.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(t.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
-			.saturating_add(Weight::from_parts(0, 2555).saturating_mul(t.into()))
+			.saturating_add(Weight::from_parts(0, 2336).saturating_mul(t.into()))
 	}
-	// estimated from seal (a larger record); re-measured by scripts/bench-weights.sh
 	fn seal_recheck() -> Weight {
-		Weight::from_parts(55_000_000, 6000)
+		// Proof size: measured 950, estimated 4607 bytes.
+		Weight::from_parts(44_126_000, 4607)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
-	// estimated from reveal (a larger record); re-measured by scripts/bench-weights.sh
 	fn reveal_recheck() -> Weight {
-		Weight::from_parts(90_000_000, 6000)
+		// Proof size: measured 1590, estimated 4607 bytes.
+		Weight::from_parts(82_322_000, 4607)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
-	// estimated from finalize (2K+1 slots, a bond moved); re-measured by scripts/bench-weights.sh
 	fn finalize_recheck() -> Weight {
-		Weight::from_parts(200_000_000, 12000)
-			.saturating_add(T::DbWeight::get().reads(20_u64))
-			.saturating_add(T::DbWeight::get().writes(18_u64))
+		// Proof size: measured 4210, estimated 21174 bytes.
+		Weight::from_parts(304_892_000, 21174)
+			.saturating_add(T::DbWeight::get().reads(42_u64))
+			.saturating_add(T::DbWeight::get().writes(22_u64))
 	}
 }
 
 /// The same weights with RocksDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn commit_nonce(t: u32, ) -> Weight {
-		Weight::from_parts(78_235_549, 4379)
-			.saturating_add(Weight::from_parts(4_002_269, 0).saturating_mul(t.into()))
+		Weight::from_parts(90_001_330, 4379)
+			.saturating_add(Weight::from_parts(4_979_232, 0).saturating_mul(t.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(t.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 			.saturating_add(Weight::from_parts(0, 2555).saturating_mul(t.into()))
 	}
 	fn seal() -> Weight {
-		Weight::from_parts(44_476_000, 3946)
+		Weight::from_parts(50_125_000, 3946)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(76_333_000, 4379)
+		Weight::from_parts(97_835_000, 4379)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn finalize() -> Weight {
-		Weight::from_parts(101_792_000, 8559)
-			.saturating_add(RocksDbWeight::get().reads(10_u64))
-			.saturating_add(RocksDbWeight::get().writes(8_u64))
+		Weight::from_parts(196_672_000, 8559)
+			.saturating_add(RocksDbWeight::get().reads(20_u64))
+			.saturating_add(RocksDbWeight::get().writes(13_u64))
 	}
 	fn finalize_unopened(t: u32, ) -> Weight {
-		Weight::from_parts(87_522_148, 8559)
-			.saturating_add(Weight::from_parts(4_846_721, 0).saturating_mul(t.into()))
+		Weight::from_parts(101_193_628, 8559)
+			.saturating_add(Weight::from_parts(3_651_930, 0).saturating_mul(t.into()))
 			.saturating_add(RocksDbWeight::get().reads(10_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(t.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 2555).saturating_mul(t.into()))
 	}
 	fn forget_worker() -> Weight {
-		Weight::from_parts(14_542_000, 4379)
-			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
+		Weight::from_parts(17_646_000, 4607)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(8_643_000, 3542)
+		Weight::from_parts(8_573_000, 3542)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(0_u64))
 	}
 	fn on_initialize_seed() -> Weight {
-		Weight::from_parts(19_409_000, 3542)
+		Weight::from_parts(19_399_000, 3542)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn on_initialize_randomness() -> Weight {
-		Weight::from_parts(16_544_000, 3542)
+		Weight::from_parts(16_454_000, 3542)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn on_idle_prune(n: u32, ) -> Weight {
-		Weight::from_parts(15_537_042, 1615)
-			.saturating_add(Weight::from_parts(917_844, 0).saturating_mul(n.into()))
+		Weight::from_parts(18_766_008, 1615)
+			.saturating_add(Weight::from_parts(933_100, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -250,56 +251,50 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2523).saturating_mul(n.into()))
 	}
 	fn commit_canaries() -> Weight {
-		Weight::from_parts(14_231_000, 3542)
+		Weight::from_parts(14_731_000, 3542)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn reveal_canaries(n: u32, ) -> Weight {
-		Weight::from_parts(20_021_089, 8559)
-			.saturating_add(Weight::from_parts(10_585_141, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
+		Weight::from_parts(10_642_645, 8739)
+			.saturating_add(Weight::from_parts(30_629_017, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(14_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2522).saturating_mul(n.into()))
 	}
-	// estimated from seal (reads/writes + a hold); re-measured by scripts/bench-weights.sh
 	fn contest() -> Weight {
-		Weight::from_parts(70_000_000, 6000)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(64_996_000, 4607)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
-	// estimated from seal (reads/writes + a hold); re-measured by scripts/bench-weights.sh
 	fn dispute() -> Weight {
-		Weight::from_parts(75_000_000, 6000)
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(74_280_000, 4607)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
-	// estimated from commit_nonce (a larger record); re-measured by scripts/bench-weights.sh
 	fn commit_recheck_nonce(t: u32, ) -> Weight {
-		Weight::from_parts(90_000_000, 6000)
-			.saturating_add(Weight::from_parts(4_002_269, 0).saturating_mul(t.into()))
+		Weight::from_parts(97_032_252, 4607)
+			.saturating_add(Weight::from_parts(4_068_849, 0).saturating_mul(t.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(t.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
-			.saturating_add(Weight::from_parts(0, 2555).saturating_mul(t.into()))
+			.saturating_add(Weight::from_parts(0, 2336).saturating_mul(t.into()))
 	}
-	// estimated from seal (a larger record); re-measured by scripts/bench-weights.sh
 	fn seal_recheck() -> Weight {
-		Weight::from_parts(55_000_000, 6000)
+		Weight::from_parts(44_126_000, 4607)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
-	// estimated from reveal (a larger record); re-measured by scripts/bench-weights.sh
 	fn reveal_recheck() -> Weight {
-		Weight::from_parts(90_000_000, 6000)
+		Weight::from_parts(82_322_000, 4607)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
-	// estimated from finalize (2K+1 slots, a bond moved); re-measured by scripts/bench-weights.sh
 	fn finalize_recheck() -> Weight {
-		Weight::from_parts(200_000_000, 12000)
-			.saturating_add(RocksDbWeight::get().reads(20_u64))
-			.saturating_add(RocksDbWeight::get().writes(18_u64))
+		Weight::from_parts(304_892_000, 21174)
+			.saturating_add(RocksDbWeight::get().reads(42_u64))
+			.saturating_add(RocksDbWeight::get().writes(22_u64))
 	}
 }

@@ -55,8 +55,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Component `g` ranges over `[1, 16]`.
 	fn register_worker(g: u32, ) -> Weight {
 		// Proof size: measured 322, estimated 6196 bytes.
-		Weight::from_parts(101_771_550, 6196)
-			.saturating_add(Weight::from_parts(3_854_937, 0).saturating_mul(g.into()))
+		Weight::from_parts(102_963_165, 6196)
+			.saturating_add(Weight::from_parts(3_760_768, 0).saturating_mul(g.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(g.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -65,54 +65,54 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	fn verify_worker() -> Weight {
 		// Proof size: measured 2955, estimated 7768 bytes.
-		Weight::from_parts(60_931_000, 7768)
+		Weight::from_parts(56_284_000, 7768)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn suspend_worker() -> Weight {
 		// Proof size: measured 2762, estimated 5012 bytes.
-		Weight::from_parts(58_376_000, 5012)
+		Weight::from_parts(60_660_000, 5012)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn heartbeat() -> Weight {
 		// Proof size: measured 3051, estimated 7768 bytes.
-		Weight::from_parts(63_534_000, 7768)
+		Weight::from_parts(70_875_000, 7768)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn report_offline() -> Weight {
 		// Proof size: measured 2762, estimated 5012 bytes.
-		Weight::from_parts(52_558_000, 5012)
+		Weight::from_parts(57_415_000, 5012)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn update_worker() -> Weight {
 		// Proof size: measured 2951, estimated 7768 bytes.
-		Weight::from_parts(49_703_000, 7768)
+		Weight::from_parts(44_356_000, 7768)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn deregister_worker() -> Weight {
 		// Proof size: measured 2762, estimated 5012 bytes.
-		Weight::from_parts(56_214_000, 5012)
+		Weight::from_parts(62_453_000, 5012)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Component `g` ranges over `[1, 16]`.
 	fn withdraw_deposit(g: u32, ) -> Weight {
 		// Proof size: measured 680, estimated 4379 bytes.
-		Weight::from_parts(55_919_556, 4379)
-			.saturating_add(Weight::from_parts(1_711_764, 0).saturating_mul(g.into()))
+		Weight::from_parts(56_696_904, 4379)
+			.saturating_add(Weight::from_parts(1_738_741, 0).saturating_mul(g.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(g.into())))
 	}
 	/// Component `n` ranges over `[0, 16]`.
 	fn sweep(n: u32, ) -> Weight {
-		// Proof size: measured 249, estimated 4404 bytes.
-		Weight::from_parts(11_937_249, 4404)
-			.saturating_add(Weight::from_parts(15_812_914, 0).saturating_mul(n.into()))
+		// Proof size: measured 249, estimated 4379 bytes.
+		Weight::from_parts(11_055_210, 4379)
+			.saturating_add(Weight::from_parts(16_057_269, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -122,8 +122,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Component `g` ranges over `[1, 16]`.
 	fn expire_pending(g: u32, ) -> Weight {
 		// Proof size: measured 680, estimated 4379 bytes.
-		Weight::from_parts(55_870_991, 4379)
-			.saturating_add(Weight::from_parts(1_765_174, 0).saturating_mul(g.into()))
+		Weight::from_parts(56_453_064, 4379)
+			.saturating_add(Weight::from_parts(1_737_248, 0).saturating_mul(g.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(g.into())))
@@ -131,27 +131,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Component `g` ranges over `[1, 16]`.
 	fn force_deregister(g: u32, ) -> Weight {
 		// Proof size: measured 3766, estimated 6196 bytes.
-		Weight::from_parts(122_082_305, 6196)
-			.saturating_add(Weight::from_parts(2_362_081, 0).saturating_mul(g.into()))
+		Weight::from_parts(109_602_920, 6196)
+			.saturating_add(Weight::from_parts(2_129_601, 0).saturating_mul(g.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(g.into())))
 	}
 	fn rotate_agent() -> Weight {
 		// Proof size: measured 596, estimated 4379 bytes.
-		Weight::from_parts(25_679_000, 4379)
+		Weight::from_parts(22_754_000, 4379)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn pause_worker() -> Weight {
 		// Proof size: measured 2693, estimated 5012 bytes.
-		Weight::from_parts(54_351_000, 5012)
+		Weight::from_parts(44_255_000, 5012)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn resume_worker() -> Weight {
 		// Proof size: measured 3051, estimated 7768 bytes.
-		Weight::from_parts(62_073_000, 7768)
+		Weight::from_parts(49_333_000, 7768)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -160,8 +160,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn register_worker(g: u32, ) -> Weight {
-		Weight::from_parts(101_771_550, 6196)
-			.saturating_add(Weight::from_parts(3_854_937, 0).saturating_mul(g.into()))
+		Weight::from_parts(102_963_165, 6196)
+			.saturating_add(Weight::from_parts(3_760_768, 0).saturating_mul(g.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(g.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
@@ -169,45 +169,45 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2531).saturating_mul(g.into()))
 	}
 	fn verify_worker() -> Weight {
-		Weight::from_parts(60_931_000, 7768)
+		Weight::from_parts(56_284_000, 7768)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn suspend_worker() -> Weight {
-		Weight::from_parts(58_376_000, 5012)
+		Weight::from_parts(60_660_000, 5012)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn heartbeat() -> Weight {
-		Weight::from_parts(63_534_000, 7768)
+		Weight::from_parts(70_875_000, 7768)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn report_offline() -> Weight {
-		Weight::from_parts(52_558_000, 5012)
+		Weight::from_parts(57_415_000, 5012)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn update_worker() -> Weight {
-		Weight::from_parts(49_703_000, 7768)
+		Weight::from_parts(44_356_000, 7768)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn deregister_worker() -> Weight {
-		Weight::from_parts(56_214_000, 5012)
+		Weight::from_parts(62_453_000, 5012)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn withdraw_deposit(g: u32, ) -> Weight {
-		Weight::from_parts(55_919_556, 4379)
-			.saturating_add(Weight::from_parts(1_711_764, 0).saturating_mul(g.into()))
+		Weight::from_parts(56_696_904, 4379)
+			.saturating_add(Weight::from_parts(1_738_741, 0).saturating_mul(g.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(g.into())))
 	}
 	fn sweep(n: u32, ) -> Weight {
-		Weight::from_parts(11_937_249, 4404)
-			.saturating_add(Weight::from_parts(15_812_914, 0).saturating_mul(n.into()))
+		Weight::from_parts(11_055_210, 4379)
+			.saturating_add(Weight::from_parts(16_057_269, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
@@ -215,31 +215,31 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3389).saturating_mul(n.into()))
 	}
 	fn expire_pending(g: u32, ) -> Weight {
-		Weight::from_parts(55_870_991, 4379)
-			.saturating_add(Weight::from_parts(1_765_174, 0).saturating_mul(g.into()))
+		Weight::from_parts(56_453_064, 4379)
+			.saturating_add(Weight::from_parts(1_737_248, 0).saturating_mul(g.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(g.into())))
 	}
 	fn force_deregister(g: u32, ) -> Weight {
-		Weight::from_parts(122_082_305, 6196)
-			.saturating_add(Weight::from_parts(2_362_081, 0).saturating_mul(g.into()))
+		Weight::from_parts(109_602_920, 6196)
+			.saturating_add(Weight::from_parts(2_129_601, 0).saturating_mul(g.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(g.into())))
 	}
 	fn rotate_agent() -> Weight {
-		Weight::from_parts(25_679_000, 4379)
+		Weight::from_parts(22_754_000, 4379)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn pause_worker() -> Weight {
-		Weight::from_parts(54_351_000, 5012)
+		Weight::from_parts(44_255_000, 5012)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn resume_worker() -> Weight {
-		Weight::from_parts(62_073_000, 7768)
+		Weight::from_parts(49_333_000, 7768)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
