@@ -725,3 +725,7 @@ impl Core {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;
