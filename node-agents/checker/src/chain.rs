@@ -181,8 +181,9 @@ pub trait Chain: Send + Sync {
     fn genesis(&self) -> [u8; 32];
     /// The best block's number.
     async fn best_number(&self) -> Result<BlockNumber, Transient>;
-    /// The checking epochs' length in blocks.
-    async fn epoch_length(&self) -> Result<BlockNumber, Transient>;
+    /// The checking epochs' length in blocks, and the commit, seal and reveal windows' shares
+    /// of it in parts per million (the pallet's constants).
+    async fn timeline(&self) -> Result<(BlockNumber, [u32; 3]), Transient>;
     /// The operator's regular assignments in `epoch`.
     async fn assignments(&self, epoch: u32) -> Result<Vec<Assignment>, Transient>;
     /// The operator's slots in open re-checks.
@@ -280,12 +281,30 @@ impl Chain for ClientChain {
         self.client.best_number().await.map_err(transient)
     }
 
-    async fn epoch_length(&self) -> Result<BlockNumber, Transient> {
-        self.client
+    async fn timeline(&self) -> Result<(BlockNumber, [u32; 3]), Transient> {
+        let len = self
+            .client
             .fetch(kaisar::storage().checker_licenses().epoch_length(), ())
             .await
             .map_err(transient)?
-            .ok_or_else(|| Transient("no checker_licenses.epoch_length".into()))
+            .ok_or_else(|| Transient("no checker_licenses.epoch_length".into()))?;
+        let c = kaisar::constants().popw_attestations();
+        let commit = self
+            .client
+            .constant(c.commit_window())
+            .await
+            .map_err(transient)?;
+        let seal = self
+            .client
+            .constant(c.seal_window())
+            .await
+            .map_err(transient)?;
+        let reveal = self
+            .client
+            .constant(c.reveal_window())
+            .await
+            .map_err(transient)?;
+        Ok((len, [commit.0, seal.0, reveal.0]))
     }
 
     async fn assignments(&self, epoch: u32) -> Result<Vec<Assignment>, Transient> {

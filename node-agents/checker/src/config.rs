@@ -76,10 +76,6 @@ pub struct CheckConfig {
     /// Epochs of state kept before the current one.
     #[serde(default = "default_keep")]
     pub keep_epochs: u32,
-    /// Each window's share of the epoch, parts per million (the runtime's `CommitWindow`,
-    /// `SealWindow`, `RevealWindow`: a quarter each).
-    #[serde(default = "default_window_ppm")]
-    pub window_ppm: u32,
     /// A calibration table (TOML, `kaisar-popw`'s format) instead of the built-in one.
     #[serde(default)]
     pub calibration_file: Option<PathBuf>,
@@ -108,9 +104,6 @@ fn default_concurrency() -> usize {
 }
 fn default_keep() -> u32 {
     2
-}
-fn default_window_ppm() -> u32 {
-    250_000
 }
 
 impl Default for CheckConfig {
@@ -174,10 +167,6 @@ impl Config {
             c.max_concurrent_challenges >= 1,
             "max_concurrent_challenges must be at least 1"
         );
-        anyhow::ensure!(
-            c.window_ppm > 0 && c.window_ppm <= 333_333,
-            "window_ppm must be in 1..=333333 (three windows fit in an epoch)"
-        );
         if let Some(s) = c.shape {
             self.params_of(s)
                 .validate()
@@ -217,7 +206,6 @@ impl Config {
             },
             max_concurrent_challenges: c.max_concurrent_challenges,
             keep_epochs: c.keep_epochs,
-            window_ppm: c.window_ppm,
             calibration,
         })
     }
@@ -237,7 +225,6 @@ mod tests {
         assert!(core.judge_timing);
         assert!(core.shape.is_none(), "the calibrated standard shape");
         assert_eq!(core.max_concurrent_challenges, 8);
-        assert_eq!(core.window_ppm, 250_000);
         assert!(c.metrics_addr.is_none());
     }
 

@@ -60,8 +60,6 @@ pub struct CoreConfig {
     pub max_concurrent_challenges: usize,
     /// Epochs of entries kept before the current one (older ones are removed).
     pub keep_epochs: u32,
-    /// Each window's share of the epoch, in parts per million (runtime: 250_000, a quarter).
-    pub window_ppm: u32,
     /// The calibration table (`None`: the built-in one).
     pub calibration: Option<CalibrationTable>,
 }
@@ -77,7 +75,6 @@ impl Default for CoreConfig {
             timing: ExchangeTiming::default(),
             max_concurrent_challenges: 8,
             keep_epochs: 2,
-            window_ppm: 250_000,
             calibration: None,
         }
     }
@@ -88,17 +85,20 @@ impl Default for CoreConfig {
 pub struct Timeline {
     /// Epoch length.
     pub length: BlockNumber,
-    /// One window, in blocks: `max(1, floor(length * ppm / 10^6))`.
-    pub window: BlockNumber,
+    /// The commit, seal and reveal windows, in blocks: each `max(1, floor(length * ppm /
+    /// 10^6))` (`Permill::mul_floor`).
+    pub windows: [BlockNumber; 3],
 }
 
 impl Timeline {
-    /// The timeline of epochs of `length` blocks with windows of `ppm` each.
-    pub fn new(length: BlockNumber, ppm: u32) -> Self {
-        let window = ((length as u64 * ppm as u64) / 1_000_000).max(1) as BlockNumber;
+    /// The timeline of epochs of `length` blocks with the commit, seal and reveal windows'
+    /// shares `ppm` (parts per million).
+    pub fn new(length: BlockNumber, ppm: [u32; 3]) -> Self {
+        let w =
+            |p: u32| ((length as u64 * p.min(1_000_000) as u64) / 1_000_000).max(1) as BlockNumber;
         Timeline {
             length: length.max(1),
-            window,
+            windows: [w(ppm[0]), w(ppm[1]), w(ppm[2])],
         }
     }
     /// The epoch of block `n`.
@@ -111,15 +111,15 @@ impl Timeline {
     }
     /// From this block on, no commitment of `e` is accepted (randomness drawn).
     pub fn commit_deadline(&self, e: u32) -> BlockNumber {
-        self.start(e).saturating_add(self.window)
+        self.start(e).saturating_add(self.windows[0])
     }
     /// From this block on, no seal of `e`; reveals open.
     pub fn seal_deadline(&self, e: u32) -> BlockNumber {
-        self.commit_deadline(e).saturating_add(self.window)
+        self.commit_deadline(e).saturating_add(self.windows[1])
     }
     /// From this block on, no reveal of `e`; anyone may finalize.
     pub fn reveal_deadline(&self, e: u32) -> BlockNumber {
-        self.seal_deadline(e).saturating_add(self.window)
+        self.seal_deadline(e).saturating_add(self.windows[2])
     }
 }
 
@@ -211,9 +211,10 @@ impl Core {
         }
     }
 
-    /// Replace the chain (after a reconnection).
+    /// Replace the chain (after a reconnection); the timeline is read again.
     pub fn set_chain(&mut self, chain: Arc<dyn Chain>) {
         self.chain = chain;
+        self.timeline = None;
     }
 
     /// A flag that, once set, makes [`Core::step`] return after the transaction in flight.
@@ -253,8 +254,8 @@ impl Core {
         if let Some(t) = self.timeline {
             return Ok(t);
         }
-        let len = self.chain.epoch_length().await?;
-        let t = Timeline::new(len, self.config.window_ppm);
+        let (len, windows) = self.chain.timeline().await?;
+        let t = Timeline::new(len, windows);
         self.timeline = Some(t);
         Ok(t)
     }

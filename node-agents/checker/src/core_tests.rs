@@ -69,7 +69,7 @@ impl MockChain {
             .count()
     }
     fn tl() -> Timeline {
-        Timeline::new(LEN, 250_000)
+        Timeline::new(LEN, [250_000; 3])
     }
 }
 
@@ -85,8 +85,8 @@ impl Chain for MockChain {
     async fn best_number(&self) -> Result<BlockNumber, Transient> {
         Ok(self.0.lock().unwrap().best)
     }
-    async fn epoch_length(&self) -> Result<BlockNumber, Transient> {
-        Ok(LEN)
+    async fn timeline(&self) -> Result<(BlockNumber, [u32; 3]), Transient> {
+        Ok((LEN, [250_000; 3]))
     }
     async fn assignments(&self, epoch: u32) -> Result<Vec<Assignment>, Transient> {
         let s = self.0.lock().unwrap();
@@ -351,8 +351,8 @@ async fn step_until_not(core: &mut Core, chain: &MockChain, best: u32, slot: u32
 
 #[test]
 fn the_timeline_follows_the_pallet() {
-    let t = Timeline::new(20, 250_000);
-    assert_eq!(t.window, 5);
+    let t = Timeline::new(20, [250_000; 3]);
+    assert_eq!(t.windows, [5; 3]);
     assert_eq!(t.epoch_of(45), 2);
     assert_eq!(
         (
@@ -363,9 +363,19 @@ fn the_timeline_follows_the_pallet() {
         (45, 50, 55)
     );
     // Short epochs still get one block per window.
-    let t = Timeline::new(3, 250_000);
-    assert_eq!((t.window, t.reveal_deadline(1)), (1, 6));
-    assert_eq!(Timeline::new(600, 250_000).window, 150);
+    let t = Timeline::new(3, [250_000; 3]);
+    assert_eq!((t.windows, t.reveal_deadline(1)), ([1; 3], 6));
+    assert_eq!(Timeline::new(600, [250_000; 3]).windows, [150; 3]);
+    // Uneven shares.
+    let t = Timeline::new(600, [100_000, 200_000, 300_000]);
+    assert_eq!(
+        (
+            t.commit_deadline(1),
+            t.seal_deadline(1),
+            t.reveal_deadline(1)
+        ),
+        (660, 780, 960)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
