@@ -170,7 +170,7 @@ fn unreachable(session: &CheckerSession, why: String) -> ExchangeOutcome {
 pub async fn run(
     transport: Arc<dyn Transport>,
     endpoint: &str,
-    mut session: CheckerSession,
+    session: CheckerSession,
     challenge: Vec<u8>,
     timing: ExchangeTiming,
 ) -> ExchangeOutcome {
@@ -205,25 +205,41 @@ pub async fn run(
         })
     };
     tokio::pin!(commit_task);
-    let mut pings = tokio::time::interval(timing.ping_interval);
-    let (commit, arrived) = loop {
-        tokio::select! {
-            joined = &mut commit_task => match joined {
-                Ok((Ok(bytes), at)) => break (bytes, at),
-                Ok((Err(e), _)) => return unreachable(&session, format!("no commit: {e}")),
-                Err(e) => return unreachable(&session, format!("commit task failed: {e}")),
-            },
-            _ = pings.tick() => {
-                if let Ok(ping) = session.ping(Instant::now()) {
-                    if let Ok(Ok(pong)) = tokio::time::timeout(
-                        timing.request_timeout,
-                        transport.ping(endpoint, ping),
-                    ).await {
-                        let _ = session.receive_pong(&pong, Instant::now());
-                    }
+    // Pings run on their own task too (a slow pong never delays the commit or the open
+    // request); the session is shared with it until the commit arrives.
+    let shared = Arc::new(Mutex::new(session));
+    let pinger = {
+        let shared = shared.clone();
+        let transport = transport.clone();
+        let endpoint = endpoint.to_string();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(timing.ping_interval);
+            loop {
+                tick.tick().await;
+                let Ok(ping) = shared.lock().unwrap().ping(Instant::now()) else {
+                    return;
+                };
+                if let Ok(Ok(pong)) =
+                    tokio::time::timeout(timing.request_timeout, transport.ping(&endpoint, ping))
+                        .await
+                {
+                    let at = Instant::now();
+                    let _ = shared.lock().unwrap().receive_pong(&pong, at);
                 }
             }
-        }
+        })
+    };
+    let received = (&mut commit_task).await;
+    pinger.abort();
+    let _ = pinger.await;
+    let mut session = match Arc::try_unwrap(shared) {
+        Ok(m) => m.into_inner().unwrap_or_else(|p| p.into_inner()),
+        Err(_) => unreachable!("the pinger ended and dropped its reference"),
+    };
+    let (commit, arrived) = match received {
+        Ok((Ok(bytes), at)) => (bytes, at),
+        Ok((Err(e), _)) => return unreachable(&session, format!("no commit: {e}")),
+        Err(e) => return unreachable(&session, format!("commit task failed: {e}")),
     };
     let open = match session.receive_commit(&commit, arrived) {
         Ok(AfterCommit::SendOpen(open)) => open,
