@@ -93,7 +93,8 @@ pub struct Assignment {
     pub license: u32,
 }
 
-/// The calls of the checking protocol.
+/// The calls of the checking protocol (short-lived: built and submitted at once).
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum CheckerCall {
     /// `commit_nonce` / `commit_recheck_nonce`.

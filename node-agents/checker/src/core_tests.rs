@@ -400,22 +400,23 @@ async fn a_check_goes_commit_challenge_seal_reveal_and_the_last_reveal_finalizes
     // Sealing then sealed in the same step, and the only slot sealed: revealed and finalized.
     step_until_not(&mut c, &chain, tl.commit_deadline(e) + 1, 4, Phase::Sealed).await;
     assert_eq!(phase(&c, 4), Phase::Done);
-    let s = chain.0.lock().unwrap();
-    assert_eq!(s.finalized, vec![(Kind::Regular, e, WORKER)]);
-    assert_eq!(s.revealed.len(), 1);
-    assert_eq!(
-        s.revealed[0].verdict,
-        VerdictKind::Pass,
-        "{:?}",
-        s.revealed[0]
-    );
-    assert_ne!(s.revealed[0].merkle_root.0, [0; 32]);
-    assert_eq!(
-        s.calls,
-        vec!["commit_nonce", "seal", "reveal"],
-        "one transaction per step of the protocol"
-    );
-    drop(s);
+    {
+        let s = chain.0.lock().unwrap();
+        assert_eq!(s.finalized, vec![(Kind::Regular, e, WORKER)]);
+        assert_eq!(s.revealed.len(), 1);
+        assert_eq!(
+            s.revealed[0].verdict,
+            VerdictKind::Pass,
+            "{:?}",
+            s.revealed[0]
+        );
+        assert_ne!(s.revealed[0].merkle_root.0, [0; 32]);
+        assert_eq!(
+            s.calls,
+            vec!["commit_nonce", "seal", "reveal"],
+            "one transaction per step of the protocol"
+        );
+    }
     // Old epochs are forgotten.
     chain.set_best(tl.start(e + 3));
     c.step().await.unwrap();
