@@ -276,7 +276,8 @@ async fn three_checker_daemons_activate_a_worker_on_their_own_and_fail_it_once_i
         assert!(m.checks("unreachable") >= 1, "{}", m.render());
     }
 
-    // Stop the daemons (each saves its state), and leave no slots behind for later runs.
+    // Stop the daemons (each saves its state, and stops within the transaction in flight), and
+    // leave no slots behind for later runs.
     stop_tx.send(true).unwrap();
     for d in daemons {
         tokio::time::timeout(Duration::from_secs(150), d)
@@ -288,6 +289,14 @@ async fn three_checker_daemons_activate_a_worker_on_their_own_and_fail_it_once_i
     for dir in &state_dirs {
         assert!(dir.join(kaisar_checker::state::STATE_FILE).exists());
     }
+    // Leave no checkable worker behind either: the provider deregisters it.
+    ok(
+        &client,
+        "deregister_worker",
+        &kaisar::tx().worker_registry().deregister_worker(worker_id),
+        &provider,
+    )
+    .await;
     for (_, signer, license) in &operators {
         ok(
             &client,
