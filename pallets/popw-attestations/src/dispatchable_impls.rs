@@ -27,6 +27,34 @@ impl<T: Config> Pallet<T> {
         Ok(pos)
     }
 
+    /// A fresh record of the `chosen` slots (in draw order), if `slot` is among them (checked
+    /// before anything is written).
+    pub(crate) fn new_record<K: Get<u32>>(
+        chosen: Vec<(u32, kaisar_primitives::CheckerSlot<T::AccountId>)>,
+        slot: u32,
+    ) -> Result<CheckRecord<T::AccountId, K>, DispatchError> {
+        ensure!(
+            chosen.iter().any(|(i, _)| *i == slot),
+            Error::<T>::NotAssigned
+        );
+        let slots = chosen
+            .into_iter()
+            .map(|(index, s)| SlotCheck {
+                slot: index,
+                license: s.license,
+                operator: s.operator,
+                nonce_commitment: None,
+                seal: None,
+                vote: None,
+            })
+            .collect::<Vec<_>>();
+        Ok(CheckRecord {
+            slots: BoundedVec::truncate_from(slots),
+            sealed: 0,
+            revealed: 0,
+        })
+    }
+
     /// Record `who`'s nonce `commitment` for `slot` of `rec` (assigned to `who`, not yet
     /// committed, distinct from the other slots' commitments). Returns the slot's license.
     pub(crate) fn record_commitment<K: Get<u32>>(
@@ -243,28 +271,7 @@ impl<T: Config> Pallet<T> {
                 ensure!(Self::is_checkable(w.status), Error::<T>::WorkerNotCheckable);
                 let (chosen, tries) =
                     Self::draw_assignment(&seeds.assignment, worker, &w.provider, &w.agent);
-                // The slot must be assigned before anything is written.
-                ensure!(
-                    chosen.iter().any(|(i, _)| *i == slot),
-                    Error::<T>::NotAssigned
-                );
-                let slots = chosen
-                    .into_iter()
-                    .map(|(index, s)| SlotCheck {
-                        slot: index,
-                        license: s.license,
-                        operator: s.operator,
-                        nonce_commitment: None,
-                        seal: None,
-                        vote: None,
-                    })
-                    .collect::<Vec<_>>();
-                let rec = CheckRecord {
-                    slots: BoundedVec::truncate_from(slots),
-                    sealed: 0,
-                    revealed: 0,
-                };
-                (rec, true, tries)
+                (Self::new_record(chosen, slot)?, true, tries)
             }
         };
         let license = Self::record_commitment(&mut rec, &who, slot, commitment)?;

@@ -238,27 +238,7 @@ impl<T: Config> Pallet<T> {
             Some(rec) => (rec, false, 0),
             None => {
                 let (chosen, tries) = Self::draw_recheck(epoch, worker, &rc.previous)?;
-                ensure!(
-                    chosen.iter().any(|(i, _)| *i == slot),
-                    Error::<T>::NotAssigned
-                );
-                let slots = chosen
-                    .into_iter()
-                    .map(|(index, s)| SlotCheck {
-                        slot: index,
-                        license: s.license,
-                        operator: s.operator,
-                        nonce_commitment: None,
-                        seal: None,
-                        vote: None,
-                    })
-                    .collect::<Vec<_>>();
-                let rec = CheckRecord {
-                    slots: BoundedVec::truncate_from(slots),
-                    sealed: 0,
-                    revealed: 0,
-                };
-                (rec, true, tries)
+                (Self::new_record(chosen, slot)?, true, tries)
             }
         };
         // One challenge answers one check: a nonce committed for the worker's regular check
