@@ -125,7 +125,8 @@ fn order(order_id: u64, token: &str) -> OrderContainer {
         cmd: None,
         env: vec![],
         token: token.to_string(),
-        access_port: 8080,
+        ports: vec![8080],
+        host_ports: vec![],
         cpus: Some(0.5),
         memory_mib: Some(64),
         gpu_uuids: vec![],
@@ -168,8 +169,8 @@ async fn order_container_serves_its_token_on_the_published_port_and_survives_an_
     let runtime = ContainerRuntime::connect(config.clone()).await.unwrap();
     let token = kaisar_provider::containers::generate_token();
     let running = runtime.run(&order(7, &token)).await.unwrap();
-    assert!(running.host_port > first && running.host_port <= first + 20);
-    assert_eq!(http_get(running.host_port).await, token);
+    assert!(running.host_ports[0].1 > first && running.host_ports[0].1 <= first + 20);
+    assert_eq!(http_get(running.host_ports[0].1).await, token);
     // The same order twice: refused.
     assert!(matches!(
         runtime.run(&order(7, "x")).await,
@@ -180,8 +181,8 @@ async fn order_container_serves_its_token_on_the_published_port_and_survives_an_
     engine_config.port_range = None;
     let engine_runtime = ContainerRuntime::connect(engine_config).await.unwrap();
     let second = engine_runtime.run(&order(8, "second")).await.unwrap();
-    assert_ne!(second.host_port, 0);
-    assert_eq!(http_get(second.host_port).await, "second");
+    assert_ne!(second.host_ports[0].1, 0);
+    assert_eq!(http_get(second.host_ports[0].1).await, "second");
 
     // "Restart": a new runtime instance finds both by label.
     drop(runtime);
