@@ -5,16 +5,12 @@
 //!
 //! Governance verifies the worker with sudo (the checker daemons are not part of this test).
 
+use kaisar_chain_client::{
+    kaisar, kaisar::runtime_types::pallet_orders::types::ExitKind, signer::account_of,
+    subxt_signer::sr25519::Keypair, types::*, AccountId32, Client, UNITS,
+};
 use kaisar_cli::access::AccessKeyPair;
 use kaisar_e2e::*;
-use kaisar_chain_client::{
-    kaisar,
-    kaisar::runtime_types::pallet_orders::types::ExitKind,
-    signer::account_of,
-    subxt_signer::sr25519::Keypair,
-    types::*,
-    AccountId32, Client, UNITS,
-};
 use kaisar_provider::agent::AccessDetails;
 use kaisar_provider::config::Config;
 use kaisar_provider::containers::{AgentContainer, ContainerRuntime};
@@ -175,12 +171,7 @@ fn fixture(path: &Path) {
     std::fs::write(path, json.to_string()).unwrap();
 }
 
-fn spawn_agent(
-    config: &Config,
-) -> (
-    tokio::task::JoinHandle<anyhow::Result<()>>,
-    Arc<Metrics>,
-) {
+fn spawn_agent(config: &Config) -> (tokio::task::JoinHandle<anyhow::Result<()>>, Arc<Metrics>) {
     let metrics = Arc::new(Metrics::default());
     let config = config.clone();
     let m = metrics.clone();
@@ -191,7 +182,11 @@ fn spawn_agent(
 }
 
 async fn kill(handle: tokio::task::JoinHandle<anyhow::Result<()>>) {
-    assert!(!handle.is_finished(), "the agent stopped: {:?}", handle.await);
+    assert!(
+        !handle.is_finished(),
+        "the agent stopped: {:?}",
+        handle.await
+    );
     handle.abort();
     let _ = handle.await;
 }
@@ -243,8 +238,7 @@ async fn provider_agent_registers_serves_reports_and_reconciles_after_restarts()
 
     // Keys: seeds unique to this run, in 0600 files.
     let agent_seed = sp_crypto_hashing::blake2_256(format!("{}-agent", run_tag()).as_bytes());
-    let provider_seed =
-        sp_crypto_hashing::blake2_256(format!("{}-provider", run_tag()).as_bytes());
+    let provider_seed = sp_crypto_hashing::blake2_256(format!("{}-provider", run_tag()).as_bytes());
     let agent = Keypair::from_secret_key(agent_seed).unwrap();
     let provider = Keypair::from_secret_key(provider_seed).unwrap();
     let agent_id: AccountId32 = account_of(&agent);

@@ -62,6 +62,7 @@ pub fn identities(
 }
 
 /// The PoPW responder of `config` for these GPUs, serving on `listener` until `shutdown`.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve_responder(
     config: &Config,
     seed: &[u8; 32],
