@@ -172,3 +172,83 @@ impl ExpectationSource for ChainExpectations {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kaisar_popw::{GpuUuidHash, Nonce, Params};
+    use kaisar_primitives::GpuModel;
+
+    const GENESIS: [u8; 32] = [7; 32];
+
+    fn challenge(checker: u8, nonce: u8, randomness: [u8; 32]) -> Challenge {
+        Challenge {
+            version: kaisar_popw::messages::PROTOCOL_VERSION,
+            genesis_hash: GENESIS,
+            epoch_randomness: randomness,
+            nonce: Nonce([nonce; 32]),
+            worker_id: 3,
+            worker_agent: AccountKey([9; 32]),
+            checker: AccountKey([checker; 32]),
+            gpu_uuid_hash: GpuUuidHash([1; 32]),
+            claimed_model: GpuModel::L40S,
+            params: Params {
+                m: 16,
+                n: 16,
+                k: 32,
+                chunks: 2,
+            },
+            commit_timeout_ms: 1000,
+            open_timeout_ms: 1000,
+        }
+    }
+
+    fn slot(epoch: u32, checker: u8, nonce: u8, randomness: Option<[u8; 32]>) -> Expected {
+        Expected {
+            epoch,
+            checker: AccountKey([checker; 32]),
+            nonce_commitment: Nonce([nonce; 32]).commitment().0,
+            epoch_randomness: randomness,
+        }
+    }
+
+    #[test]
+    fn only_an_assigned_checker_with_its_committed_nonce_gets_the_chains_values() {
+        let source = ChainExpectations::new(3, GENESIS);
+        // Nothing read yet: nobody is expected.
+        assert!(source.expectation(&challenge(1, 1, [5; 32])).is_err());
+        source.set(
+            10,
+            vec![
+                slot(4, 1, 1, Some([5; 32])),
+                // A re-check slot of the same checker in another epoch.
+                slot(2, 1, 2, Some([6; 32])),
+                // Randomness not drawn yet.
+                slot(4, 3, 3, None),
+            ],
+        );
+        assert_eq!(source.block(), Some(10));
+        let e = source.expectation(&challenge(1, 1, [5; 32])).unwrap();
+        assert_eq!(e.checker, AccountKey([1; 32]));
+        assert_eq!(e.nonce_commitment, Nonce([1; 32]).commitment());
+        assert_eq!(e.genesis_hash, GENESIS);
+        assert_eq!(e.epoch_randomness, [5; 32]);
+        // The same checker's other nonce takes the randomness of its own epoch (the worker
+        // then refuses a challenge that claims another).
+        let e = source.expectation(&challenge(1, 2, [5; 32])).unwrap();
+        assert_eq!(e.epoch_randomness, [6; 32]);
+        // Not assigned, a nonce not committed, randomness not drawn: refused.
+        assert!(source
+            .expectation(&challenge(2, 1, [5; 32]))
+            .unwrap_err()
+            .contains("no assigned slot"));
+        assert!(source
+            .expectation(&challenge(1, 9, [5; 32]))
+            .unwrap_err()
+            .contains("not committed"));
+        assert!(source
+            .expectation(&challenge(3, 3, [5; 32]))
+            .unwrap_err()
+            .contains("not drawn"));
+    }
+}
