@@ -302,7 +302,12 @@ impl Agent {
             }
             let best = client.best_number().await?;
             if self.last_block != Some(best) {
-                self.tick(client).await?;
+                // A shutdown does not wait for a tick's transactions (up to minutes on a slow
+                // chain): stopping midway is as safe as a crash, the next start reconciles.
+                tokio::select! {
+                    r = self.tick(client) => r?,
+                    _ = shutdown.changed() => return Ok(()),
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}

@@ -227,7 +227,11 @@ pub async fn run(
             if *shutdown.borrow() {
                 return Ok(());
             }
-            match Client::connect_with(&chain.url, retry.clone()).await {
+            let connected = tokio::select! {
+                c = Client::connect_with(&chain.url, retry.clone()) => c,
+                _ = shutdown.changed() => continue,
+            };
+            match connected {
                 Ok(client) => {
                     Metrics::inc(&metrics.connections);
                     Metrics::set(&metrics.chain_connected, 1);
@@ -291,6 +295,9 @@ pub async fn run(
                 }
                 // Reconnect (the engine error case keeps the connection).
                 loop {
+                    if *shutdown.borrow() {
+                        return Ok(());
+                    }
                     backoff = pause(backoff, max_backoff, &mut shutdown).await;
                     if *shutdown.borrow() {
                         return Ok(());
@@ -302,7 +309,11 @@ pub async fn run(
                     {
                         break;
                     }
-                    match Client::connect_with(&chain.url, retry.clone()).await {
+                    let connected = tokio::select! {
+                        c = Client::connect_with(&chain.url, retry.clone()) => c,
+                        _ = shutdown.changed() => continue,
+                    };
+                    match connected {
                         Ok(c) => {
                             client = c;
                             Metrics::inc(&metrics.connections);
