@@ -219,7 +219,7 @@ async fn containers_of(runtime: &ContainerRuntime, order: u64) -> Vec<AgentConta
 /// with code 7: reported, restarted → the agent is killed and restarted twice (once with the
 /// container still running, once with it gone): reconciled, same token and port, one container,
 /// reports continue at the next seq without a failed (duplicate) transaction → the user
-/// cancels: the container is removed.
+/// cancels: the container is removed → an order for an image the host lacks is rejected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn provider_agent_registers_serves_reports_and_reconciles_after_restarts() {
     let _ = tracing_subscriber::fmt()
@@ -453,6 +453,30 @@ disk_gib = 100
     .await;
     assert_eq!(metrics.tx_failures.load(Ordering::Relaxed), 0);
     assert!(metrics.containers_removed.load(Ordering::Relaxed) >= 1);
+
+    // 8. An order for an image the host does not have is rejected (refunded in full).
+    let mut spec = order_spec(worker_id, GpuModel::H100Sxm, 1, 600, price);
+    spec.image = BoundedVec(b"localhost/kaisar-e2e-missing:none".to_vec());
+    spec.ports = BoundedVec(vec![8080]);
+    spec.user_public_key = keys.public_key();
+    let (placed, _) = place_order(&client, &user, spec, 0).await;
+    let missing = placed.order_id;
+    until("the rejection", 60, || async {
+        matches!(
+            order_of(&client, missing).await.status,
+            OrderStatus::Failed {
+                reason: FailureReason::Rejected,
+                ..
+            }
+        )
+        .then_some(())
+    })
+    .await;
+    assert!(containers_of(&runtime, missing).await.is_empty());
+    until("the rejection counted", 30, || async {
+        (metrics.orders_rejected.load(Ordering::Relaxed) == 1).then_some(())
+    })
+    .await;
     kill(agent_task).await;
     assert_chain_consistent(&client).await;
     let _ = started_at;
