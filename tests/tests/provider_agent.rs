@@ -478,6 +478,14 @@ disk_gib = 100
     })
     .await;
     kill(agent_task).await;
+    // No agent serves the worker any more: take it out of matching for later tests.
+    ok(
+        &client,
+        "pause_worker",
+        &kaisar::tx().worker_registry().pause_worker(worker_id),
+        &provider,
+    )
+    .await;
     assert_chain_consistent(&client).await;
     let _ = started_at;
 }

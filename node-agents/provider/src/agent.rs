@@ -775,7 +775,10 @@ impl Agent {
         if event.exit_code.is_none() && !event.image_missing {
             // Created but never started (the agent stopped between the two): not an exit of
             // the workload; start it afresh.
-            tracing::info!(order = order_id, "container never started: starting it again");
+            tracing::info!(
+                order = order_id,
+                "container never started: starting it again"
+            );
             if let Err(e) = self.runtime.stop_and_remove(container_id).await {
                 tracing::warn!(order = order_id, error = %e, "cannot remove the container");
                 return;
