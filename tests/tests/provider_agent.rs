@@ -131,6 +131,78 @@ async fn http_get(port: u16, path: &str) -> String {
     }
 }
 
+/// A TCP proxy to the node that the test can cut (every connection dropped, new ones refused)
+/// and restore: the node "goes away" for the agent only.
+struct NodeProxy {
+    port: u16,
+    open: Arc<std::sync::atomic::AtomicBool>,
+    connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl NodeProxy {
+    async fn start(upstream: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let connections = Arc::new(std::sync::Mutex::new(Vec::<tokio::task::AbortHandle>::new()));
+        let upstream = upstream
+            .trim_start_matches("ws://")
+            .trim_end_matches('/')
+            .to_string();
+        let accept = tokio::spawn({
+            let open = open.clone();
+            let connections = connections.clone();
+            async move {
+                loop {
+                    let Ok((mut inbound, _)) = listener.accept().await else {
+                        return;
+                    };
+                    if !open.load(Ordering::SeqCst) {
+                        continue; // dropped: refused
+                    }
+                    let upstream = upstream.clone();
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    connections.lock().unwrap().push(task.abort_handle());
+                }
+            }
+        });
+        Self {
+            port,
+            open,
+            connections,
+            accept,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for c in self.connections.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for NodeProxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
+    }
+}
+
 /// Poll `f` every 200 ms until it returns `Some` (deadline `secs`).
 async fn until<T, F, Fut>(what: &str, secs: u64, mut f: F) -> T
 where
@@ -218,7 +290,8 @@ async fn containers_of(runtime: &ContainerRuntime, order: u64) -> Vec<AgentConta
 /// the sealed access details → usage reported and paid as it matures → the container exits
 /// with code 7: reported, restarted → the agent is killed and restarted twice (once with the
 /// container still running, once with it gone): reconciled, same token and port, one container,
-/// reports continue at the next seq without a failed (duplicate) transaction → the user
+/// reports continue at the next seq without a failed (duplicate) transaction; the node goes
+/// away and comes back: the agent reconnects and carries on → the user
 /// cancels: the container is removed → an order for an image the host lacks is rejected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn provider_agent_registers_serves_reports_and_reconciles_after_restarts() {
@@ -249,6 +322,8 @@ async fn provider_agent_registers_serves_reports_and_reconciles_after_restarts()
     fixture(&dir.path().join("gpus.json"));
 
     let price = UNITS;
+    // The agent reaches the node through a proxy the test can cut.
+    let proxy = NodeProxy::start(chain_url()).await;
     let config_text = format!(
         r#"
 [agent]
@@ -284,7 +359,7 @@ disk_gib = 100
 "#,
         dir = dir.path().display(),
         socket = podman.socket.display(),
-        url = chain_url(),
+        url = proxy.url(),
     );
     let config = Config::parse(&config_text).unwrap();
     let runtime = ContainerRuntime::connect(config.containers.clone().unwrap())
@@ -410,6 +485,32 @@ disk_gib = 100
     assert_eq!(after.len(), 1, "{after:?}");
     assert_eq!(after[0].id, running.id, "the running container was kept");
     assert_eq!(http_get(host_port, "/").await, details.token);
+
+    // The node goes away for the agent: it notices, reconnects with backoff once the node is
+    // back, and carries on (the next report, no failed transaction).
+    assert_eq!(metrics.connections.load(Ordering::Relaxed), 1);
+    proxy.cut();
+    until("the agent to notice the lost node", 30, || async {
+        (metrics.chain_connected.load(Ordering::Relaxed) == 0).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        metrics.connections.load(Ordering::Relaxed),
+        1,
+        "no connection while cut"
+    );
+    proxy.restore();
+    until("the reconnection", 60, || async {
+        (metrics.chain_connected.load(Ordering::Relaxed) == 1).then_some(())
+    })
+    .await;
+    assert_eq!(metrics.connections.load(Ordering::Relaxed), 2);
+    client.advance_blocks(5).await.unwrap();
+    until("the report after the reconnection", 60, || async {
+        (last_seq(&order_of(&client, order_id).await) == seq_before + 2).then_some(())
+    })
+    .await;
 
     // 6. kill it again and lose the container: the restarted agent starts it again with the
     //    same token on the same port.
