@@ -432,6 +432,23 @@ impl Client {
             .transpose()
     }
 
+    /// The value at a storage `address` with `keys` at block `at` (so that several values are
+    /// read from one state); `None` if absent and the entry has no default.
+    pub async fn fetch_at<A: subxt::storage::Address>(
+        at: &AtBlock,
+        address: A,
+        keys: A::KeyParts,
+    ) -> Result<Option<A::Value>> {
+        let value = at
+            .storage()
+            .try_fetch(address, keys)
+            .await
+            .map_err(ChainError::subxt)?;
+        value
+            .map(|v| v.decode().map_err(ChainError::subxt))
+            .transpose()
+    }
+
     /// Every entry of a storage map under `prefix` (`()` for all) at the best block, as
     /// (decoded key parts, decoded value), in the order the node returns them (by hashed key).
     pub async fn entries<A, P>(&self, address: A, prefix: P) -> Result<Vec<(A::KeyParts, A::Value)>>

@@ -13,6 +13,9 @@ use std::time::Duration;
 /// The environment variable that may carry the agent key's 32-byte seed (hex) instead of
 /// `agent.key_file`.
 pub const SEED_ENV: &str = "KAISAR_AGENT_SEED";
+/// The environment variable that may carry the provider key's 32-byte seed (hex) instead of
+/// `registration.provider_key_file`.
+pub const PROVIDER_SEED_ENV: &str = "KAISAR_PROVIDER_SEED";
 
 /// The whole configuration.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -29,6 +32,12 @@ pub struct Config {
     /// `[responder]`.
     #[serde(default)]
     pub responder: ResponderConfig,
+    /// `[chain]` (absent: `run` refuses to start).
+    #[serde(default)]
+    pub chain: Option<ChainConfig>,
+    /// `[registration]`: how the agent registers its worker when the agent key has none.
+    #[serde(default)]
+    pub registration: Option<RegistrationConfig>,
     /// `[log]`.
     #[serde(default)]
     pub log: LogConfig,
@@ -44,6 +53,115 @@ pub struct AgentConfig {
     /// The worker's on-chain id (until the agent registers itself).
     #[serde(default)]
     pub worker_id: u64,
+}
+
+/// `[chain]`: the node the agent follows and how often it reports.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// The node's WebSocket URL, e.g. `ws://127.0.0.1:9944`.
+    pub url: String,
+    /// Where the agent keeps per-order secrets (tokens, host ports, restarts): a directory only
+    /// the agent may read (created 0700).
+    pub state_dir: PathBuf,
+    /// The host name or address users reach the containers at (in the access details).
+    pub public_host: String,
+    /// Blocks between heartbeats; must be well inside the chain's `HeartbeatTimeout` (at most
+    /// half of it: the agent refuses to start otherwise).
+    #[serde(default = "default_heartbeat_every")]
+    pub heartbeat_every_blocks: u32,
+    /// Blocks between usage reports of a Running order (the final report is sent at
+    /// `ends_at` whatever this says).
+    #[serde(default = "default_usage_every")]
+    pub usage_report_every_blocks: u32,
+    /// How many times a container that exited on its own (the user's workload: an exit code,
+    /// an OOM kill) is started again for its order.
+    #[serde(default = "default_max_restarts")]
+    pub max_restarts: u32,
+    /// How often the best block is polled, milliseconds.
+    #[serde(default = "default_poll_ms")]
+    pub poll_interval_ms: u64,
+    /// The longest pause between reconnection attempts, seconds.
+    #[serde(default = "default_max_backoff")]
+    pub reconnect_max_backoff_secs: u64,
+    /// Prometheus `/metrics` listen address (absent: no metrics endpoint).
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+fn default_heartbeat_every() -> u32 {
+    20
+}
+fn default_usage_every() -> u32 {
+    50
+}
+fn default_max_restarts() -> u32 {
+    3
+}
+fn default_poll_ms() -> u64 {
+    1000
+}
+fn default_max_backoff() -> u64 {
+    30
+}
+
+/// The host class a worker registers with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostClassConfig {
+    /// A desktop PC.
+    Pc,
+    /// A laptop.
+    Laptop,
+    /// A server (virtualised or not).
+    #[default]
+    Server,
+    /// A dedicated bare-metal server.
+    BareMetal,
+}
+
+/// `[registration]`: what the agent registers when its key has no worker yet. Registration is
+/// paid (fee and deposit) by the provider key, which only this section names.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationConfig {
+    /// File with the provider key's 32-byte seed in hex (0600); [`PROVIDER_SEED_ENV`] takes
+    /// precedence. Neither set: the agent does not register and needs an existing worker.
+    #[serde(default)]
+    pub provider_key_file: Option<PathBuf>,
+    /// The PoPW responder's public URL, e.g. `http://203.0.113.7:9955`.
+    pub endpoint: String,
+    /// Region, e.g. `eu-west`.
+    pub region: String,
+    /// Price per GPU-hour in the token's smallest unit (18 decimals), as a decimal string.
+    pub price_per_gpu_hour: String,
+    /// Host class.
+    #[serde(default)]
+    pub host_class: HostClassConfig,
+    /// CPU cores offered.
+    pub cpu_cores: u32,
+    /// RAM offered, MiB.
+    pub ram_mib: u64,
+    /// Disk offered, GiB.
+    pub disk_gib: u32,
+}
+
+impl RegistrationConfig {
+    /// The price, parsed.
+    pub fn price(&self) -> Result<u128, String> {
+        self.price_per_gpu_hour
+            .trim()
+            .replace('_', "")
+            .parse::<u128>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                format!(
+                    "registration.price_per_gpu_hour {:?} is not a positive integer of units",
+                    self.price_per_gpu_hour
+                )
+            })
+    }
 }
 
 /// `[gpu]`: which GPU backend.
@@ -269,6 +387,23 @@ impl Config {
         if let Some(dev) = &r.dev {
             dev.parse()?;
         }
+        if let Some(c) = &config.chain {
+            if c.heartbeat_every_blocks == 0 || c.usage_report_every_blocks == 0 {
+                return Err("chain.heartbeat_every_blocks and chain.usage_report_every_blocks must be at least 1".into());
+            }
+            if c.poll_interval_ms == 0 {
+                return Err("chain.poll_interval_ms must be at least 1".into());
+            }
+            if c.public_host.trim().is_empty() {
+                return Err("chain.public_host must not be empty".into());
+            }
+        }
+        if let Some(r) = &config.registration {
+            r.price()?;
+            if r.endpoint.trim().is_empty() {
+                return Err("registration.endpoint must not be empty".into());
+            }
+        }
         Ok(config)
     }
 }
@@ -305,6 +440,19 @@ pub fn parse_hex32(s: &str) -> Result<[u8; 32], String> {
 /// read it).
 pub fn load_seed(agent: &AgentConfig) -> Result<[u8; 32], ConfigError> {
     load_seed_from(std::env::var(SEED_ENV).ok(), agent.key_file.as_deref())
+}
+
+/// The provider key's seed, if one is configured: [`PROVIDER_SEED_ENV`] if set, else
+/// `registration.provider_key_file` (same rules as the agent key); `None` when neither is.
+pub fn load_provider_seed(
+    registration: Option<&RegistrationConfig>,
+) -> Result<Option<[u8; 32]>, ConfigError> {
+    let env = std::env::var(PROVIDER_SEED_ENV).ok();
+    let file = registration.and_then(|r| r.provider_key_file.as_deref());
+    if env.is_none() && file.is_none() {
+        return Ok(None);
+    }
+    load_seed_from(env, file).map(Some)
 }
 
 /// [`load_seed`] with the environment value given.
@@ -350,6 +498,12 @@ mod tests {
     #[test]
     fn the_example_configuration_parses() {
         let c = Config::parse(EXAMPLE).unwrap();
+        let chain = c.chain.clone().unwrap();
+        assert_eq!(chain.heartbeat_every_blocks, 20);
+        assert_eq!(
+            c.registration.clone().unwrap().price().unwrap(),
+            2_000_000_000_000_000_000
+        );
         assert_eq!(c.gpu.backend, BackendKind::Fake);
         let containers = c.containers.unwrap();
         assert_eq!(containers.port_range, Some([20000, 20999]));
@@ -370,6 +524,14 @@ mod tests {
             (
                 "[gpu]\nbackend = \"nvml\"\n[responder]\nmax_concurrent = 0\n",
                 "max_concurrent",
+            ),
+            (
+                "[gpu]\nbackend = \"nvml\"\n[chain]\nurl = \"ws://x\"\nstate_dir = \"/s\"\npublic_host = \"h\"\nheartbeat_every_blocks = 0\n",
+                "heartbeat_every_blocks",
+            ),
+            (
+                "[gpu]\nbackend = \"nvml\"\n[registration]\nendpoint = \"http://x\"\nregion = \"r\"\nprice_per_gpu_hour = \"-1\"\ncpu_cores = 1\nram_mib = 1\ndisk_gib = 1\n",
+                "price_per_gpu_hour",
             ),
             (
                 "[gpu]\nbackend = \"nvml\"\n[responder.dev]\ncheckers = [\"0x12\"]\ngenesis_hash = \"0x00\"\nepoch_randomness = \"0x00\"\n",

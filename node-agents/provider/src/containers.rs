@@ -23,6 +23,9 @@ use std::time::Duration;
 pub const LABEL_AGENT: &str = "kaisar.agent";
 /// Label naming the order a container serves.
 pub const LABEL_ORDER: &str = "kaisar.order";
+/// Label listing the UUIDs of the GPUs given to a container (comma-separated), so that a
+/// restarted agent knows which GPUs are taken.
+pub const LABEL_GPUS: &str = "kaisar.gpus";
 /// The environment variable carrying the order's secret access token into the container.
 pub const TOKEN_ENV: &str = "KAISAR_ACCESS_TOKEN";
 
@@ -139,8 +142,12 @@ pub struct OrderContainer {
     pub env: Vec<(String, String)>,
     /// The order's secret access token.
     pub token: String,
-    /// The container port the user reaches (published on a host port).
-    pub access_port: u16,
+    /// The container ports the user reaches (each published on a host port; TCP).
+    pub ports: Vec<u16>,
+    /// The host ports to publish `ports` on, one per port in order (a container restarted for
+    /// an order keeps the ports its access details name); empty: chosen from
+    /// `containers.port_range`, or by the engine.
+    pub host_ports: Vec<u16>,
     /// CPUs (`None`: `containers.default_cpus`).
     pub cpus: Option<f64>,
     /// Memory in MiB (`None`: `containers.default_memory_mib`).
@@ -158,8 +165,19 @@ pub struct RunningContainer {
     pub name: String,
     /// The order.
     pub order_id: OrderId,
-    /// The host port the access port is published on.
-    pub host_port: u16,
+    /// `(container port, host port)` of every published port, in the order of
+    /// [`OrderContainer::ports`].
+    pub host_ports: Vec<(u16, u16)>,
+}
+
+impl RunningContainer {
+    /// The host port `container_port` is published on.
+    pub fn host_port(&self, container_port: u16) -> Option<u16> {
+        self.host_ports
+            .iter()
+            .find(|(c, _)| *c == container_port)
+            .map(|(_, h)| *h)
+    }
 }
 
 /// One of the agent's containers, as listed.
@@ -177,6 +195,10 @@ pub struct AgentContainer {
     pub running: bool,
     /// The engine's state word (`running`, `exited`, `created`, ...).
     pub state: String,
+    /// The GPUs given to it (its `kaisar.gpus` label).
+    pub gpu_uuids: Vec<String>,
+    /// When it was created, Unix seconds (0 if the engine did not say).
+    pub created: i64,
 }
 
 /// How an order's container ended: what the agent reports on-chain.
@@ -285,12 +307,12 @@ pub fn container_name(agent: &str, order_id: OrderId) -> String {
     format!("kaisar-{agent}-order-{order_id}")
 }
 
-/// The engine request that creates `spec`'s container, its access port published on
-/// `host_port` (`None`: the engine chooses).
+/// The engine request that creates `spec`'s container, its ports published on `host_ports`
+/// (one per port of `spec.ports`; empty: the engine chooses).
 pub fn create_body(
     config: &ContainersConfig,
     spec: &OrderContainer,
-    host_port: Option<u16>,
+    host_ports: &[u16],
 ) -> Result<ContainerCreateBody, ContainerError> {
     let cpus = spec.cpus.unwrap_or(config.default_cpus);
     if !(cpus.is_finite() && cpus > 0.0 && cpus <= 1024.0) {
@@ -300,8 +322,25 @@ pub fn create_body(
     if !(6..=(1 << 30)).contains(&memory_mib) {
         return Err(ContainerError::Invalid(format!("memory {memory_mib} MiB")));
     }
-    if spec.access_port == 0 {
-        return Err(ContainerError::Invalid("access port 0".into()));
+    if spec.ports.contains(&0) {
+        return Err(ContainerError::Invalid("container port 0".into()));
+    }
+    if spec.ports.len() > MAX_PORTS {
+        return Err(ContainerError::Invalid(format!(
+            "{} ports (at most {MAX_PORTS})",
+            spec.ports.len()
+        )));
+    }
+    let distinct: BTreeSet<u16> = spec.ports.iter().copied().collect();
+    if distinct.len() != spec.ports.len() {
+        return Err(ContainerError::Invalid("a port listed twice".into()));
+    }
+    if !host_ports.is_empty() && host_ports.len() != spec.ports.len() {
+        return Err(ContainerError::Invalid(format!(
+            "{} host ports for {} ports",
+            host_ports.len(),
+            spec.ports.len()
+        )));
     }
     let mut env: Vec<String> = Vec::with_capacity(spec.env.len() + 1);
     for (k, v) in &spec.env {
@@ -313,15 +352,19 @@ pub fn create_body(
         env.push(format!("{k}={v}"));
     }
     env.push(format!("{TOKEN_ENV}={}", spec.token));
-    let port_key = format!("{}/tcp", spec.access_port);
     let mut port_bindings = HashMap::new();
-    port_bindings.insert(
-        port_key.clone(),
-        Some(vec![PortBinding {
-            host_ip: None,
-            host_port: Some(host_port.map(|p| p.to_string()).unwrap_or_default()),
-        }]),
-    );
+    let mut exposed_ports = Vec::with_capacity(spec.ports.len());
+    for (i, port) in spec.ports.iter().enumerate() {
+        let port_key = format!("{port}/tcp");
+        port_bindings.insert(
+            port_key.clone(),
+            Some(vec![PortBinding {
+                host_ip: None,
+                host_port: Some(host_ports.get(i).map(|p| p.to_string()).unwrap_or_default()),
+            }]),
+        );
+        exposed_ports.push(port_key);
+    }
     let memory = (memory_mib * 1024 * 1024) as i64;
     let mut host_config = HostConfig {
         nano_cpus: Some((cpus * 1e9) as i64),
@@ -360,12 +403,15 @@ pub fn create_body(
     let mut labels = HashMap::new();
     labels.insert(LABEL_AGENT.to_string(), config.agent_name.clone());
     labels.insert(LABEL_ORDER.to_string(), spec.order_id.to_string());
+    if !spec.gpu_uuids.is_empty() {
+        labels.insert(LABEL_GPUS.to_string(), spec.gpu_uuids.join(","));
+    }
     Ok(ContainerCreateBody {
         image: Some(spec.image.clone()),
         cmd: spec.cmd.clone(),
         env: Some(env),
         labels: Some(labels),
-        exposed_ports: Some(vec![port_key]),
+        exposed_ports: Some(exposed_ports),
         host_config: Some(host_config),
         ..Default::default()
     })
@@ -446,6 +492,7 @@ struct Summary {
     labels: Option<HashMap<String, String>>,
     state: Option<String>,
     ports: Option<Vec<SummaryPort>>,
+    created: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -476,6 +523,18 @@ pub fn exit_event_of(order_id: OrderId, inspect: &Inspect) -> Option<ExitEvent> 
         image_missing: false,
         error: state.error.clone().filter(|e| !e.is_empty()),
     })
+}
+
+/// Container ports an order may publish at most (the runtime's `MaxPorts`).
+pub const MAX_PORTS: usize = 16;
+
+/// `Created` of a container listing: Unix seconds (Docker, Podman) or an RFC 3339 string
+/// (older Podman); 0 when absent or not understood.
+fn created_secs(v: Option<&serde_json::Value>) -> i64 {
+    match v {
+        Some(serde_json::Value::Number(n)) => n.as_i64().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// The most bytes read from one engine answer parsed leniently.
@@ -645,24 +704,32 @@ impl ContainerRuntime {
                 existing.order_id.unwrap_or(spec.order_id),
             ));
         }
-        let candidates: Vec<Option<u16>> = match self.config.port_range {
-            None => vec![None],
-            Some([first, last]) => {
-                let used = self.used_ports().await?;
-                let free: Vec<Option<u16>> = (first..=last)
-                    .filter(|p| !used.contains(p) && port_is_free(*p))
-                    .take(8)
-                    .map(Some)
-                    .collect();
-                if free.is_empty() {
-                    return Err(ContainerError::NoFreePort(first, last));
+        let n = spec.ports.len();
+        let candidates: Vec<Vec<u16>> = if !spec.host_ports.is_empty() {
+            vec![spec.host_ports.clone()]
+        } else {
+            match self.config.port_range {
+                None => vec![vec![]],
+                Some([first, last]) => {
+                    let used = self.used_ports().await?;
+                    let free: Vec<u16> = (first..=last)
+                        .filter(|p| !used.contains(p) && port_is_free(*p))
+                        .take(n.max(1) * 4)
+                        .collect();
+                    if free.len() < n {
+                        return Err(ContainerError::NoFreePort(first, last));
+                    }
+                    if n == 0 {
+                        vec![vec![]]
+                    } else {
+                        free.chunks_exact(n).map(|c| c.to_vec()).collect()
+                    }
                 }
-                free
             }
         };
         let mut last_err = None;
-        for host_port in candidates {
-            let body = create_body(&self.config, spec, host_port)?;
+        for host_ports in candidates {
+            let body = create_body(&self.config, spec, &host_ports)?;
             let created = self
                 .docker
                 .create_container(
@@ -688,16 +755,17 @@ impl ContainerRuntime {
             };
             match self.docker.start_container(&id, None).await {
                 Ok(()) => {
-                    let host_port = match host_port {
-                        Some(p) => p,
-                        None => self.published_port(&id, spec.access_port).await?,
+                    let host_ports = if host_ports.is_empty() && n > 0 {
+                        self.published_ports(&id, &spec.ports).await?
+                    } else {
+                        spec.ports.iter().copied().zip(host_ports).collect()
                     };
-                    tracing::info!(order = spec.order_id, container = %name, host_port, "container started");
+                    tracing::info!(order = spec.order_id, container = %name, ?host_ports, "container started");
                     return Ok(RunningContainer {
                         id,
                         name,
                         order_id: spec.order_id,
-                        host_port,
+                        host_ports,
                     });
                 }
                 Err(e) => {
@@ -714,23 +782,38 @@ impl ContainerRuntime {
         }))
     }
 
-    /// The host port that container `id` publishes `container_port` on.
-    async fn published_port(&self, id: &str, container_port: u16) -> Result<u16, ContainerError> {
+    /// `(container port, host port)` for each of `container_ports` that container `id`
+    /// publishes (an error if one is not published).
+    pub async fn published_ports(
+        &self,
+        id: &str,
+        container_ports: &[u16],
+    ) -> Result<Vec<(u16, u16)>, ContainerError> {
         let inspect = self.inspect(id).await?;
-        inspect
+        let mut published = inspect
             .network_settings
             .and_then(|n| n.ports)
-            .and_then(|mut ports| ports.remove(&format!("{container_port}/tcp")))
-            .flatten()
-            .and_then(|bindings| {
-                bindings
-                    .into_iter()
-                    .find_map(|b| b.host_port.and_then(|p| p.parse().ok()))
+            .unwrap_or_default();
+        container_ports
+            .iter()
+            .map(|&container_port| {
+                published
+                    .remove(&format!("{container_port}/tcp"))
+                    .flatten()
+                    .and_then(|bindings| {
+                        bindings
+                            .into_iter()
+                            .find_map(|b| b.host_port.and_then(|p| p.parse().ok()))
+                    })
+                    .map(|host| (container_port, host))
+                    .ok_or_else(|| ContainerError::Engine {
+                        op: "publish the access port",
+                        message: format!(
+                            "container {id} publishes no host port for {container_port}"
+                        ),
+                    })
             })
-            .ok_or_else(|| ContainerError::Engine {
-                op: "publish the access port",
-                message: format!("container {id} publishes no host port for {container_port}"),
-            })
+            .collect()
     }
 
     /// Inspect container `id` ([`Inspect`]).
@@ -854,6 +937,16 @@ impl ContainerRuntime {
                     image: c.image.unwrap_or_default(),
                     running: state == "running",
                     state,
+                    gpu_uuids: labels
+                        .get(LABEL_GPUS)
+                        .map(|g| {
+                            g.split(',')
+                                .filter(|u| !u.is_empty())
+                                .map(String::from)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    created: created_secs(c.created.as_ref()),
                 }
             })
             .collect())
@@ -920,7 +1013,8 @@ mod tests {
             cmd: None,
             env: vec![("A".into(), "1".into())],
             token: "t0k".into(),
-            access_port: 8080,
+            ports: vec![8080, 22],
+            host_ports: vec![],
             cpus: Some(1.5),
             memory_mib: Some(512),
             gpu_uuids: vec!["GPU-1".into(), "GPU-2".into()],
@@ -931,10 +1025,11 @@ mod tests {
     fn create_body_carries_labels_limits_port_env_and_gpus() {
         let mut config = ContainersConfig::new("/tmp/x.sock");
         config.agent_name = "a1".into();
-        let body = create_body(&config, &spec(), Some(20001)).unwrap();
+        let body = create_body(&config, &spec(), &[20001, 20002]).unwrap();
         let labels = body.labels.unwrap();
         assert_eq!(labels[LABEL_AGENT], "a1");
         assert_eq!(labels[LABEL_ORDER], "42");
+        assert_eq!(labels[LABEL_GPUS], "GPU-1,GPU-2");
         assert_eq!(
             body.env.unwrap(),
             vec!["A=1".to_string(), format!("{TOKEN_ENV}=t0k")]
@@ -943,12 +1038,15 @@ mod tests {
         assert_eq!(hc.nano_cpus, Some(1_500_000_000));
         assert_eq!(hc.memory, Some(512 << 20));
         assert_eq!(hc.memory_swap, Some(512 << 20));
-        let binding = &hc.port_bindings.unwrap()["8080/tcp"].clone().unwrap()[0];
+        let bindings = hc.port_bindings.unwrap();
+        let binding = &bindings["8080/tcp"].clone().unwrap()[0];
         assert_eq!(binding.host_port.as_deref(), Some("20001"));
+        let binding = &bindings["22/tcp"].clone().unwrap()[0];
+        assert_eq!(binding.host_port.as_deref(), Some("20002"));
         assert!(hc.devices.is_none() && hc.device_requests.is_none());
 
         config.gpu_attach = GpuAttach::Cdi;
-        let hc = create_body(&config, &spec(), None)
+        let hc = create_body(&config, &spec(), &[])
             .unwrap()
             .host_config
             .unwrap();
@@ -965,7 +1063,7 @@ mod tests {
         );
 
         config.gpu_attach = GpuAttach::DeviceRequests;
-        let hc = create_body(&config, &spec(), None)
+        let hc = create_body(&config, &spec(), &[])
             .unwrap()
             .host_config
             .unwrap();
@@ -980,25 +1078,36 @@ mod tests {
         let mut s = spec();
         s.cpus = Some(0.0);
         assert!(matches!(
-            create_body(&config, &s, None),
+            create_body(&config, &s, &[]),
             Err(ContainerError::Invalid(_))
         ));
         let mut s = spec();
         s.env.push((TOKEN_ENV.into(), "other".into()));
         assert!(matches!(
-            create_body(&config, &s, None),
+            create_body(&config, &s, &[]),
             Err(ContainerError::Invalid(_))
         ));
         let mut s = spec();
         s.env.push(("A=B".into(), "x".into()));
         assert!(matches!(
-            create_body(&config, &s, None),
+            create_body(&config, &s, &[]),
             Err(ContainerError::Invalid(_))
         ));
         let mut s = spec();
-        s.access_port = 0;
+        s.ports = vec![0];
         assert!(matches!(
-            create_body(&config, &s, None),
+            create_body(&config, &s, &[]),
+            Err(ContainerError::Invalid(_))
+        ));
+        let mut s = spec();
+        s.ports = vec![80, 80];
+        assert!(matches!(
+            create_body(&config, &s, &[]),
+            Err(ContainerError::Invalid(_))
+        ));
+        // Host ports, when given, match the ports one to one.
+        assert!(matches!(
+            create_body(&config, &spec(), &[20001]),
             Err(ContainerError::Invalid(_))
         ));
     }

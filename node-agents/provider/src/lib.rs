@@ -1,18 +1,28 @@
 //! # The Kaisar provider agent
 //!
-//! Runs on a GPU host. What exists so far (the chain side, registration and orders, comes
-//! next; see `docs/provider-agent.md`):
+//! Runs on a GPU host (see `docs/provider-agent.md`):
 //!
 //! - [`gpu`]: the host's GPUs (identity and live state) through NVML, or a JSON fixture for
 //!   development;
 //! - [`containers`]: order containers through the Docker Engine API (Docker or Podman's
 //!   `podman system service`);
 //! - [`responder`]: the worker side of the PoPW exchange over HTTP, whose wire protocol (routes and
-//!   a client for the checker daemon) is [`popw_http`];
-//! - [`config`]: the TOML configuration and the agent key.
+//!   a client for the checker daemon) is [`popw_http`], with the chain's expectations from
+//!   [`expectations`];
+//! - [`agent`]: the chain half: registration, heartbeats, orders, usage and exit reports,
+//!   reconciliation after a restart, deciding with the pure [`plan`] and remembering per-order
+//!   secrets in [`state`];
+//! - [`daemon`]: `kaisar-provider run`, all of it with reconnection and [`metrics`];
+//! - [`config`]: the TOML configuration and the keys.
 
+pub mod agent;
 pub mod config;
 pub mod containers;
+pub mod daemon;
+pub mod expectations;
 pub mod gpu;
+pub mod metrics;
+pub mod plan;
 pub mod popw_http;
 pub mod responder;
+pub mod state;

@@ -2,11 +2,11 @@
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use kaisar_popw::{Backend, GpuSnapshot, WorkerIdentity};
-use kaisar_provider::config::{self, Config, PopwBackend};
+use kaisar_provider::config::{self, Config};
 use kaisar_provider::containers::ContainerRuntime;
-use kaisar_provider::gpu::{self, GpuBackend};
-use kaisar_provider::responder::{Responder, Slot};
+use kaisar_provider::daemon;
+use kaisar_provider::gpu::GpuBackend;
+use kaisar_provider::metrics::Metrics;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,8 +27,13 @@ enum Command {
     Probe,
     /// List this agent's containers (by the `kaisar.agent` label) as JSON.
     Containers,
-    /// Run the PoPW responder until SIGTERM or ctrl-c.
+    /// Run the PoPW responder alone, with the static `[responder.dev]` expectations, until
+    /// SIGTERM or ctrl-c (development).
     Serve,
+    /// Run the agent: register or find the worker, heartbeat, serve orders in containers,
+    /// report usage and exits, answer PoPW challenges checked against the chain, serve
+    /// `/metrics`; until SIGTERM or ctrl-c.
+    Run,
 }
 
 fn main() -> ExitCode {
@@ -56,6 +61,7 @@ fn main() -> ExitCode {
             Command::Probe => probe(&config),
             Command::Containers => containers(&config).await,
             Command::Serve => serve(&config).await,
+            Command::Run => run(&config).await,
         }
     });
     match result {
@@ -85,11 +91,7 @@ fn init_logging(log: &config::LogConfig) {
 }
 
 fn open_gpus(config: &Config) -> anyhow::Result<Arc<dyn GpuBackend>> {
-    let backend = gpu::open_backend(config.gpu.backend, config.gpu.fixture.as_deref())?;
-    if backend.kind() == "fake" {
-        tracing::warn!("gpu.backend = \"fake\": development only, no real GPU is read");
-    }
-    Ok(Arc::from(backend))
+    daemon::open_gpus(config)
 }
 
 fn probe(config: &Config) -> anyhow::Result<()> {
@@ -126,8 +128,8 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     let seed = config::load_seed(&config.agent)?;
     let Some(dev) = &config.responder.dev else {
         bail!(
-            "the responder needs the chain's nonce commitments, which are not wired yet; \
-             configure [responder.dev] for development"
+            "`serve` runs the responder alone, with static development expectations: configure \
+             [responder.dev], or use `run` (the chain's nonce commitments)"
         );
     };
     let expectations = Arc::new(dev.parse().map_err(anyhow::Error::msg)?);
@@ -135,87 +137,27 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         "[responder.dev]: challenges are checked against a static configuration, not the chain"
     );
     let inventory = gpus.probe()?;
-    let mut identities = Vec::new();
-    for g in &inventory {
-        let model = g.model().with_context(|| {
-            format!(
-                "GPU {} ({}) has no chain model: it cannot answer challenges",
-                g.identity.index, g.identity.name
-            )
-        })?;
-        identities.push((
-            g.identity.index,
-            WorkerIdentity {
-                worker_id: config.agent.worker_id,
-                gpu_uuid_hash: g.uuid_hash(),
-                model,
-            },
-        ));
-    }
-    let snapshot = |index: u32| -> kaisar_provider::responder::SnapshotFn {
-        let gpus = gpus.clone();
-        let hash = inventory[index as usize].uuid_hash();
-        Arc::new(move || {
-            let now = kaisar_popw::snapshot::unix_time_ms();
-            gpus.read(index)
-                .map(|g| g.popw_snapshot(now))
-                .unwrap_or_else(|_| GpuSnapshot::without_telemetry(hash, now))
-        })
-    };
-    match config.responder.backend {
-        PopwBackend::Cpu => {
-            tracing::warn!("responder.backend = \"cpu\": no GPU computes the challenges");
-            let slots = identities
-                .iter()
-                .map(|(index, identity)| Slot {
-                    identity: *identity,
-                    backend: kaisar_popw::CpuBackend::new(),
-                    snapshot: snapshot(*index),
-                })
-                .collect();
-            run_responder(config, &seed, slots, expectations).await
-        }
-        PopwBackend::Cuda => {
-            #[cfg(feature = "cuda")]
-            {
-                let mut slots = Vec::new();
-                for (index, identity) in &identities {
-                    slots.push(Slot {
-                        identity: *identity,
-                        backend: kaisar_popw::backend::CudaBackend::new(*index as usize)
-                            .with_context(|| format!("CUDA backend on GPU {index}"))?,
-                        snapshot: snapshot(*index),
-                    });
-                }
-                run_responder(config, &seed, slots, expectations).await
-            }
-            #[cfg(not(feature = "cuda"))]
-            bail!("responder.backend = \"cuda\" needs a build with the `cuda` feature")
-        }
-    }
-}
-
-async fn run_responder<B: Backend + Send + 'static>(
-    config: &Config,
-    seed: &[u8; 32],
-    slots: Vec<Slot<B>>,
-    expectations: Arc<kaisar_provider::responder::StaticExpectations>,
-) -> anyhow::Result<()> {
-    let gpus = slots.len();
-    let responder = Responder::new(seed, slots, expectations, config.responder.limits());
+    let identities = daemon::identities(&inventory, config.agent.worker_id)?;
     let listener = tokio::net::TcpListener::bind(config.responder.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.responder.listen))?;
-    tracing::info!(
-        listen = %listener.local_addr()?,
-        agent = %format!("0x{}", hex::encode(responder.public().0)),
+    daemon::serve_responder(
+        config,
+        &seed,
         gpus,
-        "PoPW responder serving"
-    );
-    axum::serve(listener, responder.router())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("responder")?;
+        &inventory,
+        identities,
+        expectations,
+        listener,
+        shutdown_signal(),
+    )
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn run(config: &Config) -> anyhow::Result<()> {
+    daemon::run(config, shutdown_signal(), Arc::new(Metrics::default())).await?;
     tracing::info!("stopped");
     Ok(())
 }

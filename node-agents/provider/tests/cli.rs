@@ -240,3 +240,29 @@ async fn serve_answers_a_full_exchange_and_stops_on_sigterm() {
     assert!(status.success(), "{status}: {err}");
     assert!(err.contains("SIGTERM: shutting down"), "{err}");
 }
+
+#[test]
+fn run_refuses_without_the_chain_or_the_containers_section_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("", "no [chain] section"),
+        (
+            "[chain]\nurl = \"ws://127.0.0.1:1\"\nstate_dir = \"/tmp/x\"\npublic_host = \"h\"\n",
+            "no [containers] section",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let config = write_config(dir.path(), &fake_gpu(), extra);
+        let out = Command::new(BIN)
+            .args(["--config"])
+            .arg(&config)
+            .arg("run")
+            .env("KAISAR_AGENT_SEED", AGENT_SEED_HEX)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+    }
+}

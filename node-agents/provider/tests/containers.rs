@@ -125,7 +125,8 @@ fn order(order_id: u64, token: &str) -> OrderContainer {
         cmd: None,
         env: vec![],
         token: token.to_string(),
-        access_port: 8080,
+        ports: vec![8080],
+        host_ports: vec![],
         cpus: Some(0.5),
         memory_mib: Some(64),
         gpu_uuids: vec![],
@@ -168,8 +169,8 @@ async fn order_container_serves_its_token_on_the_published_port_and_survives_an_
     let runtime = ContainerRuntime::connect(config.clone()).await.unwrap();
     let token = kaisar_provider::containers::generate_token();
     let running = runtime.run(&order(7, &token)).await.unwrap();
-    assert!(running.host_port > first && running.host_port <= first + 20);
-    assert_eq!(http_get(running.host_port).await, token);
+    assert!(running.host_ports[0].1 > first && running.host_ports[0].1 <= first + 20);
+    assert_eq!(http_get(running.host_ports[0].1).await, token);
     // The same order twice: refused.
     assert!(matches!(
         runtime.run(&order(7, "x")).await,
@@ -180,8 +181,8 @@ async fn order_container_serves_its_token_on_the_published_port_and_survives_an_
     engine_config.port_range = None;
     let engine_runtime = ContainerRuntime::connect(engine_config).await.unwrap();
     let second = engine_runtime.run(&order(8, "second")).await.unwrap();
-    assert_ne!(second.host_port, 0);
-    assert_eq!(http_get(second.host_port).await, "second");
+    assert_ne!(second.host_ports[0].1, 0);
+    assert_eq!(http_get(second.host_ports[0].1).await, "second");
 
     // "Restart": a new runtime instance finds both by label.
     drop(runtime);
@@ -296,4 +297,103 @@ async fn a_missing_image_is_image_missing_and_a_pull_is_bounded() {
         ContainerRuntime::connect(config).await,
         Err(ContainerError::Unavailable { .. })
     ));
+}
+
+/// `run` with the node unreachable: it keeps retrying (the metrics say it is not connected) and
+/// stops promptly when asked to, without having touched any container.
+#[tokio::test]
+async fn run_retries_an_unreachable_node_serves_metrics_and_stops_on_shutdown() {
+    use kaisar_provider::config::Config;
+    use kaisar_provider::metrics::Metrics;
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::Arc;
+    let Some(podman) = PodmanService::start("run") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("agent.key");
+    std::fs::write(&key, "11".repeat(32)).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (node_port, metrics_port) = (free_port(), free_port());
+    let config = Config::parse(&format!(
+        r#"
+[agent]
+key_file = "{key}"
+[gpu]
+backend = "fake"
+fixture = "{fixture}"
+[containers]
+socket = "{socket}"
+agent_name = "{agent}"
+[responder]
+listen = "127.0.0.1:0"
+[chain]
+url = "ws://127.0.0.1:{node_port}"
+state_dir = "{dir}/state"
+public_host = "127.0.0.1"
+metrics_listen = "127.0.0.1:{metrics_port}"
+reconnect_max_backoff_secs = 1
+"#,
+        key = key.display(),
+        fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/gpus-2x-h100.json")
+            .display(),
+        socket = podman.socket.display(),
+        agent = podman.agent,
+        dir = dir.path().display(),
+    ))
+    .unwrap();
+    let metrics = Arc::new(Metrics::default());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn({
+        let metrics = metrics.clone();
+        async move {
+            kaisar_provider::daemon::run(
+                &config,
+                async {
+                    let _ = stop_rx.await;
+                },
+                metrics,
+            )
+            .await
+        }
+    });
+    let url = format!("http://127.0.0.1:{metrics_port}/metrics");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        if let Ok(r) = reqwest::get(&url).await {
+            break r.text().await.unwrap();
+        }
+        assert!(Instant::now() < deadline, "no /metrics");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        body.contains("kaisar_provider_chain_connected 0\n"),
+        "{body}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!run.is_finished(), "run gave up: {:?}", run.await);
+    let asked = Instant::now();
+    stop_tx.send(()).unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("run stops within 10 s of the shutdown")
+        .unwrap();
+    assert!(result.is_ok(), "{result:?}");
+    assert!(asked.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        metrics
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    let runtime = ContainerRuntime::connect(podman.config()).await.unwrap();
+    assert!(runtime.list().await.unwrap().is_empty());
 }

@@ -2,7 +2,8 @@
  * image by the test itself (no registry is reachable).
  *   KAISAR_TEST_MODE=exit3  exit with code 3 at once
  *   KAISAR_TEST_MODE=oom    allocate and touch memory until the memory limit kills it
- *   otherwise               print the token, then serve it over HTTP on port $PORT (8080)
+ *   otherwise               print the token, then serve it over HTTP on port $PORT (8080);
+ *                           a request for /exit<N> answers, then exits with code N (1..=99)
  * The token is $KAISAR_ACCESS_TOKEN. */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -47,7 +48,15 @@ int main(void) {
     int c = accept(s, 0, 0);
     if (c < 0) continue;
     char buf[2048];
-    (void)read(c, buf, sizeof buf);
+    ssize_t got = read(c, buf, sizeof buf - 1);
+    buf[got > 0 ? got : 0] = 0;
+    if (strncmp(buf, "GET /exit", 9) == 0) {
+      int code = atoi(buf + 9);
+      const char *bye = "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nbye";
+      (void)write(c, bye, strlen(bye));
+      close(c);
+      _exit(code > 0 && code < 100 ? code : 1);
+    }
     char out[512];
     int n = snprintf(out, sizeof out,
                      "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",

@@ -1,0 +1,592 @@
+//! The provider agent (`kaisar_provider::daemon::run`, in-process) against the chain, with the
+//! fake GPU backend and real containers through Podman (an image the test builds: a
+//! `gcc -static` HTTP server in a `FROM scratch` image). Skipped, with a message, only where
+//! `podman` is not installed.
+//!
+//! Governance verifies the worker with sudo (the checker daemons are not part of this test).
+
+use kaisar_chain_client::{
+    kaisar, kaisar::runtime_types::pallet_orders::types::ExitKind, signer::account_of,
+    subxt_signer::sr25519::Keypair, types::*, AccountId32, Client, UNITS,
+};
+use kaisar_cli::access::AccessKeyPair;
+use kaisar_e2e::*;
+use kaisar_provider::agent::AccessDetails;
+use kaisar_provider::config::Config;
+use kaisar_provider::containers::{AgentContainer, ContainerRuntime};
+use kaisar_provider::metrics::Metrics;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A `podman system service` on a socket in a temporary directory; killed (and this agent's
+/// containers removed) on drop.
+struct Podman {
+    child: Child,
+    socket: PathBuf,
+    agent: String,
+}
+
+impl Podman {
+    fn start(dir: &Path, agent: &str) -> Option<Self> {
+        if Command::new("podman")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_err()
+        {
+            eprintln!("SKIPPED: podman is not installed (scripts/setup installs it)");
+            return None;
+        }
+        let socket = dir.join("podman.sock");
+        let child = Command::new("podman")
+            .args(["system", "service", "--time=0"])
+            .arg(format!("unix://{}", socket.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn podman system service");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            assert!(Instant::now() < deadline, "podman service did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(Self {
+            child,
+            socket,
+            agent: agent.into(),
+        })
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = Command::new("podman")
+            .args(["rm", "-f", "--filter"])
+            .arg(format!("label=kaisar.agent={}", self.agent))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Build the test image: the provider tests' static HTTP server (`/exit<N>` exits with N).
+fn build_image(dir: &Path) -> String {
+    let image = "localhost/kaisar-e2e-agent:latest".to_string();
+    let src = workspace_root().join("node-agents/provider/tests/testimage/server.c");
+    let out = Command::new("gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(dir.join("app"))
+        .arg(&src)
+        .output()
+        .expect("gcc is needed to build the test image");
+    assert!(
+        out.status.success(),
+        "gcc -static failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        dir.join("Containerfile"),
+        "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n",
+    )
+    .unwrap();
+    let out = Command::new("podman")
+        .args(["build", "-q", "-t", &image])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "podman build failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    image
+}
+
+/// HTTP GET `path` on `127.0.0.1:port` until it answers 200 (deadline 30 s): the body.
+async fn http_get(port: u16, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let attempt = async {
+            let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+            s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+                .await?;
+            let mut buf = Vec::new();
+            s.read_to_end(&mut buf).await?;
+            Ok::<_, std::io::Error>(String::from_utf8_lossy(&buf).into_owned())
+        };
+        if let Ok(Ok(resp)) = tokio::time::timeout(Duration::from_secs(2), attempt).await {
+            if resp.starts_with("HTTP/1.0 200") {
+                return resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+            }
+        }
+        assert!(Instant::now() < deadline, "nothing answered on port {port}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A TCP proxy to the node that the test can cut (every connection dropped, new ones refused)
+/// and restore: the node "goes away" for the agent only.
+struct NodeProxy {
+    port: u16,
+    open: Arc<std::sync::atomic::AtomicBool>,
+    connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl NodeProxy {
+    async fn start(upstream: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let connections = Arc::new(std::sync::Mutex::new(Vec::<tokio::task::AbortHandle>::new()));
+        let upstream = upstream
+            .trim_start_matches("ws://")
+            .trim_end_matches('/')
+            .to_string();
+        let accept = tokio::spawn({
+            let open = open.clone();
+            let connections = connections.clone();
+            async move {
+                loop {
+                    let Ok((mut inbound, _)) = listener.accept().await else {
+                        return;
+                    };
+                    if !open.load(Ordering::SeqCst) {
+                        continue; // dropped: refused
+                    }
+                    let upstream = upstream.clone();
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    connections.lock().unwrap().push(task.abort_handle());
+                }
+            }
+        });
+        Self {
+            port,
+            open,
+            connections,
+            accept,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for c in self.connections.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for NodeProxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
+    }
+}
+
+/// Poll `f` every 200 ms until it returns `Some` (deadline `secs`).
+async fn until<T, F, Fut>(what: &str, secs: u64, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn write_key(path: &Path, seed: &[u8; 32]) {
+    std::fs::write(path, hex::encode(seed)).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// A one-GPU fake fixture with a UUID unique to this run.
+fn fixture(path: &Path) {
+    let uuid = format!("GPU-{}-agent-gpu0", run_tag());
+    let json = serde_json::json!({ "gpus": [{
+        "identity": {
+            "index": 0, "uuid": uuid, "name": "NVIDIA H100 80GB HBM3", "serial": "1",
+            "pci_bus_id": "00000000:19:00.0", "memory_total_bytes": 85520809984u64,
+            "driver_version": "550.54.15", "cuda_version": "12.4"
+        },
+        "state": {
+            "utilization_pct": 42, "memory_utilization_pct": 10,
+            "memory_used_bytes": 1073741824u64, "temperature_c": 40, "power_mw": 100000,
+            "total_energy_mj": 1000, "sm_clock_mhz": 1980, "mem_clock_mhz": 2619,
+            "ecc_uncorrected_volatile": 0, "mig_mode": "disabled", "process_count": 1
+        }
+    }]});
+    std::fs::write(path, json.to_string()).unwrap();
+}
+
+fn spawn_agent(config: &Config) -> (tokio::task::JoinHandle<anyhow::Result<()>>, Arc<Metrics>) {
+    let metrics = Arc::new(Metrics::default());
+    let config = config.clone();
+    let m = metrics.clone();
+    let handle = tokio::spawn(async move {
+        kaisar_provider::daemon::run(&config, std::future::pending(), m).await
+    });
+    (handle, metrics)
+}
+
+async fn kill(handle: tokio::task::JoinHandle<anyhow::Result<()>>) {
+    assert!(
+        !handle.is_finished(),
+        "the agent stopped: {:?}",
+        handle.await
+    );
+    handle.abort();
+    let _ = handle.await;
+}
+
+async fn order_of(client: &Client, id: u64) -> Order {
+    client.order(id).await.unwrap().expect("order exists")
+}
+
+fn last_seq(order: &Order) -> u32 {
+    match order.status {
+        OrderStatus::Running {
+            last_report_seq, ..
+        } => last_report_seq,
+        ref other => panic!("order not Running: {other:?}"),
+    }
+}
+
+async fn containers_of(runtime: &ContainerRuntime, order: u64) -> Vec<AgentContainer> {
+    runtime
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.order_id == Some(order))
+        .collect()
+}
+
+/// Registration by the agent itself → order accepted with a container the user reaches with
+/// the sealed access details → usage reported and paid as it matures → the container exits
+/// with code 7: reported, restarted → the agent is killed and restarted twice (once with the
+/// container still running, once with it gone): reconciled, same token and port, one container,
+/// reports continue at the next seq without a failed (duplicate) transaction; the node goes
+/// away and comes back: the agent reconnects and carries on → the user
+/// cancels: the container is removed → an order for an image the host lacks is rejected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn provider_agent_registers_serves_reports_and_reconciles_after_restarts() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info,kaisar_provider=debug")
+        .with_test_writer()
+        .try_init();
+    let dir = tempfile::tempdir().unwrap();
+    let agent_name = format!("e2e-{}", run_tag());
+    let Some(podman) = Podman::start(dir.path(), &agent_name) else {
+        return;
+    };
+    let image_dir = tempfile::tempdir().unwrap();
+    let image = build_image(image_dir.path());
+    let _serial = serial().await;
+    let client = connect().await;
+
+    // Keys: seeds unique to this run, in 0600 files.
+    let agent_seed = sp_crypto_hashing::blake2_256(format!("{}-agent", run_tag()).as_bytes());
+    let provider_seed = sp_crypto_hashing::blake2_256(format!("{}-provider", run_tag()).as_bytes());
+    let agent = Keypair::from_secret_key(agent_seed).unwrap();
+    let provider = Keypair::from_secret_key(provider_seed).unwrap();
+    let agent_id: AccountId32 = account_of(&agent);
+    write_key(&dir.path().join("agent.key"), &agent_seed);
+    write_key(&dir.path().join("provider.key"), &provider_seed);
+    fund(&client, &key("alice"), &account_of(&provider), 200 * UNITS).await;
+    fund(&client, &key("alice"), &agent_id, 10 * UNITS).await;
+    fixture(&dir.path().join("gpus.json"));
+
+    let price = UNITS;
+    // The agent reaches the node through a proxy the test can cut.
+    let proxy = NodeProxy::start(chain_url()).await;
+    let config_text = format!(
+        r#"
+[agent]
+key_file = "{dir}/agent.key"
+[gpu]
+backend = "fake"
+fixture = "{dir}/gpus.json"
+[containers]
+socket = "{socket}"
+agent_name = "{agent_name}"
+default_cpus = 0.5
+default_memory_mib = 64
+stop_grace_secs = 2
+[responder]
+listen = "127.0.0.1:0"
+test_shape = {{ m = 16, n = 16, k = 32 }}
+[chain]
+url = "{url}"
+state_dir = "{dir}/state"
+public_host = "127.0.0.1"
+heartbeat_every_blocks = 10
+usage_report_every_blocks = 5
+max_restarts = 1
+poll_interval_ms = 200
+[registration]
+provider_key_file = "{dir}/provider.key"
+endpoint = "http://127.0.0.1:9955"
+region = "eu-west"
+price_per_gpu_hour = "{price}"
+cpu_cores = 8
+ram_mib = 16384
+disk_gib = 100
+"#,
+        dir = dir.path().display(),
+        socket = podman.socket.display(),
+        url = proxy.url(),
+    );
+    let config = Config::parse(&config_text).unwrap();
+    let runtime = ContainerRuntime::connect(config.containers.clone().unwrap())
+        .await
+        .unwrap();
+
+    // 1. The agent registers its worker (paid by the provider key) and heartbeats.
+    let (agent_task, _metrics) = spawn_agent(&config);
+    let worker_id = until("the worker's registration", 120, || async {
+        client.worker_of_agent(&agent_id).await.unwrap()
+    })
+    .await;
+    let worker = client.worker(worker_id).await.unwrap().unwrap();
+    assert_eq!(worker.provider, account_of(&provider));
+    assert_eq!(worker.spec.gpus.0.len(), 1);
+    assert_eq!(worker.spec.gpus.0[0].model, GpuModel::H100Sxm);
+    assert_eq!(
+        worker.spec.gpus.0[0].uuid_hash,
+        gpu_uuid_hash_of("agent-gpu0")
+    );
+    until("the first heartbeat", 60, || async {
+        let w = client.worker(worker_id).await.unwrap().unwrap();
+        (w.last_heartbeat > w.registered_at).then_some(())
+    })
+    .await;
+    verify(&client, worker_id).await;
+
+    // 2. A user orders with a fresh x25519 key; the agent runs the container and accepts.
+    let user = fresh_key("//Charlie//agent-user");
+    let user_id = account_of(&user);
+    fund(&client, &key("charlie"), &user_id, 100 * UNITS).await;
+    let keys = AccessKeyPair::generate();
+    let mut spec = order_spec(worker_id, GpuModel::H100Sxm, 1, 600, price);
+    spec.image = BoundedVec(image.clone().into_bytes());
+    spec.ports = BoundedVec(vec![8080]);
+    spec.user_public_key = keys.public_key();
+    let (placed, _) = place_order(&client, &user, spec, 0).await;
+    let order_id = placed.order_id;
+    let started_at = until("the order's acceptance", 120, || async {
+        match order_of(&client, order_id).await.status {
+            OrderStatus::Running { started_at, .. } => Some(started_at),
+            _ => None,
+        }
+    })
+    .await;
+
+    // The user opens the access details and reaches the container with the token.
+    let blob = client.access_blob(order_id).await.unwrap().unwrap();
+    let details: AccessDetails = serde_json::from_slice(&keys.open(&blob).unwrap()).unwrap();
+    assert_eq!(details.order_id, order_id);
+    assert_eq!(details.host, "127.0.0.1");
+    assert_eq!(details.ports.len(), 1);
+    assert_eq!(details.ports[0].container, 8080);
+    let host_port = details.ports[0].host;
+    assert_eq!(http_get(host_port, "/").await, details.token);
+    // Nobody else opens them.
+    assert!(AccessKeyPair::generate().open(&blob).is_err());
+    let first_container = containers_of(&runtime, order_id).await;
+    assert_eq!(first_container.len(), 1);
+    assert_eq!(first_container[0].gpu_uuids.len(), 1);
+
+    // 3. Usage is reported every 5 blocks, then paid once it matured.
+    client.advance_blocks(5).await.unwrap();
+    until("the first usage report", 60, || async {
+        (last_seq(&order_of(&client, order_id).await) >= 1).then_some(())
+    })
+    .await;
+    let delay: u32 = client
+        .fetch(kaisar::storage().orders().maturity_delay(), ())
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    client.advance_blocks(delay + 1).await.unwrap();
+    until("a matured period paid", 60, || async {
+        let o = order_of(&client, order_id).await;
+        (o.paid_so_far > 0).then_some(())
+    })
+    .await;
+    let o = order_of(&client, order_id).await;
+    assert!(o.paid_so_far < o.total_cost);
+
+    // 4. The container exits with code 7: the user sees it; the agent restarts it (same token,
+    //    same port).
+    assert_eq!(http_get(host_port, "/exit7").await, "bye");
+    until("the container's exit", 30, || async {
+        let c = containers_of(&runtime, order_id).await;
+        (c.len() == 1 && !c[0].running).then_some(())
+    })
+    .await;
+    client.advance_blocks(1).await.unwrap();
+    let records = until("the exit record", 60, || async {
+        client
+            .fetch(kaisar::storage().orders().exit_records(), (order_id,))
+            .await
+            .unwrap()
+            .filter(|r| !r.0.is_empty())
+    })
+    .await;
+    assert_eq!(records.0[0].kind, ExitKind::Exited { code: 7 });
+    assert_eq!(records.0[0].restarts, 0);
+    assert!(matches!(
+        order_of(&client, order_id).await.status,
+        OrderStatus::Running { .. }
+    ));
+    assert_eq!(http_get(host_port, "/").await, details.token);
+    let running = until("the restarted container", 30, || async {
+        let c = containers_of(&runtime, order_id).await;
+        (c.len() == 1 && c[0].running).then(|| c[0].clone())
+    })
+    .await;
+    assert_ne!(running.id, first_container[0].id);
+
+    // 5. kill the agent mid-order; restart it: the same container, reports at the next seq.
+    kill(agent_task).await;
+    let seq_before = last_seq(&order_of(&client, order_id).await);
+    client.advance_blocks(5).await.unwrap();
+    let (agent_task, metrics) = spawn_agent(&config);
+    until("the report after the restart", 60, || async {
+        (last_seq(&order_of(&client, order_id).await) == seq_before + 1).then_some(())
+    })
+    .await;
+    let after = containers_of(&runtime, order_id).await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0].id, running.id, "the running container was kept");
+    assert_eq!(http_get(host_port, "/").await, details.token);
+
+    // The node goes away for the agent: it notices, reconnects with backoff once the node is
+    // back, and carries on (the next report, no failed transaction).
+    assert_eq!(metrics.connections.load(Ordering::Relaxed), 1);
+    proxy.cut();
+    until("the agent to notice the lost node", 30, || async {
+        (metrics.chain_connected.load(Ordering::Relaxed) == 0).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        metrics.connections.load(Ordering::Relaxed),
+        1,
+        "no connection while cut"
+    );
+    proxy.restore();
+    until("the reconnection", 60, || async {
+        (metrics.chain_connected.load(Ordering::Relaxed) == 1).then_some(())
+    })
+    .await;
+    assert_eq!(metrics.connections.load(Ordering::Relaxed), 2);
+    client.advance_blocks(5).await.unwrap();
+    until("the report after the reconnection", 60, || async {
+        (last_seq(&order_of(&client, order_id).await) == seq_before + 2).then_some(())
+    })
+    .await;
+
+    // 6. kill it again and lose the container: the restarted agent starts it again with the
+    //    same token on the same port.
+    kill(agent_task).await;
+    assert_eq!(metrics.tx_failures.load(Ordering::Relaxed), 0);
+    runtime.stop_and_remove(&running.id).await.unwrap();
+    let seq_before = last_seq(&order_of(&client, order_id).await);
+    let (agent_task, metrics) = spawn_agent(&config);
+    client.advance_blocks(1).await.unwrap();
+    let restored = until("the restored container", 60, || async {
+        let c = containers_of(&runtime, order_id).await;
+        (c.len() == 1 && c[0].running).then(|| c[0].clone())
+    })
+    .await;
+    assert_ne!(restored.id, running.id);
+    assert_eq!(http_get(host_port, "/").await, details.token);
+    until("the report after the second restart", 60, || async {
+        (last_seq(&order_of(&client, order_id).await) == seq_before + 1).then_some(())
+    })
+    .await;
+    assert!(matches!(
+        order_of(&client, order_id).await.status,
+        OrderStatus::Running { .. }
+    ));
+    assert!(metrics.usage_reports.load(Ordering::Relaxed) >= 1);
+
+    // 7. The user cancels: the agent removes the container.
+    ok(
+        &client,
+        "cancel_order",
+        &kaisar::tx().orders().cancel_order(order_id),
+        &user,
+    )
+    .await;
+    until("the container's removal", 60, || async {
+        containers_of(&runtime, order_id)
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    assert_eq!(metrics.tx_failures.load(Ordering::Relaxed), 0);
+    assert!(metrics.containers_removed.load(Ordering::Relaxed) >= 1);
+
+    // 8. An order for an image the host does not have is rejected (refunded in full).
+    let mut spec = order_spec(worker_id, GpuModel::H100Sxm, 1, 600, price);
+    spec.image = BoundedVec(b"localhost/kaisar-e2e-missing:none".to_vec());
+    spec.ports = BoundedVec(vec![8080]);
+    spec.user_public_key = keys.public_key();
+    let (placed, _) = place_order(&client, &user, spec, 0).await;
+    let missing = placed.order_id;
+    until("the rejection", 60, || async {
+        matches!(
+            order_of(&client, missing).await.status,
+            OrderStatus::Failed {
+                reason: FailureReason::Rejected,
+                ..
+            }
+        )
+        .then_some(())
+    })
+    .await;
+    assert!(containers_of(&runtime, missing).await.is_empty());
+    until("the rejection counted", 30, || async {
+        (metrics.orders_rejected.load(Ordering::Relaxed) == 1).then_some(())
+    })
+    .await;
+    kill(agent_task).await;
+    // No agent serves the worker any more: take it out of matching for later tests.
+    ok(
+        &client,
+        "pause_worker",
+        &kaisar::tx().worker_registry().pause_worker(worker_id),
+        &provider,
+    )
+    .await;
+    assert_chain_consistent(&client).await;
+    let _ = started_at;
+}
