@@ -13,21 +13,6 @@ use kaisar_primitives::{LicenseOwners, Referrals};
 use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
 
 impl<T: Config> Pallet<T> {
-    /// Whether `who` is `beneficiary` in `era`.
-    fn is_beneficiary(who: &T::AccountId, era: RewardEra, beneficiary: Beneficiary) -> bool {
-        match beneficiary {
-            Beneficiary::Provider(worker) => {
-                ProviderScores::<T>::get(era, worker).is_some_and(|s| &s.provider == who)
-            }
-            Beneficiary::LicenseOwner(license) => {
-                T::Licenses::owner_of(license).is_some_and(|o| &o == who)
-            }
-            Beneficiary::LicenseOperator(license) => {
-                CheckerScores::<T>::get(era, license).is_some_and(|s| &s.operator == who)
-            }
-        }
-    }
-
     pub(crate) fn do_claim(
         who: T::AccountId,
         era: RewardEra,
@@ -39,24 +24,82 @@ impl<T: Config> Pallet<T> {
             closed_now = true;
         }
         let mut budget = EraBudgets::<T>::get(era).ok_or(Error::<T>::EraNotFinished)?;
-        let (grant, paid) =
-            Self::grant_of(era, &budget, beneficiary).ok_or(Error::<T>::NothingEarned)?;
-        ensure!(
-            Self::is_beneficiary(&who, era, beneficiary),
-            Error::<T>::NotBeneficiary
-        );
+        // One read of the party's record: the caller, the grant, the payout and what is left.
+        match beneficiary {
+            Beneficiary::Provider(worker) => {
+                let mut s =
+                    ProviderScores::<T>::get(era, worker).ok_or(Error::<T>::NothingEarned)?;
+                ensure!(s.provider == who, Error::<T>::NotBeneficiary);
+                let grant = Self::provider_grant(&budget, &s);
+                let due = Self::due(&budget, grant, s.paid)?;
+                Self::pay_out(era, &mut budget, &who, beneficiary, due)?;
+                s.paid = s.paid.saturating_add(due);
+                if s.paid >= grant {
+                    ProviderScores::<T>::remove(era, worker);
+                } else {
+                    ProviderScores::<T>::insert(era, worker, s);
+                }
+            }
+            Beneficiary::LicenseOwner(license) | Beneficiary::LicenseOperator(license) => {
+                let mut s =
+                    CheckerScores::<T>::get(era, license).ok_or(Error::<T>::NothingEarned)?;
+                let as_operator = matches!(beneficiary, Beneficiary::LicenseOperator(_));
+                let is_beneficiary = if as_operator {
+                    s.operator == who
+                } else {
+                    T::Licenses::owner_of(license).is_some_and(|o| o == who)
+                };
+                ensure!(is_beneficiary, Error::<T>::NotBeneficiary);
+                let (owner_grant, operator_grant) = Self::license_grants(&budget, &s);
+                let (grant, paid) = if as_operator {
+                    (operator_grant, &mut s.operator_paid)
+                } else {
+                    (owner_grant, &mut s.owner_paid)
+                };
+                let due = Self::due(&budget, grant, *paid)?;
+                Self::pay_out(era, &mut budget, &who, beneficiary, due)?;
+                *paid = paid.saturating_add(due);
+                if s.owner_paid >= owner_grant && s.operator_paid >= operator_grant {
+                    CheckerScores::<T>::remove(era, license);
+                } else {
+                    CheckerScores::<T>::insert(era, license, s);
+                }
+            }
+        }
+        EraBudgets::<T>::insert(era, budget);
+        let weight = if closed_now {
+            T::WeightInfo::claim().saturating_add(T::WeightInfo::close_era())
+        } else {
+            T::WeightInfo::claim()
+        };
+        Ok(Some(weight).into())
+    }
+
+    /// What is due now of a `grant` of which `paid` was paid (`NothingEarned` for a zero grant,
+    /// `NothingToClaim` when nothing more has vested).
+    fn due(budget: &EraBudgetOf<T>, grant: u128, paid: u128) -> Result<u128, DispatchError> {
         ensure!(grant > 0, Error::<T>::NothingEarned);
         let now = frame_system::Pallet::<T>::block_number();
         let due = Self::vested(grant, budget.vests_from, now).saturating_sub(paid);
         ensure!(due > 0, Error::<T>::NothingToClaim);
+        Ok(due)
+    }
 
-        let pot = Self::pot();
+    /// Pay `due` of `beneficiary`'s grant to `who` out of the era's held budget, and its
+    /// referral share to `who`'s referrer; count both as spent in `budget`.
+    fn pay_out(
+        era: RewardEra,
+        budget: &mut EraBudgetOf<T>,
+        who: &T::AccountId,
+        beneficiary: Beneficiary,
+        due: u128,
+    ) -> DispatchResult {
         let reason: T::RuntimeHoldReason = HoldReason::EraBudget.into();
         let amount: BalanceOf<T> = due.unique_saturated_into();
         T::Currency::transfer_on_hold(
             &reason,
-            &pot,
-            &who,
+            &Self::pot(),
+            who,
             amount,
             Precision::Exact,
             Restriction::Free,
@@ -73,17 +116,10 @@ impl<T: Config> Pallet<T> {
             .mul_floor(due)
             .unique_saturated_into();
         if !share.is_zero() {
-            Self::pay_referral(era, &who, share);
+            Self::pay_referral(era, who, share);
         }
         budget.spent = budget.spent.saturating_add(amount).saturating_add(share);
-        EraBudgets::<T>::insert(era, budget);
-        Self::record_paid(era, beneficiary, due, grant);
-        let weight = if closed_now {
-            T::WeightInfo::claim().saturating_add(T::WeightInfo::close_era())
-        } else {
-            T::WeightInfo::claim()
-        };
-        Ok(Some(weight).into())
+        Ok(())
     }
 
     /// Pay `share` (of a payout to `referee`) to its referrer out of the era's reserve, or give
@@ -114,46 +150,6 @@ impl<T: Config> Pallet<T> {
         // Not paid: back to the pot, for later eras.
         if T::Currency::release(&reason, &pot, share, Precision::Exact).is_err() {
             frame_support::defensive!("the era's referral reserve is held");
-        }
-    }
-
-    /// Add `paid` to what `beneficiary` was paid of its `grant`; remove the record once every
-    /// party of it was paid in full.
-    fn record_paid(era: RewardEra, beneficiary: Beneficiary, paid: u128, grant: u128) {
-        match beneficiary {
-            Beneficiary::Provider(worker) => {
-                ProviderScores::<T>::mutate_exists(era, worker, |s| {
-                    if let Some(score) = s {
-                        score.paid = score.paid.saturating_add(paid);
-                        if score.paid >= grant {
-                            *s = None;
-                        }
-                    }
-                });
-            }
-            Beneficiary::LicenseOwner(license) | Beneficiary::LicenseOperator(license) => {
-                let Some(budget) = EraBudgets::<T>::get(era) else {
-                    return;
-                };
-                let owner_grant = Self::grant_of(era, &budget, Beneficiary::LicenseOwner(license))
-                    .map_or(0, |(g, _)| g);
-                let operator_grant =
-                    Self::grant_of(era, &budget, Beneficiary::LicenseOperator(license))
-                        .map_or(0, |(g, _)| g);
-                CheckerScores::<T>::mutate_exists(era, license, |s| {
-                    if let Some(score) = s {
-                        if matches!(beneficiary, Beneficiary::LicenseOperator(_)) {
-                            score.operator_paid = score.operator_paid.saturating_add(paid);
-                        } else {
-                            score.owner_paid = score.owner_paid.saturating_add(paid);
-                        }
-                        if score.owner_paid >= owner_grant && score.operator_paid >= operator_grant
-                        {
-                            *s = None;
-                        }
-                    }
-                });
-            }
         }
     }
 }

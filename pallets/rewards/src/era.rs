@@ -124,6 +124,34 @@ impl<T: Config> Pallet<T> {
         Ok(())
     }
 
+    /// The grant of a worker's provider from `budget` (zero for a worker that failed a
+    /// verdict in the era).
+    pub fn provider_grant(budget: &EraBudgetOf<T>, s: &ProviderScore<T::AccountId>) -> u128 {
+        if s.failed {
+            return 0;
+        }
+        let pool = |b: BalanceOf<T>| -> u128 { b.unique_saturated_into() };
+        Self::share(pool(budget.poc_pool), s.poc, budget.totals.poc).saturating_add(Self::share(
+            pool(budget.pod_pool),
+            s.pod,
+            budget.totals.pod,
+        ))
+    }
+
+    /// The grants of a license's owner and operator from `budget`: the license's reward split by
+    /// the recorded commission, each part rounded down (rounding stays with the pot).
+    pub fn license_grants(budget: &EraBudgetOf<T>, s: &CheckerScore<T::AccountId>) -> (u128, u128) {
+        let whole = Self::share(
+            budget.checker_pool.unique_saturated_into(),
+            s.score(T::SlashFraction::get()),
+            budget.totals.checker,
+        );
+        (
+            (Perbill::one().saturating_sub(s.commission)).mul_floor(whole),
+            s.commission.mul_floor(whole),
+        )
+    }
+
     /// The grant of `beneficiary` in a closed era, and what was paid of it: `None` if it earned
     /// nothing (or its record was removed after it was paid in full).
     pub fn grant_of(
@@ -131,33 +159,18 @@ impl<T: Config> Pallet<T> {
         budget: &EraBudgetOf<T>,
         beneficiary: Beneficiary,
     ) -> Option<(u128, u128)> {
-        let pool = |b: BalanceOf<T>| -> u128 { b.unique_saturated_into() };
         match beneficiary {
             Beneficiary::Provider(worker) => {
                 let s = ProviderScores::<T>::get(era, worker)?;
-                if s.failed {
-                    return Some((0, s.paid));
-                }
-                let grant = Self::share(pool(budget.poc_pool), s.poc, budget.totals.poc)
-                    .saturating_add(Self::share(pool(budget.pod_pool), s.pod, budget.totals.pod));
-                Some((grant, s.paid))
+                Some((Self::provider_grant(budget, &s), s.paid))
             }
-            Beneficiary::LicenseOwner(license) | Beneficiary::LicenseOperator(license) => {
+            Beneficiary::LicenseOwner(license) => {
                 let s = CheckerScores::<T>::get(era, license)?;
-                let whole = Self::share(
-                    pool(budget.checker_pool),
-                    s.score(T::SlashFraction::get()),
-                    budget.totals.checker,
-                );
-                Some(match beneficiary {
-                    Beneficiary::LicenseOperator(_) => {
-                        (s.commission.mul_floor(whole), s.operator_paid)
-                    }
-                    _ => (
-                        (Perbill::one().saturating_sub(s.commission)).mul_floor(whole),
-                        s.owner_paid,
-                    ),
-                })
+                Some((Self::license_grants(budget, &s).0, s.owner_paid))
+            }
+            Beneficiary::LicenseOperator(license) => {
+                let s = CheckerScores::<T>::get(era, license)?;
+                Some((Self::license_grants(budget, &s).1, s.operator_paid))
             }
         }
     }
