@@ -112,8 +112,9 @@ impl<T: Config> Pallet<T> {
     }
 
     /// Check `who`'s reveal of `attestation` and `salt` for `slot` of `rec`, the check of
-    /// `worker` in `epoch` (reveal window, seal, nonce, work shape, GPU, recomputed challenge
-    /// id, replay), and record its vote. Returns the slot's license.
+    /// `worker` in `epoch` (reveals opened, seal, nonce, work shape, GPU, recomputed challenge
+    /// id, replay), and record its vote; the caller checked [`Self::ensure_reveal_open`].
+    /// Returns the slot's license.
     pub(crate) fn record_reveal<K: Get<u32>>(
         rec: &mut CheckRecord<T::AccountId, K>,
         epoch: CheckingEpoch,
@@ -124,10 +125,6 @@ impl<T: Config> Pallet<T> {
         salt: &Hash32,
     ) -> Result<LicenseId, DispatchError> {
         let now = frame_system::Pallet::<T>::block_number();
-        ensure!(
-            now < Self::reveal_deadline(epoch),
-            Error::<T>::RevealWindowClosed
-        );
         let pos = Self::slot_position(rec, who, slot)?;
         ensure!(
             rec.sealed == rec.slots.len() as u32 || now >= Self::seal_deadline(epoch),
@@ -240,6 +237,28 @@ impl<T: Config> Pallet<T> {
         .unwrap_or(0)
     }
 
+    /// `epoch`'s seeds, while its nonce commitments are still accepted (before its challenge
+    /// randomness is drawn).
+    pub(crate) fn commit_open_seeds(epoch: CheckingEpoch) -> Result<EpochSeeds, DispatchError> {
+        let now = frame_system::Pallet::<T>::block_number();
+        let seeds = Seeds::<T>::get(epoch).ok_or(Error::<T>::NoSeed)?;
+        ensure!(
+            now < Self::commit_deadline(epoch) && seeds.challenge.is_none(),
+            Error::<T>::CommitWindowClosed
+        );
+        Ok(seeds)
+    }
+
+    /// `epoch`'s reveal deadline has not passed.
+    pub(crate) fn ensure_reveal_open(epoch: CheckingEpoch) -> DispatchResult {
+        let now = frame_system::Pallet::<T>::block_number();
+        ensure!(
+            now < Self::reveal_deadline(epoch),
+            Error::<T>::RevealWindowClosed
+        );
+        Ok(())
+    }
+
     /// `epoch` is the current epoch, for the block and for the slot set.
     pub(crate) fn ensure_current(epoch: CheckingEpoch) -> DispatchResult {
         let now = frame_system::Pallet::<T>::block_number();
@@ -258,12 +277,7 @@ impl<T: Config> Pallet<T> {
         commitment: Hash32,
     ) -> DispatchResultWithPostInfo {
         Self::ensure_current(epoch)?;
-        let now = frame_system::Pallet::<T>::block_number();
-        let seeds = Seeds::<T>::get(epoch).ok_or(Error::<T>::NoSeed)?;
-        ensure!(
-            now < Self::commit_deadline(epoch) && seeds.challenge.is_none(),
-            Error::<T>::CommitWindowClosed
-        );
+        let seeds = Self::commit_open_seeds(epoch)?;
         let (mut rec, opened, tries) = match Checks::<T>::get(epoch, worker) {
             Some(rec) => (rec, false, 0),
             None => {
@@ -330,11 +344,7 @@ impl<T: Config> Pallet<T> {
         salt: Hash32,
     ) -> DispatchResultWithPostInfo {
         Self::ensure_current(epoch)?;
-        let now = frame_system::Pallet::<T>::block_number();
-        ensure!(
-            now < Self::reveal_deadline(epoch),
-            Error::<T>::RevealWindowClosed
-        );
+        Self::ensure_reveal_open(epoch)?;
         let mut rec = Checks::<T>::get(epoch, worker).ok_or(Error::<T>::NotCommitted)?;
         let license =
             Self::record_reveal(&mut rec, epoch, worker, &who, slot, &attestation, &salt)?;

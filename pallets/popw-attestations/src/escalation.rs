@@ -228,12 +228,7 @@ impl<T: Config> Pallet<T> {
     ) -> DispatchResultWithPostInfo {
         let mut rc = Self::current_recheck(worker)?;
         let epoch = rc.epoch;
-        let now = frame_system::Pallet::<T>::block_number();
-        let seeds = Seeds::<T>::get(epoch).ok_or(Error::<T>::NoSeed)?;
-        ensure!(
-            now < Self::commit_deadline(epoch) && seeds.challenge.is_none(),
-            Error::<T>::CommitWindowClosed
-        );
+        Self::commit_open_seeds(epoch)?;
         let (mut rec, opened, tries) = match rc.check.take() {
             Some(rec) => (rec, false, 0),
             None => {
@@ -300,6 +295,7 @@ impl<T: Config> Pallet<T> {
     ) -> DispatchResultWithPostInfo {
         let mut rc = Self::current_recheck(worker)?;
         let epoch = rc.epoch;
+        Self::ensure_reveal_open(epoch)?;
         let rec = rc.check.as_mut().ok_or(Error::<T>::NotCommitted)?;
         let license = Self::record_reveal(rec, epoch, worker, &who, slot, &attestation, &salt)?;
         let complete = rec.revealed == rec.slots.len() as u32;

@@ -2150,3 +2150,38 @@ fn verdicts_work_canaries_and_slashes_are_told_to_the_rewards() {
         assert!(told.contains(&format!("failed {WORKER}")));
     });
 }
+
+#[test]
+fn a_recheck_reveal_after_its_reveal_deadline_is_refused() {
+    escalation_builder().build_and_execute(|| {
+        run_check(0, WORKER, &[pass(900), pass(900), pass(900)]);
+        assert_ok!(PopwAttestations::contest(
+            RuntimeOrigin::signed(STRANGER),
+            WORKER
+        ));
+        run_to_block(start(1));
+        let slots = recheck_slots(WORKER);
+        for (slot, op) in &slots {
+            assert_ok!(PopwAttestations::commit_recheck_nonce(
+                RuntimeOrigin::signed(*op),
+                WORKER,
+                *slot,
+                nonce_commitment(&recheck_nonce(*slot))
+            ));
+        }
+        run_to_block(start(1) + COMMIT);
+        let (s0, op0) = slots[0];
+        let a = attestation(1, WORKER, op0, recheck_nonce(s0), CheckVerdict::Pass, 900);
+        assert_ok!(PopwAttestations::seal_recheck(
+            RuntimeOrigin::signed(op0),
+            WORKER,
+            s0,
+            seal_of(&a, &salt(s0))
+        ));
+        run_to_block(start(1) + COMMIT + SEAL + REVEAL);
+        assert_noop!(
+            PopwAttestations::reveal_recheck(RuntimeOrigin::signed(op0), WORKER, s0, a, salt(s0)),
+            E::RevealWindowClosed
+        );
+    });
+}
