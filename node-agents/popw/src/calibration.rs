@@ -139,9 +139,9 @@ impl CalibrationTable {
                 && e.calibrated_fraction.is_finite()
                 && e.calibrated_fraction > 0.0
                 && e.calibrated_fraction <= 1.0
-                && e.target_seconds.map_or(true, |t| t.is_finite() && t > 0.0)
-                && e.min_ratio.map_or(true, |m| m > 0.0 && m <= 1.0)
-                && e.max_ratio.map_or(true, |m| m.is_finite() && m >= 1.0);
+                && e.target_seconds.is_none_or(|t| t.is_finite() && t > 0.0)
+                && e.min_ratio.is_none_or(|m| m > 0.0 && m <= 1.0)
+                && e.max_ratio.is_none_or(|m| m.is_finite() && m >= 1.0);
             if !ok {
                 return Err(CalibrationError::BadNumber(e.model));
             }

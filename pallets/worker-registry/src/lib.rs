@@ -59,6 +59,15 @@
 //! [`WorkerStatus`], so the status a dApp shows keeps meaning what it did. A provider can
 //! replace a worker's agent key with [`Pallet::rotate_agent`].
 //!
+//! ## Development-only models
+//!
+//! `GpuModel::DevCpu` is a CPU standing in for a GPU so that a GPU-less devnet runs the whole
+//! PoPW flow. [`Pallet::register_worker`] refuses it ([`Error::DevModelNotEnabled`]) unless the
+//! genesis set [`DevModelsEnabled`] ([`GenesisConfig::dev_models`]; the runtime's `development`
+//! and `local_testnet` presets do, its default genesis does not). No call changes the flag, and
+//! a worker's model never changes after registration, so no other path needs the check. Orders
+//! for `DevCpu` match `DevCpu` workers through the price index like any other model.
+//!
 //! ## Storage for dApps
 //!
 //! [`Workers`] (by id) is the source of truth; [`WorkerByAgent`] and [`GpuOwner`] map an agent
