@@ -222,6 +222,7 @@ async fn three_checker_daemons_activate_a_worker_on_their_own_and_fail_it_once_i
                 timing: ExchangeTiming {
                     ping_interval: Duration::from_millis(200),
                     request_timeout: Duration::from_secs(5),
+                    ..ExchangeTiming::default()
                 },
                 ..CoreConfig::default()
             },

@@ -70,6 +70,11 @@ pub struct CheckConfig {
     /// Longest wait for the challenge's acceptance or a ping's answer, seconds.
     #[serde(default = "default_request_timeout")]
     pub request_timeout_secs: u64,
+    /// How long a challenge the worker refuses for now (busy with another checker's
+    /// challenge: HTTP 429; a block behind the chain: 403) is sent again, seconds; the
+    /// worker's time runs from the send it accepts.
+    #[serde(default = "default_accept_retry")]
+    pub accept_retry_secs: u64,
     /// Most challenges in progress at once.
     #[serde(default = "default_concurrency")]
     pub max_concurrent_challenges: usize,
@@ -98,6 +103,9 @@ fn default_ping_ms() -> u64 {
 }
 fn default_request_timeout() -> u64 {
     10
+}
+fn default_accept_retry() -> u64 {
+    60
 }
 fn default_concurrency() -> usize {
     8
@@ -203,6 +211,8 @@ impl Config {
             timing: ExchangeTiming {
                 ping_interval: Duration::from_millis(c.ping_interval_ms.max(1)),
                 request_timeout: Duration::from_secs(c.request_timeout_secs.max(1)),
+                accept_retry_for: Duration::from_secs(c.accept_retry_secs),
+                ..ExchangeTiming::default()
             },
             max_concurrent_challenges: c.max_concurrent_challenges,
             keep_epochs: c.keep_epochs,

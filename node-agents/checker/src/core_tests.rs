@@ -310,6 +310,7 @@ fn config() -> CoreConfig {
         timing: ExchangeTiming {
             ping_interval: Duration::from_millis(50),
             request_timeout: Duration::from_secs(2),
+            ..ExchangeTiming::default()
         },
         max_concurrent_challenges: 2,
         ..CoreConfig::default()
@@ -378,6 +379,7 @@ async fn a_dev_cpu_worker_passes_with_timing_judged_and_no_shape_override() {
         timing: ExchangeTiming {
             ping_interval: Duration::from_millis(50),
             request_timeout: Duration::from_secs(2),
+            ..ExchangeTiming::default()
         },
         ..CoreConfig::default()
     };

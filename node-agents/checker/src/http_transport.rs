@@ -46,6 +46,9 @@ impl HttpTransport {
 
 fn map(e: ClientError) -> TransportError {
     match e {
+        ClientError::Refused { status, reason } if status == 429 || status == 403 => {
+            TransportError::NotYet(format!("{status}: {reason}"))
+        }
         ClientError::Refused { status, reason } => {
             TransportError::Refused(format!("{status}: {reason}"))
         }

@@ -34,6 +34,11 @@ pub enum TransportError {
     /// The worker answered with a refusal (an HTTP status, a worker error).
     #[error("refused: {0}")]
     Refused(String),
+    /// The worker refused the challenge for now: busy with another challenge (HTTP 429), or it
+    /// does not see the challenge's on-chain values yet (HTTP 403: its view of the chain may be
+    /// a block behind). Sent again within [`ExchangeTiming::accept_retry_for`].
+    #[error("not accepted yet: {0}")]
+    NotYet(String),
     /// No commit before the deadline.
     #[error("no commit before the deadline")]
     CommitTimeout,
@@ -73,6 +78,13 @@ pub struct ExchangeTiming {
     pub ping_interval: Duration,
     /// Longest wait for one ping's answer or for the challenge's acceptance.
     pub request_timeout: Duration,
+    /// How long a challenge the worker refuses for now ([`TransportError::NotYet`]) is sent
+    /// again (every [`ExchangeTiming::accept_retry_every`]): the worker's time runs from the
+    /// send it accepts. The checkers of one worker challenge it at the same time and a GPU
+    /// answers one challenge at a time, so this must cover a few challenges' work.
+    pub accept_retry_for: Duration,
+    /// The pause between two sends of a challenge refused for now.
+    pub accept_retry_every: Duration,
 }
 
 impl Default for ExchangeTiming {
@@ -80,6 +92,8 @@ impl Default for ExchangeTiming {
         ExchangeTiming {
             ping_interval: Duration::from_secs(1),
             request_timeout: Duration::from_secs(10),
+            accept_retry_for: Duration::from_secs(60),
+            accept_retry_every: Duration::from_millis(500),
         }
     }
 }
@@ -170,22 +184,34 @@ fn unreachable(session: &CheckerSession, why: String) -> ExchangeOutcome {
 pub async fn run(
     transport: Arc<dyn Transport>,
     endpoint: &str,
-    session: CheckerSession,
+    mut session: CheckerSession,
     challenge: Vec<u8>,
     timing: ExchangeTiming,
 ) -> ExchangeOutcome {
-    let issued = Instant::now();
+    let mut issued = Instant::now();
     let commit_timeout = Duration::from_millis(session.challenge().commit_timeout_ms as u64);
     let open_timeout = Duration::from_millis(session.challenge().open_timeout_ms as u64);
-    match tokio::time::timeout(
-        timing.request_timeout,
-        transport.send_challenge(endpoint, challenge),
-    )
-    .await
-    {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return unreachable(&session, format!("challenge not accepted: {e}")),
-        Err(_) => return unreachable(&session, "challenge not accepted in time".into()),
+    let retry_until = issued + timing.accept_retry_for;
+    loop {
+        match tokio::time::timeout(
+            timing.request_timeout,
+            transport.send_challenge(endpoint, challenge.clone()),
+        )
+        .await
+        {
+            Ok(Ok(())) => break,
+            Ok(Err(TransportError::NotYet(why))) if Instant::now() < retry_until => {
+                tracing::debug!(%endpoint, %why, "challenge not accepted yet; sending it again");
+                tokio::time::sleep(timing.accept_retry_every).await;
+                // The worker's time runs from the send it accepts.
+                issued = Instant::now();
+                if let Err(e) = session.restart_clock(issued) {
+                    return unreachable(&session, format!("challenge not accepted: {e}"));
+                }
+            }
+            Ok(Err(e)) => return unreachable(&session, format!("challenge not accepted: {e}")),
+            Err(_) => return unreachable(&session, "challenge not accepted in time".into()),
+        }
     }
     // The commit is awaited on its own task, so that its arrival time is taken when it arrives
     // (not when a ping in progress ends).

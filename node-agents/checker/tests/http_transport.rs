@@ -35,6 +35,7 @@ const WORKER_ID: u64 = 9;
 const AGENT_SEED: [u8; 32] = [0xA7; 32];
 const CHECKER_SEED: [u8; 32] = [0xC3; 32];
 const STRANGER_SEED: [u8; 32] = [0xD4; 32];
+const SECOND_CHECKER_SEED: [u8; 32] = [0xE5; 32];
 const GPU_UUID: &str = "GPU-7a1c0b8e-6a8d-4c1e-9a4b-00000000000a";
 
 fn agent() -> AccountKey {
@@ -86,7 +87,10 @@ async fn serve() -> String {
         }),
     }];
     let expectations = Arc::new(StaticExpectations {
-        checkers: vec![Signer::from_seed(&CHECKER_SEED).public()],
+        checkers: vec![
+            Signer::from_seed(&CHECKER_SEED).public(),
+            Signer::from_seed(&SECOND_CHECKER_SEED).public(),
+        ],
         genesis_hash: GENESIS,
         epoch_randomness: RANDOMNESS,
     });
@@ -110,6 +114,9 @@ fn timing() -> ExchangeTiming {
     ExchangeTiming {
         ping_interval: Duration::from_millis(50),
         request_timeout: Duration::from_secs(10),
+        // A challenge refused for now (403, 429) is sent again for a second at most.
+        accept_retry_for: Duration::from_secs(1),
+        accept_retry_every: Duration::from_millis(100),
     }
 }
 
@@ -158,6 +165,62 @@ async fn a_missing_worker_or_a_refused_challenge_is_attested_unreachable() {
     assert_eq!(outcome.attestation.verdict, VerdictKind::Unreachable);
     assert!(
         outcome.detail.as_deref().unwrap_or("").contains("403"),
+        "{:?}",
+        outcome.detail
+    );
+}
+
+/// The checkers of a worker challenge it at the same time, and one GPU answers one challenge at
+/// a time: the second checker's challenge is refused while the GPU is busy (429) and sent again
+/// until the first exchange is over; then it passes, timed from the send the worker accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_refused_while_the_gpu_is_busy_is_sent_again_and_passes() {
+    let url = serve().await;
+    let transport: Arc<dyn Transport> = Arc::new(HttpTransport::new(Duration::from_secs(10)));
+    // The first checker's challenge is accepted and holds the only GPU until it is opened.
+    let (mut first, challenge) = checker(&CHECKER_SEED)
+        .issue(&request(4), Instant::now())
+        .unwrap();
+    transport.send_challenge(&url, challenge).await.unwrap();
+    // The second checker's exchange starts meanwhile: refused (busy) until the GPU is free.
+    let second = {
+        let transport = transport.clone();
+        let url = url.clone();
+        let (session, challenge) = checker(&SECOND_CHECKER_SEED)
+            .issue(&request(5), Instant::now())
+            .unwrap();
+        let timing = ExchangeTiming {
+            accept_retry_for: Duration::from_secs(20),
+            ..timing()
+        };
+        tokio::spawn(async move { run(transport, &url, session, challenge, timing).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !second.is_finished(),
+        "the busy GPU took a second challenge"
+    );
+    // The first exchange completes: commit, open, verified.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let commit = transport
+        .wait_commit(&url, first.id(), deadline)
+        .await
+        .unwrap();
+    let open = match first.receive_commit(&commit, Instant::now()).unwrap() {
+        kaisar_popw::AfterCommit::SendOpen(open) => open,
+        other => panic!("no open request: {other:?}"),
+    };
+    let openings = transport.open(&url, open).await.unwrap();
+    assert!(first
+        .receive_openings(&openings, Instant::now())
+        .unwrap()
+        .outcome
+        .is_ok());
+    // Then the second checker's challenge is accepted and passes.
+    let outcome = second.await.unwrap();
+    assert_eq!(
+        outcome.attestation.verdict,
+        VerdictKind::Pass,
         "{:?}",
         outcome.detail
     );

@@ -269,7 +269,7 @@ mod tests {
     }
 
     #[test]
-    fn dev_cpu_challenge_is_small_measured_and_takes_a_few_seconds_on_one_debug_core() {
+    fn dev_cpu_challenge_is_small_measured_and_takes_about_a_second_on_one_debug_core() {
         let t = CalibrationTable::builtin();
         let e = t.entry(GpuModel::DevCpu).unwrap();
         assert_eq!(e.status, CalibrationStatus::Measured);
@@ -282,9 +282,9 @@ mod tests {
             k: 1024,
         };
         assert_eq!(t.standard_shape(GpuModel::DevCpu), Some(shape));
-        assert_eq!(p, shape.with_chunks(6));
+        assert_eq!(p, shape.with_chunks(2));
         let secs = p.total_ops() as f64 / (e.calibrated_tops() * 1e12);
-        assert!((2.0..=5.0).contains(&secs), "{secs} s");
+        assert!((0.5..=2.0).contains(&secs), "{secs} s");
         // The window widens the checker's default one and never narrows a disabled one.
         assert_eq!(e.pass_window(0.5, 1.05), (0.1, 2000.0));
         assert_eq!(e.pass_window(0.0, f64::MAX), (0.0, f64::MAX));

@@ -119,6 +119,9 @@ pub enum CheckerError {
     /// The exchange is over (a verdict was returned): nothing more is sent.
     #[error("the exchange is finished")]
     Finished,
+    /// The exchange has started (a ping sent or a commit received): its clock runs on.
+    #[error("the exchange has started: its clock cannot restart")]
+    AlreadyStarted,
 }
 
 /// Why a worker failed.
@@ -351,6 +354,18 @@ impl CheckerSession {
     /// Its id.
     pub fn id(&self) -> ChallengeId {
         self.id
+    }
+
+    /// The worker refused the challenge for now (busy with another checker's challenge, or a
+    /// block behind the chain) and it is being sent again: the worker's time runs from `now`,
+    /// when it is sent again, not from the first refused send. Refused once a ping was sent or
+    /// a commit received (the exchange has started).
+    pub fn restart_clock(&mut self, now: Instant) -> Result<(), CheckerError> {
+        if !matches!(self.state, State::AwaitingCommit) || !self.pings.is_empty() {
+            return Err(CheckerError::AlreadyStarted);
+        }
+        self.issued_at = now;
+        Ok(())
     }
 
     /// Compute `y = B*r` now (`O(k*n)`, single-threaded), e.g. while the worker computes. Done

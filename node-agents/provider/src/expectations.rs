@@ -6,13 +6,18 @@
 //! none while nonces are still being committed).
 //!
 //! The agent refreshes the cache once per new best block ([`ChainExpectations::refresh`]);
-//! the responder looks challenges up in it without touching the chain.
+//! the responder looks challenges up in it without touching the chain, except that a refused
+//! challenge makes it catch up with the best block once ([`ExpectationSource::catch_up`]: a
+//! checker may see a block before the agent does). Catch-ups run one at a time, and one that
+//! started after a challenge arrived serves it too: bogus challenges cannot make the agent read
+//! the chain more than back to back.
 
 use crate::responder::ExpectationSource;
 use kaisar_chain_client::{kaisar, Client};
 use kaisar_popw::{AccountKey, Challenge, ChallengeExpectation, NonceCommitment};
 use kaisar_primitives::WorkerId;
 use std::sync::RwLock;
+use std::time::Instant;
 
 /// One slot's committed nonce that may challenge this worker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +39,10 @@ pub struct ChainExpectations {
     worker_id: WorkerId,
     genesis_hash: [u8; 32],
     cache: RwLock<Cache>,
+    /// The client of the latest refresh (the agent's connection), for catching up.
+    client: RwLock<Option<Client>>,
+    /// When the latest catch-up started; held while one runs.
+    last_catch_up: tokio::sync::Mutex<Option<Instant>>,
 }
 
 #[derive(Debug, Default)]
@@ -50,6 +59,8 @@ impl ChainExpectations {
             worker_id,
             genesis_hash,
             cache: RwLock::new(Cache::default()),
+            client: RwLock::new(None),
+            last_catch_up: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -72,6 +83,7 @@ impl ChainExpectations {
         client: &Client,
         block: u32,
     ) -> Result<(), kaisar_chain_client::ChainError> {
+        *self.client.write().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
         if self.block() == Some(block) {
             return Ok(());
         }
@@ -145,7 +157,40 @@ impl ChainExpectations {
     }
 }
 
+impl ChainExpectations {
+    /// Refresh at the best block with the latest refresh's client (none yet: nothing), unless a
+    /// catch-up that started after this call did already.
+    async fn catch_up_now(&self) {
+        let arrived = Instant::now();
+        let mut last = self.last_catch_up.lock().await;
+        if last.is_some_and(|t| t >= arrived) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let client = self
+            .client
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(client) = client else {
+            return;
+        };
+        match client.best_number().await {
+            Ok(best) => {
+                if let Err(e) = self.refresh(&client, best).await {
+                    tracing::debug!(error = %e, "catching up with the chain failed");
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "catching up with the chain failed"),
+        }
+    }
+}
+
 impl ExpectationSource for ChainExpectations {
+    fn catch_up(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(self.catch_up_now())
+    }
+
     fn expectation(&self, claimed: &Challenge) -> Result<ChallengeExpectation, String> {
         let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
         let commitment = claimed.nonce.commitment();

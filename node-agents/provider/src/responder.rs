@@ -37,7 +37,18 @@ pub trait ExpectationSource: Send + Sync + 'static {
     /// the on-chain commitment, the chain values). `Err` (a short reason, answered `403`): no
     /// such assignment (unknown checker, no committed nonce for this worker).
     fn expectation(&self, claimed: &Challenge) -> Result<ChallengeExpectation, String>;
+
+    /// Bring the source up to date with the chain's best block. The responder calls it once
+    /// (bounded by [`CATCH_UP_TIMEOUT`]) when a challenge is refused, then looks again: a
+    /// checker may act on a block (its nonce commitment, the epoch's randomness) before the
+    /// agent's per-block refresh has read it. Default: nothing to catch up with.
+    fn catch_up(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(async {})
+    }
 }
+
+/// The longest a refused challenge waits for [`ExpectationSource::catch_up`].
+pub const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// **Development only**: accepts challenges from a fixed set of checkers on a fixed chain,
 /// taking the nonce commitment from the challenge itself (so nothing binds the nonce to the
@@ -354,10 +365,17 @@ async fn challenge<B: Backend + Send + 'static>(
                 "challenge is not for this worker: GPU differs",
             )
         })?;
-    let expect = shared
-        .expectations
-        .expectation(&claimed)
-        .map_err(|reason| refuse(StatusCode::FORBIDDEN, reason))?;
+    let expect = match shared.expectations.expectation(&claimed) {
+        Ok(e) => e,
+        Err(_) => {
+            // The chain may be a block ahead of the cached view: look again after catching up.
+            let _ = tokio::time::timeout(CATCH_UP_TIMEOUT, shared.expectations.catch_up()).await;
+            shared
+                .expectations
+                .expectation(&claimed)
+                .map_err(|reason| refuse(StatusCode::FORBIDDEN, reason))?
+        }
+    };
 
     // Take the slot's worker.
     let worker = {

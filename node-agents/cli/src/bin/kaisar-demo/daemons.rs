@@ -313,15 +313,14 @@ stop_grace_secs = 2
 
 [responder]
 listen = "127.0.0.1:{port}"
-# A CPU stands in for the GPU: small PoPW challenges (development only).
-test_shape = {{ m = 16, n = 16, k = 32 }}
+backend = "cpu"
 
 [chain]
 url = "{url}"
 state_dir = "{d}/state"
 public_host = "127.0.0.1"
-heartbeat_every_blocks = 10
-usage_report_every_blocks = 5
+heartbeat_every_blocks = 20
+usage_report_every_blocks = 10
 max_restarts = 2
 poll_interval_ms = 250
 
@@ -358,11 +357,8 @@ state_dir = "{d}/state"
 poll_interval_ms = 200
 
 [check]
-# The demo's worker is a CPU standing in for a GPU: its rows are judged, its speed is not,
-# at the small development shape its agent accepts.
-judge_timing = false
-shape = {{ m = 16, n = 16, k = 32, chunks = 4 }}
-openings = 16
+# Production settings: the calibrated challenge of the worker's model, timing judged (the
+# demo's worker claims DevCpu, whose calibrated challenge is small).
 request_timeout_secs = 5
 "#
     );

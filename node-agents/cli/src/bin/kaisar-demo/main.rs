@@ -20,8 +20,8 @@
 //!   while Eve's checker is offline: the two others pass the worker again, Eve's slot recorded
 //!   silent. Charlie spends his points on a second order, reaches it and cancels it.
 //!
-//! Time: on Chopsticks the demo builds a block whenever none was built for a while (the
-//! daemons' transactions build their own); on a real node blocks come every 6 s. Exits 0 when
+//! Time: on Chopsticks the demo builds a block every 2 s (transactions wait for the next block,
+//! as on a node); on a real node blocks come every 6 s. Exits 0 when
 //! every step did what it should; the daemons' logs stay in the demo's directory.
 
 mod daemons;
@@ -87,9 +87,12 @@ const SUDO: &str = "//Alice";
 const IMAGE: &str = "localhost/kaisar-demo-app:latest";
 /// Bob's price per GPU-hour.
 const PRICE: Balance = 6 * UNITS;
-/// The GPU the fake backend reports (no GPU on this machine): the worker claims this model.
-const GPU_NAME: &str = "NVIDIA H100 80GB HBM3";
-const GPU_MODEL_ARG: &str = "h100sxm";
+/// The device the fake backend reports: this machine has no GPU, so the worker claims the
+/// development-only `DevCpu` model (accepted by the development chain's genesis only), whose
+/// small PoPW challenge a CPU answers in a few seconds, timing judged. A CPU never passes a
+/// real GPU model's check.
+const GPU_NAME: &str = "Kaisar DevCpu";
+const GPU_MODEL_ARG: &str = "devcpu";
 
 struct Demo {
     client: Client,
@@ -352,7 +355,7 @@ impl Demo {
             self.url,
             self.client.best_number().await?,
             match engine {
-                Engine::Chopsticks => "Chopsticks: a block whenever none came for a while",
+                Engine::Chopsticks => "Chopsticks: the demo builds a block every 2 s",
                 Engine::Node => "a real node: one block every 6 s",
             },
             self.bph,
@@ -446,9 +449,9 @@ impl Demo {
             price_per_gpu_hour: PRICE,
         })?;
         self.say(format!(
-            "config {}: fake GPU backend with one {GPU_NAME} (this machine has no GPU), \
-             containers through Podman, PoPW responder on port {responder_port}, {} per \
-             GPU-hour",
+            "config {}: fake GPU backend with one {GPU_NAME} device (this machine has no GPU; \
+             the development chain accepts this CPU stand-in), containers through Podman, PoPW \
+             responder (CPU backend) on port {responder_port}, {} per GPU-hour",
             config.display(),
             format::tokens(PRICE)
         ));
@@ -726,10 +729,12 @@ impl Demo {
             self.client.points_of(&charlie).await? < points,
             "no points were spent"
         );
+        let spent = points - self.client.points_of(&charlie).await?;
         self.say(format!(
-            "order {o2} costs {} after the points discount; Charlie reaches its container on \
-             port {port2}",
-            format::tokens(o2_info.total_cost)
+            "order {o2} costs {}, {} of it paid with points (the discount is capped per order); \
+             Charlie reaches its container on port {port2}",
+            format::tokens(o2_info.total_cost),
+            format::points(spent)
         ));
 
         self.step("Charlie cancels the second order");
@@ -856,8 +861,12 @@ impl Demo {
         self.kaisar_as(LICENSE_BUYER, &["license", "rounds"])
             .await?;
 
-        self.step("Ferdie runs a checker node: he sets a commission and a referral code");
+        self.step(
+            "Ferdie and Eve run checker nodes: they set a commission; Ferdie a referral code",
+        );
         self.kaisar_as(OPERATOR, &["operator", "commission", "5%"])
+            .await?;
+        self.kaisar_as("//Eve", &["operator", "commission", "3%"])
             .await?;
         let has_code = self
             .client
@@ -974,20 +983,21 @@ fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The fake GPU backend's fixture: one GPU named [`GPU_NAME`] with the UUID `uuid`.
+/// The fake GPU backend's fixture: one [`GPU_NAME`] device with the UUID `uuid` (as
+/// `node-agents/provider/fixtures/devcpu.json`).
 fn fixture_json(uuid: &str) -> String {
     format!(
         r#"{{ "gpus": [{{
   "identity": {{
-    "index": 0, "uuid": "{uuid}", "name": "{GPU_NAME}", "serial": "1",
-    "pci_bus_id": "00000000:19:00.0", "memory_total_bytes": 85520809984,
-    "driver_version": "550.54.15", "cuda_version": "12.4"
+    "index": 0, "uuid": "{uuid}", "name": "{GPU_NAME}", "serial": null,
+    "pci_bus_id": "00000000:00:00.0", "memory_total_bytes": 8589934592,
+    "driver_version": "none (development CPU)", "cuda_version": "none"
   }},
   "state": {{
-    "utilization_pct": 42, "memory_utilization_pct": 10,
-    "memory_used_bytes": 1073741824, "temperature_c": 40, "power_mw": 100000,
-    "total_energy_mj": 1000, "sm_clock_mhz": 1980, "mem_clock_mhz": 2619,
-    "ecc_uncorrected_volatile": 0, "mig_mode": "disabled", "process_count": 1
+    "utilization_pct": 0, "memory_utilization_pct": 0, "memory_used_bytes": 0,
+    "temperature_c": null, "power_mw": null, "total_energy_mj": null,
+    "sm_clock_mhz": null, "mem_clock_mhz": null, "ecc_uncorrected_volatile": null,
+    "mig_mode": "unsupported", "process_count": 0
   }}
 }}] }}
 "#
@@ -1045,10 +1055,18 @@ async fn main_inner() -> Result<()> {
         .unwrap_or(1)
         .max(1);
     let narration = Narration::new();
-    narrator::spawn(
+    // On Chopsticks, a block every 2 s (transactions wait for it, as on a node): the
+    // development chain's 5-block seal window is 10 s, room for the three checkers'
+    // challenges, which the worker's one device answers one after the other.
+    let chopsticks = client.engine().await? == Engine::Chopsticks;
+    if chopsticks {
+        narrator::set_build_mode(&client, "Manual").await?;
+    }
+    let narrator = narrator::spawn(
         client.clone(),
         narration.clone(),
-        Duration::from_millis(1500),
+        chopsticks,
+        Duration::from_secs(2),
     );
     let mut demo = Demo {
         client,
@@ -1075,6 +1093,14 @@ async fn main_inner() -> Result<()> {
         let _ = demo.stop_daemons(false).await;
         println!();
         println!("the daemons' logs: {}", demo.dir.display());
+    }
+    demo.narration
+        .stop
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = narrator.await;
+    if chopsticks {
+        // Back to a block per transaction (what the other tests on this chain expect).
+        narrator::set_build_mode(&demo.client, "Instant").await?;
     }
     result
 }

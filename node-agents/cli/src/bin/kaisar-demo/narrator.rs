@@ -1,8 +1,11 @@
 //! What the daemons do, told as it lands on chain: a task that follows the best block and
 //! prints the events of the demo's worker and orders (registration, the checkers' commitments,
 //! seals, reveals and verdicts, the agent's acceptances, usage reports, exits, payments and
-//! refunds). On Chopsticks it also builds a block whenever none was built for a while (the
-//! daemons' transactions build their own), the way time passes on a real node.
+//! refunds). On Chopsticks it also keeps time the way a node does: it switches the engine to
+//! manual block building (transactions wait in the pool) and builds one block every
+//! `block_time`, and switches it back to building a block per transaction when it stops. (With
+//! a block per transaction, the daemons' own transactions would close the checking windows
+//! while the checkers are still challenging the worker.)
 
 use std::{
     sync::{
@@ -18,7 +21,7 @@ use kaisar_chain_client::{
         worker_registry::events as registry,
     },
     subxt::rpcs::rpc_params,
-    BlockNumber, Client, Engine, H256,
+    BlockNumber, Client, H256,
 };
 use kaisar_cli::format;
 
@@ -49,14 +52,36 @@ fn line(n: BlockNumber, text: String) {
     println!("      · #{n} {text}");
 }
 
-/// Follow the chain until `narration.stop`; on Chopsticks build a block after `idle` without one.
-pub fn spawn(client: Client, narration: Narration, idle: Duration) {
+/// Chopsticks' block building mode (`dev_setBlockBuildMode`): `"Manual"` or `"Instant"`.
+pub async fn set_build_mode(client: &Client, mode: &str) -> kaisar_chain_client::Result<()> {
+    client
+        .rpc_request::<serde_json::Value>("dev_setBlockBuildMode", rpc_params![mode])
+        .await
+        .map(|_| ())
+}
+
+/// Follow the chain until `narration.stop`; on Chopsticks (switched to manual block building
+/// by the caller) build a block every `block_time`. Returns the task.
+pub fn spawn(
+    client: Client,
+    narration: Narration,
+    chopsticks: bool,
+    block_time: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let chopsticks = client.engine().await.ok() == Some(Engine::Chopsticks);
         let mut last = client.best_number().await.unwrap_or_default();
-        let mut since = tokio::time::Instant::now();
+        let mut built = tokio::time::Instant::now();
         while !narration.stop.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if chopsticks && built.elapsed() >= block_time {
+                built = tokio::time::Instant::now();
+                let _ = client
+                    .rpc_request::<serde_json::Value>(
+                        "dev_newBlock",
+                        rpc_params![serde_json::json!({ "count": 1 })],
+                    )
+                    .await;
+            }
             let Ok(best) = client.best_number().await else {
                 continue;
             };
@@ -67,13 +92,9 @@ pub fn spawn(client: Client, narration: Narration, idle: Duration) {
                     }
                 }
                 last = best;
-                since = tokio::time::Instant::now();
-            } else if chopsticks && since.elapsed() >= idle {
-                let _ = client.advance_blocks(1).await;
-                since = tokio::time::Instant::now();
             }
         }
-    });
+    })
 }
 
 async fn tell(client: &Client, n: BlockNumber, worker: u64) {
