@@ -11,7 +11,11 @@
 //! - reported usage matures after [`DEV_MATURITY_DELAY`] blocks (not two hours), so that
 //!   providers are paid within minutes;
 //! - reward eras are [`DEV_ERA_EPOCHS`] checking epoch (not a day) and the reward pot holds
-//!   [`DEV_REWARD_POT_BALANCE`], so that rewards can be claimed within minutes.
+//!   [`DEV_REWARD_POT_BALANCE`], so that rewards can be claimed within minutes;
+//! - the worker registry accepts the development-only GPU model `DevCpu` (a CPU running the PoPW
+//!   CPU backend, see `pallet_worker_registry::DevModelsEnabled`), so that a GPU-less devnet
+//!   runs the whole PoPW flow. The default genesis (what a production chain spec starts from)
+//!   refuses it.
 //!
 //! Workers are not created at genesis: a provider registers one with
 //! `workerRegistry.registerWorker` and the sudo key verifies it (`sudo(workerRegistry.verifyWorker)`).
@@ -31,7 +35,8 @@ pub use crate::configs::licenses::DEV_CHECKING_EPOCH;
 pub use crate::configs::rewards::{DEV_ERA_EPOCHS, DEV_REWARD_POT_BALANCE};
 use crate::{
     AccountId, AuraConfig, AuraId, Balance, BalancesConfig, CheckerLicensesConfig, OrdersConfig,
-    ParachainInfoConfig, PointsConfig, RewardsConfig, RuntimeGenesisConfig, SudoConfig, UNITS,
+    ParachainInfoConfig, PointsConfig, RewardsConfig, RuntimeGenesisConfig, SudoConfig,
+    WorkerRegistryConfig, UNITS,
 };
 
 /// The parachain id of the development chains.
@@ -87,6 +92,7 @@ fn genesis(authorities: Vec<AuraId>, root: AccountId, para_id: ParaId) -> Value 
         rewards: RewardsConfig {
             era_epochs: Some(DEV_ERA_EPOCHS)
         },
+        worker_registry: WorkerRegistryConfig { dev_models: true },
     })
 }
 

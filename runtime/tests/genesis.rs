@@ -248,3 +248,26 @@ fn genesis_is_at_the_in_code_storage_version_so_the_migrations_do_nothing() {
         assert_every_invariant();
     });
 }
+
+#[test]
+fn dev_presets_accept_dev_cpu_workers_and_the_default_genesis_does_not() {
+    use kaisar_runtime::RuntimeGenesisConfig;
+    use pallet_worker_registry::DevModelsEnabled;
+
+    for preset in ["development", "local_testnet"] {
+        assert!(
+            preset_genesis_config(preset)
+                .unwrap()
+                .worker_registry
+                .dev_models,
+            "{preset}"
+        );
+        preset_ext(preset).execute_with(|| assert!(DevModelsEnabled::<Runtime>::get(), "{preset}"));
+    }
+    // What a production chain spec starts from: no development-only models.
+    let default = RuntimeGenesisConfig::default();
+    assert!(!default.worker_registry.dev_models);
+    let storage = default.build_storage().expect("default genesis builds");
+    sp_io::TestExternalities::new(storage)
+        .execute_with(|| assert!(!DevModelsEnabled::<Runtime>::get()));
+}

@@ -249,6 +249,7 @@ pub fn popw_model(model: &ChainModel) -> GpuModel {
         ChainModel::H100Pcie => GpuModel::H100Pcie,
         ChainModel::H100Sxm => GpuModel::H100Sxm,
         ChainModel::H200 => GpuModel::H200,
+        ChainModel::DevCpu => GpuModel::DevCpu,
     }
 }
 

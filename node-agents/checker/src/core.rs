@@ -43,10 +43,12 @@ use crate::{
 #[derive(Clone, Debug)]
 pub struct CoreConfig {
     /// Judge the timing against the calibrated bounds (production: true). False accepts any
-    /// speed (`min_ratio` 0): development chains and CPU workers.
+    /// speed (`min_ratio` 0): CPU workers registered under a GPU model, in tests. A CPU worker
+    /// registered as the development-only `DevCpu` needs no override: the calibration table
+    /// gives it its own small shape, throughput and wider window.
     pub judge_timing: bool,
     /// The work shape; `None` for the calibrated standard shape of the claimed model
-    /// (`CalibrationTable::standard_params`; production).
+    /// (`CalibrationTable::standard_params`; production, and `DevCpu` workers).
     pub shape: Option<Params>,
     /// Rows opened per challenge.
     pub openings: u32,

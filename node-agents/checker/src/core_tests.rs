@@ -37,6 +37,8 @@ struct MockState {
     force: Option<(&'static str, String)>,
     /// The next submit lands but its result is lost (a crash or a dropped connection).
     land_then_lose: bool,
+    /// The worker's registered model (`None`: L40S).
+    model: Option<kaisar_primitives::GpuModel>,
 }
 
 struct MockChain(Mutex<MockState>);
@@ -112,7 +114,12 @@ impl Chain for MockChain {
         Ok((worker == WORKER).then(|| WorkerTarget {
             endpoint: ENDPOINT.into(),
             agent: kaisar_popw::Signer::from_seed(&AGENT_SEED).public().0,
-            model: kaisar_primitives::GpuModel::L40S,
+            model: self
+                .0
+                .lock()
+                .unwrap()
+                .model
+                .unwrap_or(kaisar_primitives::GpuModel::L40S),
             gpus: vec![GPU],
         }))
     }
@@ -347,6 +354,67 @@ async fn step_until_not(core: &mut Core, chain: &MockChain, best: u32, slot: u32
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("slot {slot} stuck in {from:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dev_cpu_worker_passes_with_timing_judged_and_no_shape_override() {
+    // The production configuration (timing judged, the calibrated shape of the claimed model):
+    // a CPU worker registered as the development-only DevCpu passes on its real speed.
+    let dir = tempfile::tempdir().unwrap();
+    let chain = MockChain::new();
+    chain.0.lock().unwrap().model = Some(kaisar_primitives::GpuModel::DevCpu);
+    let transport = InProcessTransport::new();
+    let worker = Worker::new(
+        kaisar_popw::Signer::from_seed(&AGENT_SEED),
+        WorkerIdentity {
+            worker_id: WORKER,
+            gpu_uuid_hash: GpuUuidHash(GPU),
+            model: kaisar_primitives::GpuModel::DevCpu,
+        },
+        CpuBackend::new(),
+    );
+    transport.add(ENDPOINT, InProcessWorker::new(worker));
+    let config = CoreConfig {
+        timing: ExchangeTiming {
+            ping_interval: Duration::from_millis(50),
+            request_timeout: Duration::from_secs(2),
+        },
+        ..CoreConfig::default()
+    };
+    assert!(config.judge_timing && config.shape.is_none());
+    let store = StateStore::open(dir.path(), [0x6e; 32], [0xC1; 32]).unwrap();
+    let mut c = Core::new(
+        chain.clone(),
+        transport.clone(),
+        store,
+        kaisar_popw::Signer::from_seed(&OPERATOR_SEED),
+        config,
+        Arc::new(Metrics::default()),
+    );
+    let tl = MockChain::tl();
+    let e = 2;
+    chain.assign(Kind::Regular, e, 4, vec![4]);
+    chain.set_best(tl.start(e));
+    c.step().await.unwrap();
+    assert_eq!(phase(&c, 4), Phase::Committed);
+    // The challenge takes a few seconds of real CPU work: wait up to a minute.
+    chain.set_best(tl.commit_deadline(e));
+    for _ in 0..600 {
+        c.step().await.unwrap();
+        if phase(&c, 4) != Phase::Committed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    step_until_not(&mut c, &chain, tl.commit_deadline(e) + 1, 4, Phase::Sealed).await;
+    assert_eq!(phase(&c, 4), Phase::Done);
+    let s = chain.0.lock().unwrap();
+    assert_eq!(s.revealed.len(), 1);
+    let r = &s.revealed[0];
+    assert_eq!(r.verdict, VerdictKind::Pass, "{r:?}");
+    // DevCpu's calibrated shape from the built-in table, and a measured ratio in its window.
+    assert_eq!((r.m, r.n, r.k, r.chunks), (256, 256, 1024, 6));
+    assert!((100_000..=2_000_000_000).contains(&r.ratio_ppm), "{r:?}");
 }
 
 #[test]

@@ -91,6 +91,8 @@ pub fn gpu_models() -> Vec<(GpuModel, &'static str)> {
         (GpuModel::H100Pcie, "H100 PCIe"),
         (GpuModel::H100Sxm, "H100 SXM"),
         (GpuModel::H200, "H200"),
+        // Development only: refused by chains whose genesis did not enable dev models.
+        (GpuModel::DevCpu, "DevCpu"),
     ]
 }
 

@@ -45,6 +45,17 @@ fn main() {
             max_openings_len(&p, s)
         );
     }
+    for e in table.entries().iter().filter(|e| e.shape.is_some()) {
+        let d = CheckerConfig::default();
+        let (min, max) = e.pass_window(d.min_ratio, d.max_ratio);
+        println!(
+            "{:?} (development only): shape {:?}, {:.3} GOPS calibrated, target {} s, window [{min}, {max}]",
+            e.model,
+            e.standard_shape(),
+            e.calibrated_tops() * 1e3,
+            e.target_seconds(),
+        );
+    }
     for f in [0.01f64, 0.05, 0.1, 0.2, 0.5] {
         println!(
             "skip fraction f = {f}: escape bound (1-f)^{s} + 2^-61 = {:.3e}",

@@ -35,9 +35,11 @@ pub struct CheckerConfig {
     /// [`Checker::issue`] refuses parameters under which the honest answer would exceed
     /// [`messages::MAX_MESSAGE_BYTES`] ([`CheckerError::OpeningsTooLarge`]).
     pub openings: u32,
-    /// Lowest accepted `measured / calibrated` throughput.
+    /// Lowest accepted `measured / calibrated` throughput. A calibration entry's `min_ratio`
+    /// may lower it for its model (only the development-only `DevCpu` has one).
     pub min_ratio: f64,
-    /// Highest accepted ratio (above it the model was misclaimed: the GPU is faster).
+    /// Highest accepted ratio (above it the model was misclaimed: the GPU is faster). A
+    /// calibration entry's `max_ratio` may raise it for its model (only `DevCpu`).
     pub max_ratio: f64,
     /// Give up on a commit after this long.
     pub commit_timeout: Duration,
@@ -271,7 +273,16 @@ impl Checker {
             r: verify::draw_secret(rng, params.n),
             y: None,
             calibrated_tops: entry.calibrated_tops(),
-            config: self.config,
+            config: {
+                // The claimed model's entry may widen the pass window (DevCpu does).
+                let (min_ratio, max_ratio) =
+                    entry.pass_window(self.config.min_ratio, self.config.max_ratio);
+                CheckerConfig {
+                    min_ratio,
+                    max_ratio,
+                    ..self.config
+                }
+            },
             signer: self.signer.clone(),
             issued_at: now,
             challenge,

@@ -33,8 +33,10 @@ pub const STANDARD_SHAPE: Shape = Shape {
     k: 32768,
 };
 
-/// The matrix dimensions of a challenge, without the chunk count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The matrix dimensions of a challenge, without the chunk count (also the `shape = { m, n, k }`
+/// of a calibration table entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Shape {
     /// Rows of each `A_t` and `C_t`.
     pub m: u32,

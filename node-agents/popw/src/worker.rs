@@ -82,8 +82,8 @@ pub enum WorkerError {
     /// The challenge's checker, genesis hash or epoch randomness is not the chain's.
     #[error("challenge does not match the chain: {0} differs")]
     ChainMismatch(&'static str),
-    /// The challenge's matrix shape (`m`, `n`, `k`) is not the one this worker accepts (the
-    /// calibrated [`STANDARD_SHAPE`]): the shape decides how much GPU memory the work needs, so
+    /// The challenge's matrix shape (`m`, `n`, `k`) is not the one this worker accepts (its
+    /// model's calibrated shape, [`STANDARD_SHAPE`] for every GPU model): the shape decides how much GPU memory the work needs, so
     /// a checker must not choose it (e.g. `m = 2^16, n = 2^15, k = 2^16` needs 14 GiB).
     #[error("challenge shape {got:?} is not the accepted shape {expected:?}")]
     UnexpectedShape {
@@ -121,11 +121,13 @@ pub struct Worker<B: Backend> {
 }
 
 impl<B: Backend> Worker<B> {
-    /// A worker that accepts only the calibrated [`STANDARD_SHAPE`] (so its GPU memory use is
-    /// fixed: three 256 MiB matrices, plus 32 bytes per row for the leaf hashes), and at most
-    /// twice the standard work (chunk count) for its model (built-in table).
+    /// A worker that accepts only its model's calibrated shape (built-in table:
+    /// [`STANDARD_SHAPE`] for every GPU model, so its GPU memory use is fixed: three 256 MiB
+    /// matrices, plus 32 bytes per row for the leaf hashes; the development-only `DevCpu`'s own
+    /// small shape), and at most twice the standard work (chunk count) for its model.
     pub fn new(signer: Signer, identity: WorkerIdentity, backend: B) -> Self {
-        let max_ops = CalibrationTable::builtin()
+        let table = CalibrationTable::builtin();
+        let max_ops = table
             .standard_params(identity.model)
             .map(|p| p.total_ops().saturating_mul(2))
             .unwrap_or(0);
@@ -133,12 +135,14 @@ impl<B: Backend> Worker<B> {
             signer,
             identity,
             backend,
-            shape: STANDARD_SHAPE,
+            shape: table
+                .standard_shape(identity.model)
+                .unwrap_or(STANDARD_SHAPE),
             max_ops,
         }
     }
 
-    /// Accept challenges of `shape` instead of [`STANDARD_SHAPE`]. **For tests and test networks
+    /// Accept challenges of `shape` instead of the calibrated one. **For tests and test networks
     /// only; a worker daemon keeps the calibrated shape** (otherwise the checker chooses how much
     /// memory the worker allocates).
     pub fn with_shape(mut self, shape: Shape) -> Self {

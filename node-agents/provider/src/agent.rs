@@ -84,6 +84,7 @@ pub fn chain_model(m: kaisar_primitives::GpuModel) -> GpuModel {
         P::H100Pcie => GpuModel::H100Pcie,
         P::H100Sxm => GpuModel::H100Sxm,
         P::H200 => GpuModel::H200,
+        P::DevCpu => GpuModel::DevCpu,
     }
 }
 

@@ -72,6 +72,12 @@ pub struct GpuState {
     pub process_count: Option<u32>,
 }
 
+/// The name a [`FakeBackend`] fixture gives its "GPU" to make it the development-only
+/// [`GpuModel::DevCpu`]: a CPU running the PoPW CPU backend (`responder.backend = "cpu"`),
+/// accepted only by chains whose genesis enabled development models. An NVML-reported name never
+/// maps to it ([`model_of_name`] does not know it); see `fixtures/devcpu.json`.
+pub const DEV_CPU_GPU_NAME: &str = "Kaisar DevCpu";
+
 /// One GPU: identity and a reading.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,6 +86,10 @@ pub struct Gpu {
     pub identity: GpuIdentity,
     /// How it is now.
     pub state: GpuState,
+    /// Whether the [`FakeBackend`] produced this GPU (set by it, never read from JSON): only
+    /// then may the name [`DEV_CPU_GPU_NAME`] map to [`GpuModel::DevCpu`].
+    #[serde(skip)]
+    pub fake: bool,
 }
 
 impl Gpu {
@@ -88,9 +98,12 @@ impl Gpu {
         GpuUuidHash::of_uuid(&self.identity.uuid)
     }
 
-    /// The chain's model for this GPU's name ([`model_of_name`]).
+    /// The chain's model for this GPU's name ([`model_of_name`]); for a [`FakeBackend`] GPU
+    /// named exactly [`DEV_CPU_GPU_NAME`], the development-only [`GpuModel::DevCpu`].
     pub fn model(&self) -> Option<GpuModel> {
-        model_of_name(&self.identity.name)
+        model_of_name(&self.identity.name).or_else(|| {
+            (self.fake && self.identity.name == DEV_CPU_GPU_NAME).then_some(GpuModel::DevCpu)
+        })
     }
 
     /// The PoPW snapshot of this reading (missing readings are 0, as `kaisar-popw` does).
@@ -202,7 +215,8 @@ pub trait GpuBackend: Send + Sync {
 
 /// Map an NVML device name to the chain's [`GpuModel`]. Only names whose model is unambiguous
 /// map; anything else (e.g. an `A100 80GB PCIe`, an `H100 NVL`) is `None`, and such a GPU cannot
-/// be registered under a model until the chain knows it.
+/// be registered under a model until the chain knows it. Never the development-only
+/// [`GpuModel::DevCpu`] (only a [`FakeBackend`] GPU can be that, see [`Gpu::model`]).
 pub fn model_of_name(name: &str) -> Option<GpuModel> {
     let n = name.to_ascii_uppercase().replace(['-', '_'], " ");
     let has = |s: &str| n.contains(s);
@@ -318,7 +332,12 @@ impl FakeBackend {
                 }
             }
         }
-        Ok(Self { gpus: fixture.gpus })
+        let gpus = fixture
+            .gpus
+            .into_iter()
+            .map(|g| Gpu { fake: true, ..g })
+            .collect();
+        Ok(Self { gpus })
     }
 }
 
@@ -467,7 +486,11 @@ impl GpuBackend for NvmlBackend {
             },
             process_count: processes,
         };
-        Ok(Gpu { identity, state })
+        Ok(Gpu {
+            identity,
+            state,
+            fake: false,
+        })
     }
 }
 
@@ -527,6 +550,45 @@ mod tests {
         for (name, model) in cases {
             assert_eq!(model_of_name(name), model, "{name}");
         }
+        // The development-only model is never an NVML name's.
+        for name in [DEV_CPU_GPU_NAME, "DevCpu", "Kaisar DevCpu NVIDIA H100"] {
+            assert_ne!(model_of_name(name), Some(GpuModel::DevCpu), "{name}");
+        }
+    }
+
+    #[test]
+    fn only_the_fake_backend_maps_the_dev_cpu_name_to_dev_cpu() {
+        let fixture = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/devcpu.json"),
+        )
+        .unwrap();
+        let fake = FakeBackend::from_json(&fixture).unwrap();
+        let gpus = fake.probe().unwrap();
+        assert_eq!(gpus.len(), 1);
+        assert_eq!(gpus[0].identity.name, DEV_CPU_GPU_NAME);
+        assert_eq!(gpus[0].model(), Some(GpuModel::DevCpu));
+        assert_eq!(fake.read(0).unwrap().model(), Some(GpuModel::DevCpu));
+        let report = fake.report().unwrap();
+        assert_eq!(report.gpus[0].model.as_deref(), Some("DevCpu"));
+        // The same reading, as any other backend (NVML) would produce it: no model.
+        let real = Gpu {
+            fake: false,
+            ..gpus[0].clone()
+        };
+        assert_eq!(real.model(), None);
+        // A fixture cannot claim to be from a real backend (the flag is not JSON).
+        assert!(FakeBackend::from_json(&fixture.replacen(
+            "\"state\"",
+            "\"fake\": false, \"state\"",
+            1
+        ))
+        .is_err());
+        // A fake GPU with a real name keeps its real model.
+        let h100 = FakeBackend::from_file(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gpus-2x-h100.json"),
+        )
+        .unwrap();
+        assert_eq!(h100.read(0).unwrap().model(), Some(GpuModel::H100Sxm));
     }
 
     #[test]
@@ -556,6 +618,7 @@ mod tests {
                 mig_mode: MigMode::Unsupported,
                 process_count: None,
             },
+            fake: false,
         };
         assert_eq!(
             gpu.uuid_hash().0,

@@ -372,3 +372,80 @@ async fn challenge_state_is_dropped_after_its_lifetime_and_the_gpu_is_freed() {
     let (_, bytes) = checker.issue(&request(71, 0), Instant::now()).unwrap();
     client.send_challenge(bytes).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_cpu_worker_answers_its_calibrated_challenge_without_a_test_shape() {
+    // A responder slot for the development-only DevCpu with the default limits (no
+    // `test_shape`), and the production checker (built-in table, timing judged, the claimed
+    // model's calibrated parameters): the CPU passes on its real speed.
+    let hash = GpuUuidHash::of_uuid("GPU-00000000-0000-4000-8000-00000000dec0");
+    let slot = Slot {
+        identity: WorkerIdentity {
+            worker_id: WORKER_ID,
+            gpu_uuid_hash: hash,
+            model: GpuModel::DevCpu,
+        },
+        backend: CpuBackend::new(),
+        snapshot: Arc::new(move || {
+            GpuSnapshot::without_telemetry(hash, kaisar_popw::snapshot::unix_time_ms())
+        }),
+    };
+    let expectations = Arc::new(StaticExpectations {
+        checkers: vec![Signer::from_seed(&CHECKER_SEED).public()],
+        genesis_hash: GENESIS,
+        epoch_randomness: RANDOMNESS,
+    });
+    let responder = Responder::new(
+        &AGENT_SEED,
+        vec![slot],
+        expectations,
+        ResponderLimits::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = responder.router();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    let server = Server {
+        url,
+        shutdown: Some(tx),
+    };
+    let client = client(&server);
+    let checker = Checker::new(Signer::from_seed(&CHECKER_SEED), CheckerConfig::default());
+    let req = ChallengeRequest {
+        gpu_uuid_hash: hash,
+        claimed_model: GpuModel::DevCpu,
+        params: None,
+        ..request(9, 0)
+    };
+    let (mut session, challenge) = checker.issue(&req, Instant::now()).unwrap();
+    assert_eq!(
+        Some(session.challenge().params),
+        CalibrationTable::builtin().standard_params(GpuModel::DevCpu)
+    );
+    client.send_challenge(challenge).await.unwrap();
+    let ping = session.ping(Instant::now()).unwrap();
+    let pong = client.ping(ping).await.unwrap();
+    session.receive_pong(&pong, Instant::now()).unwrap();
+    let commit = client
+        .wait_commit(&session.id(), deadline(60))
+        .await
+        .unwrap();
+    let open = match session.receive_commit(&commit, Instant::now()).unwrap() {
+        AfterCommit::SendOpen(bytes) => bytes,
+        AfterCommit::Done(v) => panic!("no open request: {v:?}"),
+    };
+    let openings = client.open(open).await.unwrap();
+    let verdict = session.receive_openings(&openings, Instant::now()).unwrap();
+    assert!(verdict.passed(), "{verdict:?}");
+    assert_eq!(verdict.rows_verified, 128);
+    let ratio = verdict.ratio.unwrap();
+    assert!((0.1..=2000.0).contains(&ratio), "{ratio}");
+}

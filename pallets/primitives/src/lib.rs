@@ -94,6 +94,22 @@ pub enum GpuModel {
     H100Sxm,
     #[codec(index = 11)]
     H200,
+    /// **Development only**: not a GPU. A host's CPU running the PoPW CPU backend, with its own
+    /// small challenge shape and calibrated throughput in the PoPW calibration table, so that a
+    /// GPU-less development network can run the whole PoPW flow with timing judged. The worker
+    /// registry refuses workers claiming it unless the chain's genesis enabled development
+    /// models (`pallet_worker_registry::DevModelsEnabled`, off on production chains); agents map
+    /// only their fake GPU backend's `"Kaisar DevCpu"` device to it, never a real GPU's name.
+    #[codec(index = 12)]
+    DevCpu,
+}
+
+impl GpuModel {
+    /// Whether this is a development-only model ([`GpuModel::DevCpu`]): refused by the worker
+    /// registry unless the chain's genesis enabled development models.
+    pub fn is_dev_only(&self) -> bool {
+        matches!(self, GpuModel::DevCpu)
+    }
 }
 
 /// The kind of machine a worker runs on.

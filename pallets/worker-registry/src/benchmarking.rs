@@ -22,7 +22,9 @@ use sp_runtime::traits::{One, Saturating, Zero};
 const SEED: u32 = 0;
 /// The model whose index the single-worker benchmarks fill.
 const MODEL: GpuModel = GpuModel::H100Sxm;
-/// Every model, so that the sweep can spread its workers over all indexes.
+/// Every GPU model, so that the sweep can spread its workers over all indexes. Not
+/// `GpuModel::DevCpu`: development-only, refused unless the genesis enabled dev models (and a
+/// benchmark of it would measure the same paths).
 const MODELS: [GpuModel; 12] = [
     GpuModel::RtxA4000,
     GpuModel::Rtx3090,

@@ -95,6 +95,11 @@ impl<T: Config> Pallet<T> {
             spec.gpus.iter().all(|g| g.model == gpu_model),
             Error::<T>::MixedGpuModels
         );
+        // One more read, only for a development-only model (never on a production chain).
+        ensure!(
+            !gpu_model.is_dev_only() || DevModelsEnabled::<T>::get(),
+            Error::<T>::DevModelNotEnabled
+        );
         // At most `MaxGpusPerWorker` GPUs, so the quadratic scan is bounded and small.
         for (i, gpu) in spec.gpus.iter().enumerate() {
             ensure!(

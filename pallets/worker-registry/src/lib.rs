@@ -59,6 +59,15 @@
 //! [`WorkerStatus`], so the status a dApp shows keeps meaning what it did. A provider can
 //! replace a worker's agent key with [`Pallet::rotate_agent`].
 //!
+//! ## Development-only models
+//!
+//! `GpuModel::DevCpu` is a CPU standing in for a GPU so that a GPU-less devnet runs the whole
+//! PoPW flow. [`Pallet::register_worker`] refuses it ([`Error::DevModelNotEnabled`]) unless the
+//! genesis set [`DevModelsEnabled`] ([`GenesisConfig::dev_models`]; the runtime's `development`
+//! and `local_testnet` presets do, its default genesis does not). No call changes the flag, and
+//! a worker's model never changes after registration, so no other path needs the check. Orders
+//! for `DevCpu` match `DevCpu` workers through the price index like any other model.
+//!
 //! ## Storage for dApps
 //!
 //! [`Workers`] (by id) is the source of truth; [`WorkerByAgent`] and [`GpuOwner`] map an agent
@@ -226,6 +235,36 @@ pub mod pallet {
     /// from the beginning of `Workers`.
     #[pallet::storage]
     pub type SweepCursor<T> = StorageValue<_, WorkerId>;
+
+    /// Whether workers may claim a development-only GPU model ([`GpuModel::DevCpu`], see
+    /// [`GpuModel::is_dev_only`]): a CPU standing in for a GPU, so that a GPU-less development
+    /// network can run the whole PoPW flow. `false` (the default) refuses such registrations
+    /// with [`Error::DevModelNotEnabled`], so a production chain never lists a host without
+    /// GPUs. Set only at genesis ([`GenesisConfig::dev_models`]; the `development` and
+    /// `local_testnet` presets enable it); no call changes it.
+    ///
+    /// Added without a storage version bump or migration: a plain value whose absence reads as
+    /// `false`, which is exactly the behaviour of chains started before it existed.
+    #[pallet::storage]
+    pub type DevModelsEnabled<T> = StorageValue<_, bool, ValueQuery>;
+
+    /// Genesis configuration of the worker registry.
+    #[pallet::genesis_config]
+    #[derive(frame_support::DefaultNoBound)]
+    pub struct GenesisConfig<T: Config> {
+        /// Accept workers claiming a development-only GPU model ([`GpuModel::DevCpu`]); sets
+        /// [`DevModelsEnabled`]. Development and test chains only: `false` by default.
+        pub dev_models: bool,
+        #[serde(skip)]
+        pub _config: core::marker::PhantomData<T>,
+    }
+
+    #[pallet::genesis_build]
+    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+        fn build(&self) {
+            DevModelsEnabled::<T>::put(self.dev_models);
+        }
+    }
 
     /// Events of this pallet.
     #[pallet::event]
@@ -442,6 +481,9 @@ pub mod pallet {
         /// The worker's last heartbeat is overdue (it goes `Offline` when next looked at): it
         /// takes no new orders.
         HeartbeatOverdue,
+        /// The spec claims a development-only GPU model ([`GpuModel::DevCpu`]) and this chain
+        /// does not accept them ([`DevModelsEnabled`] is off, as on every production chain).
+        DevModelNotEnabled,
     }
 
     #[pallet::hooks]
@@ -491,7 +533,8 @@ pub mod pallet {
         ///   (held) and is paid for the worker's work.
         /// - `spec`: the worker's hardware, region, price, endpoint and agent key. At least one
         ///   GPU, all of one model, none already registered; non-zero price; non-empty
-        ///   endpoint; an agent key not used by another worker.
+        ///   endpoint; an agent key not used by another worker. A development-only model
+        ///   ([`GpuModel::DevCpu`]) only where [`DevModelsEnabled`] (`DevModelNotEnabled`).
         ///
         /// Emits [`Event::WorkerRegistered`].
         #[pallet::call_index(0)]

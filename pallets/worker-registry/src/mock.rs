@@ -151,8 +151,13 @@ impl Config for Test {
     type WeightInfo = ();
 }
 
-/// Genesis storage: funded accounts, block 1.
+/// Genesis storage: funded accounts, block 1, development models refused.
 pub fn new_test_ext() -> sp_io::TestExternalities {
+    new_test_ext_with(false)
+}
+
+/// Genesis storage: funded accounts, block 1; `dev_models` as the registry's genesis.
+pub fn new_test_ext_with(dev_models: bool) -> sp_io::TestExternalities {
     let mut storage = frame_system::GenesisConfig::<Test>::default()
         .build_storage()
         .unwrap();
@@ -168,6 +173,12 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
     }
     .assimilate_storage(&mut storage)
     .unwrap();
+    pallet_worker_registry::GenesisConfig::<Test> {
+        dev_models,
+        ..Default::default()
+    }
+    .assimilate_storage(&mut storage)
+    .unwrap();
     let mut ext = sp_io::TestExternalities::new(storage);
     ext.execute_with(|| System::set_block_number(1));
     ext
@@ -175,9 +186,17 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 
 /// Builds the test externalities and checks the pallet's invariants after each test.
 #[derive(Default)]
-pub struct ExtBuilder;
+pub struct ExtBuilder {
+    dev_models: bool,
+}
 
 impl ExtBuilder {
+    /// Start from a genesis that accepts development-only GPU models (`GpuModel::DevCpu`).
+    pub fn with_dev_models(mut self) -> Self {
+        self.dev_models = true;
+        self
+    }
+
     /// Run `test` in a fresh externality, then assert `do_try_state()` is `Ok`.
     pub fn build_and_execute(self, test: impl FnOnce()) {
         HOOK_CALLS.with(|c| c.borrow_mut().clear());
@@ -185,7 +204,7 @@ impl ExtBuilder {
         FeeDest::set(Some(TREASURY));
         DepositAmount::set(DEPOSIT);
         RegFee::set(FEE);
-        new_test_ext().execute_with(|| {
+        new_test_ext_with(self.dev_models).execute_with(|| {
             test();
             assert_ok!(WorkerRegistry::do_try_state());
         });

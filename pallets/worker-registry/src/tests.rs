@@ -431,6 +431,64 @@ fn register_worker_without_funds_for_fee_and_deposit_charges_nothing() {
     });
 }
 
+// ---- development-only models (GpuModel::DevCpu) ----
+
+#[test]
+fn dev_cpu_worker_is_refused_by_default_and_nothing_moves() {
+    ExtBuilder::default().build_and_execute(|| {
+        assert!(!DevModelsEnabled::<Test>::get());
+        let before = free(ALICE);
+        assert_noop!(
+            Registry::register_worker(
+                RuntimeOrigin::signed(ALICE),
+                spec_with(GpuModel::DevCpu, 1, 50, agent_of(1), 1)
+            ),
+            Error::<Test>::DevModelNotEnabled
+        );
+        assert_eq!(free(ALICE), before);
+        assert_eq!(held(ALICE), 0);
+        assert!(!GpuOwner::<Test>::contains_key(uuid(1, 0)));
+        // A dev model mixed into a GPU spec is refused too (as mixed models, first).
+        let mut spec = spec_with(RTX, 2, 50, agent_of(2), 2);
+        spec.gpus[0].model = GpuModel::DevCpu;
+        assert_noop!(
+            Registry::register_worker(RuntimeOrigin::signed(ALICE), spec),
+            Error::<Test>::MixedGpuModels
+        );
+        // Real models still register on a chain without dev models.
+        register(ALICE, 50, 3);
+    });
+}
+
+#[test]
+fn dev_cpu_worker_registers_and_is_matched_when_genesis_enables_dev_models() {
+    ExtBuilder::default()
+        .with_dev_models()
+        .build_and_execute(|| {
+            assert!(DevModelsEnabled::<Test>::get());
+            let id = register_model(ALICE, GpuModel::DevCpu, 1, 50, 1);
+            assert_eq!(info(id).spec.gpus[0].model, GpuModel::DevCpu);
+            assert_eq!(held(ALICE), DEPOSIT);
+            assert_ok!(Registry::verify_worker(RuntimeOrigin::root(), id));
+            // An order for DevCpu matches the DevCpu worker, and only such an order.
+            assert_eq!(index_of(GpuModel::DevCpu), vec![(50, id)]);
+            assert_eq!(find(GpuModel::DevCpu, 1, 50), Some(id));
+            assert_eq!(find(RTX, 1, 1_000), None);
+            let rtx = register_active(BOB, 10, 2);
+            assert_eq!(find(RTX, 1, 1_000), Some(rtx));
+            assert_eq!(find(GpuModel::DevCpu, 1, 1_000), Some(id));
+        });
+}
+
+#[test]
+fn dev_models_flag_is_set_only_by_genesis() {
+    // The genesis config's default refuses dev models; no call changes the flag (there is no
+    // call taking it, so this is the storage as each genesis leaves it).
+    assert!(!GenesisConfig::<Test>::default().dev_models);
+    new_test_ext().execute_with(|| assert!(!DevModelsEnabled::<Test>::get()));
+    new_test_ext_with(true).execute_with(|| assert!(DevModelsEnabled::<Test>::get()));
+}
+
 // ---- verify_worker ----
 
 #[test]
