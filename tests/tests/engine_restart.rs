@@ -294,7 +294,9 @@ async fn both_daemons_reconnect_to_a_restarted_chain_engine_and_carry_on() {
     let db = dir.path().join("chain.db");
     let logs = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let log = |n: u32| logs.join(format!("engine-restart-{port}-{n}.log"));
-    let engine = tokio::task::block_in_place(|| Engine::start(port, &db, None, &log(1)));
+    // `KAISAR_E2E_CHAIN_SPEC`: a chain spec to use instead of building one.
+    let spec = std::env::var_os("KAISAR_E2E_CHAIN_SPEC").map(PathBuf::from);
+    let engine = tokio::task::block_in_place(|| Engine::start(port, &db, spec.as_deref(), &log(1)));
     let url = engine.url.clone();
     let client = Client::connect(&url).await.unwrap();
     let alice = key("alice");
@@ -364,8 +366,8 @@ test_shape = {{ m = {m}, n = {n}, k = {k} }}
 url = "{url}"
 state_dir = "{dir}/state"
 public_host = "127.0.0.1"
-heartbeat_every_blocks = 10
-poll_interval_ms = 200
+heartbeat_every_blocks = 20
+poll_interval_ms = 100
 reconnect_max_backoff_secs = 2
 [registration]
 provider_key_file = "{dir}/provider.key"
@@ -407,8 +409,11 @@ disk_gib = 100
         let config = DaemonConfig {
             chain_url: url.clone(),
             state_dir: dir.path().join(format!("checker{i}")),
-            poll_interval: Duration::from_millis(100),
-            reconnect_after_failures: 5,
+            // The agent follows blocks faster than the checkers: it has read an epoch's
+            // challenge randomness when they challenge (it refuses challenges before that; its
+            // reads take a second or more here).
+            poll_interval: Duration::from_millis(3000),
+            reconnect_after_failures: 3,
             core: CoreConfig {
                 // A CPU cannot meet the model's calibrated speed: rows are judged, timing not.
                 judge_timing: false,
@@ -433,7 +438,9 @@ disk_gib = 100
     let paused = Arc::new(AtomicBool::new(false));
     pump_blocks(
         url.clone(),
-        Duration::from_millis(1500),
+        // Longer than Chopsticks takes to build a block here: no empty block while a
+        // transaction's is being built (they would crowd the short windows).
+        Duration::from_secs(3),
         paused.clone(),
         stop_rx.clone(),
     );
