@@ -16,7 +16,7 @@
 
 use std::{
     io::{BufRead, BufReader},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, ChildStdin, Command, Stdio},
     sync::{mpsc, Mutex, OnceLock},
     time::{Duration, SystemTime, UNIX_EPOCH},
@@ -489,6 +489,65 @@ pub async fn assert_chain_consistent(client: &Client) {
         bonds_held_total, bonds,
         "contest and dispute bond holds differ from the open re-checks"
     );
+}
+
+/// A `podman system service` on a socket in a temporary directory; killed (and this agent's
+/// containers removed) on drop.
+pub struct Podman {
+    child: Child,
+    /// The service's socket (the agent's `[containers] socket`).
+    pub socket: PathBuf,
+    agent: String,
+}
+
+impl Podman {
+    /// Start the service with its socket in `dir`, for the agent named `agent`; `None` (with a
+    /// message) where `podman` is not installed.
+    pub fn start(dir: &Path, agent: &str) -> Option<Self> {
+        if Command::new("podman")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_err()
+        {
+            eprintln!("SKIPPED: podman is not installed (scripts/setup installs it)");
+            return None;
+        }
+        let socket = dir.join("podman.sock");
+        let child = Command::new("podman")
+            .args(["system", "service", "--time=0"])
+            .arg(format!("unix://{}", socket.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn podman system service");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "podman service did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(Self {
+            child,
+            socket,
+            agent: agent.into(),
+        })
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = Command::new("podman")
+            .args(["rm", "-f", "--filter"])
+            .arg(format!("label=kaisar.agent={}", self.agent))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Re-exported for the tests.

@@ -16,64 +16,11 @@ use kaisar_provider::config::Config;
 use kaisar_provider::containers::{AgentContainer, ContainerRuntime};
 use kaisar_provider::metrics::Metrics;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// A `podman system service` on a socket in a temporary directory; killed (and this agent's
-/// containers removed) on drop.
-struct Podman {
-    child: Child,
-    socket: PathBuf,
-    agent: String,
-}
-
-impl Podman {
-    fn start(dir: &Path, agent: &str) -> Option<Self> {
-        if Command::new("podman")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_err()
-        {
-            eprintln!("SKIPPED: podman is not installed (scripts/setup installs it)");
-            return None;
-        }
-        let socket = dir.join("podman.sock");
-        let child = Command::new("podman")
-            .args(["system", "service", "--time=0"])
-            .arg(format!("unix://{}", socket.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn podman system service");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-            assert!(Instant::now() < deadline, "podman service did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(Self {
-            child,
-            socket,
-            agent: agent.into(),
-        })
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "--filter"])
-            .arg(format!("label=kaisar.agent={}", self.agent))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Build the test image: the provider tests' static HTTP server (`/exit<N>` exits with N).
 fn build_image(dir: &Path) -> String {

@@ -50,6 +50,7 @@ async fn connect(
         tokio::select! {
             r = attempt => match r {
                 Ok(c) => {
+                    metrics.connection_made();
                     metrics.set_connected(true);
                     info!(url, "connected");
                     return Some(c);

@@ -16,6 +16,7 @@ pub struct Metrics {
     txs_submitted: Mutex<BTreeMap<&'static str, u64>>,
     txs_failed: Mutex<BTreeMap<(&'static str, String), u64>>,
     dropped: AtomicU64,
+    connections: AtomicU64,
     chain_connected: AtomicI64,
     current_epoch: AtomicI64,
     best_block: AtomicI64,
@@ -53,6 +54,21 @@ impl Metrics {
     pub fn set_connected(&self, connected: bool) {
         self.chain_connected
             .store(connected as i64, Ordering::Relaxed);
+    }
+
+    /// A connection to a node was made (the first, or a reconnection).
+    pub fn connection_made(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Connections made to a node so far (1 + reconnections).
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// Whether the daemon is connected to a node now.
+    pub fn connected(&self) -> bool {
+        self.chain_connected.load(Ordering::Relaxed) == 1
     }
 
     /// The chain's position.
@@ -119,12 +135,18 @@ impl Metrics {
                 esc(e)
             );
         }
-        let gauges: [(&str, &str, &str, i64); 6] = [
+        let gauges: [(&str, &str, &str, i64); 7] = [
             (
                 "kaisar_checker_assignments_dropped_total",
                 "counter",
                 "Assignments given up (window closed, refused by the chain).",
                 self.dropped.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "kaisar_checker_chain_connections_total",
+                "counter",
+                "Connections made to a node (the first and every reconnection).",
+                self.connections.load(Ordering::Relaxed) as i64,
             ),
             (
                 "kaisar_checker_chain_connected",
@@ -215,6 +237,8 @@ mod tests {
         m.tx_submitted("seal");
         m.tx_failed("reveal", "RevealWindowClosed");
         m.set_connected(true);
+        m.connection_made();
+        m.connection_made();
         m.set_position(45, 2);
         let text = m.render();
         assert!(text.contains("kaisar_checker_checks_total{verdict=\"pass\"} 2"));
@@ -223,6 +247,9 @@ mod tests {
             "kaisar_checker_txs_failed_total{call=\"reveal\",error=\"RevealWindowClosed\"} 1"
         ));
         assert!(text.contains("kaisar_checker_chain_connected 1"));
+        assert!(text.contains("kaisar_checker_chain_connections_total 2"));
+        assert!(m.connected());
+        assert_eq!(m.connections(), 2);
         assert!(text.contains("kaisar_checker_current_epoch 2"));
     }
 }

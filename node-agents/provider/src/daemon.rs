@@ -61,6 +61,47 @@ pub fn identities(
         .collect()
 }
 
+/// Refresh `expectations` at every new best block of the node at `url` (polled every
+/// `interval`, on a connection of its own, made again whenever the node goes away) until
+/// `shutdown`.
+async fn follow_expectations(
+    url: String,
+    expectations: Arc<ChainExpectations>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let retry = RetryPolicy {
+        timeout: Duration::from_secs(5),
+        ..RetryPolicy::default()
+    };
+    let mut client: Option<Client> = None;
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        if client.is_none() {
+            client = tokio::select! {
+                c = Client::connect_with(&url, retry.clone()) => c.ok(),
+                _ = shutdown.changed() => continue,
+            };
+        }
+        if let Some(c) = &client {
+            let refreshed = async {
+                let best = c.best_number().await?;
+                expectations.refresh(c, best).await
+            };
+            if let Err(e) = refreshed.await {
+                tracing::debug!(error = %e, "expectations: lost the node; reconnecting");
+                client = None;
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
 /// The PoPW responder of `config` for these GPUs, serving on `listener` until `shutdown`.
 #[allow(clippy::too_many_arguments)]
 pub async fn serve_responder(
@@ -277,6 +318,15 @@ pub async fn run(
             }
             Err(e) => return Err(e.into()),
         }
+        // The expectations also follow best blocks on a connection of their own: a tick can
+        // take seconds (a heartbeat's inclusion, the container engine), and a checker challenges
+        // as soon as it sees the epoch's challenge randomness drawn.
+        let refresher = follow_expectations(
+            chain.url.clone(),
+            expectations.clone(),
+            Duration::from_millis(chain.poll_interval_ms.max(1)),
+            stop_rx.clone(),
+        );
         let responder = serve_responder(
             config,
             &seed,
@@ -334,7 +384,7 @@ pub async fn run(
                 }
             }
         };
-        tokio::try_join!(responder, follow).map(|_| ())
+        tokio::try_join!(responder, follow, refresher).map(|_| ())
     };
     let relay = async {
         shutdown_relay.await;

@@ -69,9 +69,13 @@ impl ChainExpectations {
         self.cache.read().unwrap_or_else(|p| p.into_inner()).block
     }
 
-    /// Replace the cache (what [`ChainExpectations::refresh`] does after reading the chain).
+    /// Replace the cache (what [`ChainExpectations::refresh`] does after reading the chain),
+    /// unless it already holds a later block's (two refreshes may overlap).
     pub fn set(&self, block: u32, expected: Vec<Expected>) {
         let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        if cache.block.is_some_and(|b| b > block) {
+            return;
+        }
         cache.block = Some(block);
         cache.expected = expected;
     }
@@ -137,6 +141,12 @@ impl ChainExpectations {
                 }));
             }
         }
+        tracing::debug!(
+            block,
+            current,
+            drawn = ?expected.iter().map(|e| (e.epoch, e.epoch_randomness.is_some())).collect::<Vec<_>>(),
+            "expectations refreshed"
+        );
         self.set(block, expected);
         Ok(())
     }
@@ -255,6 +265,15 @@ mod tests {
             nonce_commitment: Nonce([nonce; 32]).commitment().0,
             epoch_randomness: randomness,
         }
+    }
+
+    #[test]
+    fn an_earlier_blocks_refresh_never_replaces_a_later_ones() {
+        let source = ChainExpectations::new(3, GENESIS);
+        source.set(11, vec![slot(4, 1, 1, Some([5; 32]))]);
+        source.set(10, vec![slot(4, 1, 1, None)]);
+        assert_eq!(source.block(), Some(11));
+        assert!(source.expectation(&challenge(1, 1, [5; 32])).is_ok());
     }
 
     #[test]

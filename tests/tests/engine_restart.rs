@@ -1,0 +1,601 @@
+//! A restart of the chain engine: both daemons reconnect and carry on.
+//!
+//! This test does not use the suite's shared chain (`KAISAR_WS` is ignored): it starts its own
+//! Chopsticks with `scripts/chain chopsticks --port <free port> --db <temp file>`, so that it can
+//! stop the engine process and start it again on the same port with the same database (the
+//! restarted engine resumes from the latest saved block: same genesis, same blocks, same state).
+//!
+//! On that chain: three checker operators get a license each (sudo) and delegate to themselves;
+//! the provider agent (`kaisar_provider::daemon::run`, in-process, fake GPU backend, real Podman
+//! through `podman system service`) registers its worker with its PoPW responder's address as
+//! the endpoint, and three checker daemons (`kaisar_checker::run`, in-process, the real HTTP
+//! transport) check it there until it is Active (nobody verifies it by sudo). Then the engine is
+//! stopped (SIGTERM to its process group) and started again: both daemons notice (connected 0),
+//! reconnect (connected 1, one more connection each), and carry on: the agent's next heartbeat
+//! and the checkers' next passing verdict land on the restarted engine. Skipped, with a message,
+//! only where `podman` is not installed.
+
+use std::{
+    io::{BufRead, BufReader},
+    os::unix::{fs::PermissionsExt, process::CommandExt},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc, Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use kaisar_chain_client::{
+    kaisar, signer::account_of, subxt::rpcs::rpc_params, subxt_signer::sr25519::Keypair, types::*,
+    AccountId32, BlockNumber, Client, Signer, H256, UNITS,
+};
+use kaisar_checker::{
+    core::CoreConfig, transport::ExchangeTiming, DaemonConfig, HttpTransport, OperatorKey,
+    Transport,
+};
+use kaisar_e2e::*;
+use kaisar_popw::Params;
+use kaisar_provider::{config::Config, metrics::Metrics as AgentMetrics};
+
+/// The agent's `test_shape` (m, n, k) with the checkers' chunking.
+const SHAPE: Params = Params {
+    m: 16,
+    n: 16,
+    k: 32,
+    chunks: 4,
+};
+
+/// A Chopsticks started by this test through `scripts/chain` in its own process group (the
+/// script, the engine and its helpers): killed on drop.
+struct Engine {
+    child: Child,
+    url: String,
+    /// The chain spec `scripts/chain` built (passed again on a restart, so that it is not
+    /// rebuilt).
+    spec: PathBuf,
+}
+
+impl Engine {
+    /// `scripts/chain chopsticks --port <port> --db <db> [--spec <spec>]`; waits for its
+    /// `KAISAR_WS=` line.
+    fn start(port: u16, db: &Path, spec: Option<&Path>, log: &Path) -> Engine {
+        let mut cmd = Command::new(workspace_root().join("scripts/chain"));
+        cmd.args(["chopsticks", "--port", &port.to_string()])
+            .arg("--db")
+            .arg(db)
+            .arg("--log")
+            .arg(log);
+        if let Some(spec) = spec {
+            cmd.arg("--spec").arg(spec);
+        }
+        let mut child = cmd
+            .current_dir(workspace_root())
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run scripts/chain");
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let url_tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("KAISAR_WS=") {
+                    let _ = url_tx.send(Err(url.to_string()));
+                }
+            }
+        });
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                if let Some((_, path)) = line.split_once("building the chain spec") {
+                    if let Some((_, path)) = path.split_once("-> ") {
+                        let _ = tx.send(Ok(PathBuf::from(path.trim())));
+                    }
+                }
+            }
+        });
+        let timeout = std::env::var("KAISAR_E2E_START_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1800u64);
+        let deadline = Instant::now() + Duration::from_secs(timeout);
+        let mut built = spec.map(Path::to_path_buf);
+        let mut engine = Engine {
+            child,
+            url: String::new(),
+            spec: PathBuf::new(),
+        };
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(Ok(spec)) => built = Some(spec),
+                Ok(Err(url)) => {
+                    engine.url = url;
+                    break;
+                }
+                Err(_) => panic!("scripts/chain chopsticks did not serve blocks (log: {log:?})"),
+            }
+        }
+        engine.spec = built.expect("scripts/chain names the chain spec it builds");
+        engine
+    }
+
+    fn signal_group(&self, signal: &str) {
+        let _ = Command::new("kill")
+            .args([signal, "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    /// Stop the engine: SIGTERM to the whole group (the engine dies at once, as on a crash or a
+    /// host shutdown; the script's cleanup finds nothing left), SIGKILL after 10 s.
+    fn stop(mut self) {
+        self.signal_group("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                self.signal_group("-KILL");
+                let _ = self.child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.signal_group("-KILL");
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn seeded(label: &str) -> ([u8; 32], Signer) {
+    let seed = sp_crypto_hashing::blake2_256(
+        format!("kaisar-e2e/{}/restart/{label}", run_tag()).as_bytes(),
+    );
+    (seed, Keypair::from_secret_key(seed).expect("valid seed"))
+}
+
+fn write_key(path: &Path, seed: &[u8; 32]) {
+    std::fs::write(path, hex::encode(seed)).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// A one-GPU fake fixture with a UUID unique to this run.
+fn fixture(path: &Path) {
+    let uuid = format!("GPU-{}-restart-gpu0", run_tag());
+    let json = serde_json::json!({ "gpus": [{
+        "identity": {
+            "index": 0, "uuid": uuid, "name": "NVIDIA H100 80GB HBM3", "serial": "1",
+            "pci_bus_id": "00000000:19:00.0", "memory_total_bytes": 85520809984u64,
+            "driver_version": "550.54.15", "cuda_version": "12.4"
+        },
+        "state": {
+            "utilization_pct": 42, "memory_utilization_pct": 10,
+            "memory_used_bytes": 1073741824u64, "temperature_c": 40, "power_mw": 100000,
+            "total_energy_mj": 1000, "sm_clock_mhz": 1980, "mem_clock_mhz": 2619,
+            "ecc_uncorrected_volatile": 0, "mig_mode": "disabled", "process_count": 1
+        }
+    }]});
+    std::fs::write(path, json.to_string()).unwrap();
+}
+
+/// Build a block whenever none was built for `idle` (the daemons' transactions build theirs),
+/// unless `paused`, until `stop`. Connects (again) to `url` whenever the node went away.
+fn pump_blocks(
+    url: String,
+    idle: Duration,
+    paused: Arc<AtomicBool>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        let mut client: Option<Client> = None;
+        let mut last = 0;
+        let mut since = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            if paused.load(Ordering::SeqCst) {
+                client = None;
+                since = tokio::time::Instant::now();
+                continue;
+            }
+            let c = match &client {
+                Some(c) => c.clone(),
+                None => match Client::connect(&url).await {
+                    Ok(c) => {
+                        client = Some(c.clone());
+                        c
+                    }
+                    Err(_) => continue,
+                },
+            };
+            let Ok(now) = c.best_number().await else {
+                client = None;
+                continue;
+            };
+            if now != last {
+                last = now;
+                since = tokio::time::Instant::now();
+            } else if since.elapsed() >= idle {
+                if c.advance_blocks(1).await.is_err() {
+                    client = None;
+                }
+                since = tokio::time::Instant::now();
+            }
+        }
+    });
+}
+
+/// Wait (blocks being pumped) until `done` holds, at most `blocks` blocks from now.
+async fn wait_until<F, Fut>(client: &Client, blocks: BlockNumber, what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = client.best_number().await.unwrap() + blocks;
+    loop {
+        if done().await {
+            return;
+        }
+        let now = client.best_number().await.unwrap();
+        assert!(now <= until, "{what}: not done by block {until}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Poll `done` every 100 ms until it holds (deadline `secs`).
+async fn within(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn block_hash(client: &Client, n: BlockNumber) -> Option<H256> {
+    client
+        .rpc_request("chain_getBlockHash", rpc_params![n])
+        .await
+        .unwrap()
+}
+
+// Ignored until the agent answers a challenge that arrives before it has read the epoch's
+// challenge randomness (its responder refuses it `403 ... not drawn yet` and the checker attests
+// `Unreachable` at once): on a loaded Chopsticks the agent's reads lag the checkers' by seconds
+// and most checks fail that way, before and after the restart. Run it with
+// `scripts/e2e chopsticks -- --test engine_restart --include-ignored`.
+#[ignore = "the agent's responder refuses challenges it sees before its expectation cache has the epoch's randomness"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn both_daemons_reconnect_to_a_restarted_chain_engine_and_carry_on() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info,kaisar_provider=debug,kaisar_checker=debug")
+        .with_test_writer()
+        .try_init();
+    let dir = tempfile::tempdir().unwrap();
+    let agent_name = format!("e2e-restart-{}", run_tag());
+    let Some(podman) = Podman::start(dir.path(), &agent_name) else {
+        return;
+    };
+    let _serial = serial().await;
+
+    // The test's own engine, its blocks and state in a database file.
+    let port = free_port();
+    let db = dir.path().join("chain.db");
+    let logs = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let log = |n: u32| logs.join(format!("engine-restart-{port}-{n}.log"));
+    // `KAISAR_E2E_CHAIN_SPEC`: a chain spec to use instead of building one.
+    let spec = std::env::var_os("KAISAR_E2E_CHAIN_SPEC").map(PathBuf::from);
+    let engine = tokio::task::block_in_place(|| Engine::start(port, &db, spec.as_deref(), &log(1)));
+    let url = engine.url.clone();
+    let client = Client::connect(&url).await.unwrap();
+    let alice = key("alice");
+    let len: BlockNumber = client
+        .fetch(kaisar::storage().checker_licenses().epoch_length(), ())
+        .await
+        .unwrap()
+        .expect("epoch length");
+
+    // Three checker operators: a license each (governance), delegated to themselves.
+    let mut operators = Vec::new();
+    for i in 0..3 {
+        let (seed, signer) = seeded(&format!("checker{i}"));
+        fund(&client, &key("ferdie"), &account_of(&signer), 10 * UNITS).await;
+        let license = ok(
+            &client,
+            "sudo grant",
+            &kaisar::tx().sudo().sudo(kaisar::Call::CheckerLicenses(
+                kaisar::checker_licenses::Call::grant {
+                    to: account_of(&signer),
+                    tier: 0,
+                    licenses: 1,
+                },
+            )),
+            &alice,
+        )
+        .await
+        .expect_event::<kaisar::checker_licenses::events::LicenseMinted>()
+        .unwrap()
+        .license;
+        ok(
+            &client,
+            "self-delegate",
+            &kaisar::tx()
+                .checker_licenses()
+                .delegate(license, account_of(&signer).into()),
+            &signer,
+        )
+        .await;
+        operators.push(seed);
+    }
+
+    // The provider agent: it registers its worker with its responder's address as the endpoint.
+    let (agent_seed, agent) = seeded("agent");
+    let (provider_seed, provider) = seeded("provider");
+    let agent_id: AccountId32 = account_of(&agent);
+    write_key(&dir.path().join("agent.key"), &agent_seed);
+    write_key(&dir.path().join("provider.key"), &provider_seed);
+    fund(&client, &alice, &account_of(&provider), 200 * UNITS).await;
+    fund(&client, &alice, &agent_id, 10 * UNITS).await;
+    fixture(&dir.path().join("gpus.json"));
+    let responder_port = free_port();
+    let config = Config::parse(&format!(
+        r#"
+[agent]
+key_file = "{dir}/agent.key"
+[gpu]
+backend = "fake"
+fixture = "{dir}/gpus.json"
+[containers]
+socket = "{socket}"
+agent_name = "{agent_name}"
+[responder]
+listen = "127.0.0.1:{responder_port}"
+test_shape = {{ m = {m}, n = {n}, k = {k} }}
+[chain]
+url = "{url}"
+state_dir = "{dir}/state"
+public_host = "127.0.0.1"
+heartbeat_every_blocks = 20
+poll_interval_ms = 100
+reconnect_max_backoff_secs = 2
+[registration]
+provider_key_file = "{dir}/provider.key"
+endpoint = "http://127.0.0.1:{responder_port}"
+region = "eu-west"
+price_per_gpu_hour = "{price}"
+cpu_cores = 8
+ram_mib = 16384
+disk_gib = 100
+"#,
+        dir = dir.path().display(),
+        socket = podman.socket.display(),
+        m = SHAPE.m,
+        n = SHAPE.n,
+        k = SHAPE.k,
+        price = UNITS,
+    ))
+    .unwrap();
+    let agent_metrics = Arc::new(AgentMetrics::default());
+    let (agent_stop, agent_stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent_task = tokio::spawn({
+        let m = agent_metrics.clone();
+        async move {
+            let stop = async move {
+                let _ = agent_stopped.await;
+            };
+            kaisar_provider::daemon::run(&config, stop, m).await
+        }
+    });
+
+    // The checker daemons, reaching the worker over HTTP at its registered endpoint.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let transport: Arc<dyn Transport> = Arc::new(HttpTransport::new(Duration::from_secs(10)));
+    let mut checkers = Vec::new();
+    let mut checker_metrics = Vec::new();
+    for (i, seed) in operators.iter().enumerate() {
+        let m = Arc::new(kaisar_checker::Metrics::default());
+        checker_metrics.push(m.clone());
+        let config = DaemonConfig {
+            chain_url: url.clone(),
+            state_dir: dir.path().join(format!("checker{i}")),
+            // The agent follows blocks faster than the checkers: it has read an epoch's
+            // challenge randomness when they challenge (it refuses challenges before that; its
+            // reads take a second or more here).
+            poll_interval: Duration::from_millis(3000),
+            reconnect_after_failures: 3,
+            core: CoreConfig {
+                // A CPU cannot meet the model's calibrated speed: rows are judged, timing not.
+                judge_timing: false,
+                shape: Some(SHAPE),
+                openings: 16,
+                timing: ExchangeTiming {
+                    ping_interval: Duration::from_millis(200),
+                    request_timeout: Duration::from_secs(5),
+                },
+                ..CoreConfig::default()
+            },
+        };
+        let key = OperatorKey::from_secret(&format!("0x{}", hex::encode(seed))).unwrap();
+        checkers.push(tokio::spawn(kaisar_checker::run(
+            config,
+            key,
+            transport.clone(),
+            m,
+            stop_rx.clone(),
+        )));
+    }
+    let paused = Arc::new(AtomicBool::new(false));
+    pump_blocks(
+        url.clone(),
+        // Longer than Chopsticks takes to build a block here: no empty block while a
+        // transaction's is being built (they would crowd the short windows).
+        Duration::from_secs(3),
+        paused.clone(),
+        stop_rx.clone(),
+    );
+
+    // The agent registers and heartbeats; the checkers make the worker Active.
+    let until = client.best_number().await.unwrap() + 2 * len;
+    let worker_id = loop {
+        if let Some(id) = client.worker_of_agent(&agent_id).await.unwrap() {
+            break id;
+        }
+        assert!(
+            client.best_number().await.unwrap() <= until,
+            "the agent did not register by block {until}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let state = |c: Client| async move {
+        c.fetch(
+            kaisar::storage().popw_attestations().worker_states(),
+            (worker_id,),
+        )
+        .await
+        .unwrap()
+    };
+    wait_until(&client, 4 * len, "the worker becomes Active", || {
+        let c = client.clone();
+        async move { c.worker(worker_id).await.unwrap().unwrap().status == WorkerStatus::Active }
+    })
+    .await;
+    let passed = state(client.clone())
+        .await
+        .and_then(|s| s.last_passed)
+        .expect("a passing verdict");
+    assert_eq!(agent_metrics.connections.load(Ordering::Relaxed), 1);
+    assert_eq!(agent_metrics.chain_connected.load(Ordering::Relaxed), 1);
+    let mut passes = Vec::new();
+    for m in &checker_metrics {
+        assert_eq!(m.connections(), 1, "{}", m.render());
+        assert!(m.connected());
+        assert!(m.checks("pass") >= 1, "{}", m.render());
+        passes.push(m.checks("pass"));
+    }
+    let heartbeats = agent_metrics.heartbeats.load(Ordering::Relaxed);
+
+    // Quiet: no block asked for, none built for 3 s (a block is saved just after it is
+    // announced): then the engine is stopped.
+    paused.store(true, Ordering::SeqCst);
+    let mut best = (client.best_number().await.unwrap(), Instant::now());
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = client.best_number().await.unwrap();
+        if now != best.0 {
+            best = (now, Instant::now());
+        } else if best.1.elapsed() >= Duration::from_secs(3) {
+            break;
+        }
+    }
+    let stopped_at = best.0;
+    let stopped_hash = block_hash(&client, stopped_at).await.unwrap();
+    let genesis = client.genesis_hash();
+    let spec = engine.spec.clone();
+    let down = Instant::now();
+    tokio::task::block_in_place(|| engine.stop());
+    eprintln!("e2e: engine stopped at block #{stopped_at}");
+
+    // Both daemons notice.
+    within(60, "the daemons to notice the engine's stop", || {
+        agent_metrics.chain_connected.load(Ordering::Relaxed) == 0
+            && checker_metrics.iter().all(|m| !m.connected())
+    })
+    .await;
+
+    // The engine again, same port, same database: the same chain where it stopped.
+    let engine = tokio::task::block_in_place(|| Engine::start(port, &db, Some(&spec), &log(2)));
+    assert_eq!(engine.url, url);
+    eprintln!(
+        "e2e: engine back after {:.1} s",
+        down.elapsed().as_secs_f64()
+    );
+    let client = Client::connect(&url).await.unwrap();
+    assert_eq!(client.genesis_hash(), genesis, "the genesis changed");
+    assert!(client.best_number().await.unwrap() >= stopped_at);
+    assert_eq!(
+        block_hash(&client, stopped_at).await,
+        Some(stopped_hash),
+        "the restarted engine lost blocks"
+    );
+    assert_eq!(
+        client.worker(worker_id).await.unwrap().unwrap().status,
+        WorkerStatus::Active
+    );
+    assert_eq!(
+        state(client.clone()).await.and_then(|s| s.last_passed),
+        Some(passed)
+    );
+    paused.store(false, Ordering::SeqCst);
+
+    // Both daemons reconnect ...
+    within(120, "the daemons' reconnection", || {
+        agent_metrics.chain_connected.load(Ordering::Relaxed) == 1
+            && agent_metrics.connections.load(Ordering::Relaxed) == 2
+            && checker_metrics
+                .iter()
+                .all(|m| m.connected() && m.connections() == 2)
+    })
+    .await;
+
+    // ... and carry on: the agent heartbeats, the checkers pass the worker in a later epoch.
+    wait_until(&client, 2 * len, "a heartbeat after the restart", || {
+        let c = client.clone();
+        async move { c.worker(worker_id).await.unwrap().unwrap().last_heartbeat > stopped_at }
+    })
+    .await;
+    assert!(agent_metrics.heartbeats.load(Ordering::Relaxed) > heartbeats);
+    wait_until(&client, 3 * len, "a pass after the restart", || {
+        let c = client.clone();
+        async move {
+            state(c)
+                .await
+                .and_then(|s| s.last_passed)
+                .is_some_and(|e| e > passed && e > stopped_at / len)
+        }
+    })
+    .await;
+    let s = state(client.clone()).await.unwrap();
+    assert_eq!(s.consecutive_failures, 0);
+    for (m, before) in checker_metrics.iter().zip(passes) {
+        assert!(m.checks("pass") > before, "{}", m.render());
+    }
+    assert_eq!(
+        client.worker(worker_id).await.unwrap().unwrap().status,
+        WorkerStatus::Active
+    );
+
+    // Stop the daemons cleanly, then the engine.
+    stop_tx.send(true).unwrap();
+    let _ = agent_stop.send(());
+    for c in checkers {
+        tokio::time::timeout(Duration::from_secs(150), c)
+            .await
+            .expect("a checker stops")
+            .unwrap()
+            .expect("a checker stops cleanly");
+    }
+    tokio::time::timeout(Duration::from_secs(60), agent_task)
+        .await
+        .expect("the agent stops")
+        .unwrap()
+        .expect("the agent stops cleanly");
+    assert_chain_consistent(&client).await;
+    drop(engine);
+}
