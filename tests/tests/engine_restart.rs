@@ -276,12 +276,6 @@ async fn block_hash(client: &Client, n: BlockNumber) -> Option<H256> {
         .unwrap()
 }
 
-// Ignored until the agent answers a challenge that arrives before it has read the epoch's
-// challenge randomness (its responder refuses it `403 ... not drawn yet` and the checker attests
-// `Unreachable` at once): on a loaded Chopsticks the agent's reads lag the checkers' by seconds
-// and most checks fail that way, before and after the restart. Run it with
-// `scripts/e2e chopsticks -- --test engine_restart --include-ignored`.
-#[ignore = "the agent's responder refuses challenges it sees before its expectation cache has the epoch's randomness"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn both_daemons_reconnect_to_a_restarted_chain_engine_and_carry_on() {
     let _ = tracing_subscriber::fmt()
