@@ -422,6 +422,9 @@ disk_gib = 100
                 timing: ExchangeTiming {
                     ping_interval: Duration::from_millis(200),
                     request_timeout: Duration::from_secs(5),
+                    // The three checkers take turns on the worker's one GPU.
+                    accept_retry_for: Duration::from_secs(10),
+                    ..ExchangeTiming::default()
                 },
                 ..CoreConfig::default()
             },

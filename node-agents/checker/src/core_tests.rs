@@ -399,7 +399,7 @@ async fn a_dev_cpu_worker_passes_with_timing_judged_and_no_shape_override() {
     chain.set_best(tl.start(e));
     c.step().await.unwrap();
     assert_eq!(phase(&c, 4), Phase::Committed);
-    // The challenge takes a few seconds of real CPU work: wait up to a minute.
+    // The challenge takes about a second of real CPU work: wait up to a minute.
     chain.set_best(tl.commit_deadline(e));
     for _ in 0..600 {
         c.step().await.unwrap();
@@ -415,7 +415,7 @@ async fn a_dev_cpu_worker_passes_with_timing_judged_and_no_shape_override() {
     let r = &s.revealed[0];
     assert_eq!(r.verdict, VerdictKind::Pass, "{r:?}");
     // DevCpu's calibrated shape from the built-in table, and a measured ratio in its window.
-    assert_eq!((r.m, r.n, r.k, r.chunks), (256, 256, 1024, 6));
+    assert_eq!((r.m, r.n, r.k, r.chunks), (256, 256, 1024, 2));
     assert!((100_000..=2_000_000_000).contains(&r.ratio_ppm), "{r:?}");
 }
 

@@ -1,12 +1,12 @@
 //! The real transport: the PoPW exchange over HTTP with the worker's provider agent, through
-//! the one definition of the wire protocol (`kaisar_provider::popw_http`, whose server side is
+//! the one definition of the wire protocol (`kaisar_popw_http`, whose server side is
 //! the agent's responder). Every failure maps to a [`TransportError`], which the driver attests
 //! `Unreachable` (never a skipped check).
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use kaisar_popw::ChallengeId;
-use kaisar_provider::popw_http::{Client, ClientError};
+use kaisar_popw_http::{Client, ClientError};
 
 use crate::{Transport, TransportError};
 

@@ -5,7 +5,7 @@
 //!
 //! The HTTP transport (routes `POST /popw/v1/challenge`, `POST /popw/v1/ping`,
 //! `GET /popw/v1/commit/<challenge id hex>`, `POST /popw/v1/open`) is an adapter of the provider
-//! agent's `kaisar_provider::popw_http::Client` to this trait: see `docs/checker-daemon.md`.
+//! protocol's `kaisar_popw_http::Client` to this trait: see `docs/checker-daemon.md`.
 //!
 //! Any transport error or timeout makes the attestation `Unreachable`: a check is never skipped.
 

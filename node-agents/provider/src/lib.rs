@@ -23,6 +23,7 @@ pub mod expectations;
 pub mod gpu;
 pub mod metrics;
 pub mod plan;
-pub mod popw_http;
+/// The wire protocol, from its own crate (the checker daemon's client lives there too).
+pub use kaisar_popw_http as popw_http;
 pub mod responder;
 pub mod state;

@@ -115,25 +115,43 @@ impl Process {
         }
     }
 
-    /// Resident memory and CPU time (user + system) so far, from `/proc`.
-    pub fn usage(&self) -> Option<(u64, Duration)> {
+    /// Resident memory (now and peak) and CPU time (user + system) so far, from `/proc`.
+    pub fn usage(&self) -> Option<Usage> {
         let pid = self.pid()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let rss_kib: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
+        let kib = |field: &str| -> Option<u64> {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(field))?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()
+        };
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // Fields after the command name (which is in parentheses and may hold spaces).
         let rest = &stat[stat.rfind(')')? + 2..];
         let f: Vec<&str> = rest.split_whitespace().collect();
         let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-        Some((rss_kib * 1024, Duration::from_millis(ticks * 10)))
+        let hz = 100; // USER_HZ on Linux
+        Some(Usage {
+            rss: kib("VmRSS:")? * 1024,
+            peak_rss: kib("VmHWM:")? * 1024,
+            cpu: Duration::from_millis(ticks * 1000 / hz),
+        })
     }
+}
+
+/// A process's resources.
+#[derive(Clone, Copy, Debug)]
+pub struct Usage {
+    /// Resident memory, bytes.
+    pub rss: u64,
+    /// Peak resident memory, bytes.
+    pub peak_rss: u64,
+    /// CPU time (user + system).
+    pub cpu: Duration,
 }
 
 /// `podman system service` on a socket of the demo's directory; its containers (labelled with

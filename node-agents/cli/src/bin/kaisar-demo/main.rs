@@ -750,11 +750,21 @@ impl Demo {
 
         // -- Summary.
         self.step("Summary");
-        if let Some((rss, cpu)) = self.agent.as_ref().and_then(|a| a.usage()) {
+        // The agent idle (no order, no container; it follows blocks, heartbeats and answers
+        // the checks due meanwhile): what it costs a provider's host.
+        let before = self.agent.as_ref().and_then(|a| a.usage());
+        let t0 = Instant::now();
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        self.check_daemons()?;
+        if let (Some(b), Some(a)) = (before, self.agent.as_ref().and_then(|a| a.usage())) {
+            let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
             self.say(format!(
-                "Bob's agent: {:.1} MiB resident, {:.1} s CPU since its last start",
-                rss as f64 / (1024.0 * 1024.0),
-                cpu.as_secs_f64()
+                "Bob's agent idle for {:.0} s: {:.1} MiB resident (peak {:.1} MiB since its last \
+                 start), {:.2}% of one core",
+                t0.elapsed().as_secs_f64(),
+                mib(a.rss),
+                mib(a.peak_rss),
+                100.0 * a.cpu.saturating_sub(b.cpu).as_secs_f64() / t0.elapsed().as_secs_f64()
             ));
         }
         self.balances(&bob).await?;

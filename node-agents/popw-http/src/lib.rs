@@ -1,5 +1,7 @@
 //! The PoPW exchange over HTTP: the one definition of the wire protocol, shared by the worker's
-//! [`responder`](crate::responder) (server, [`router`]) and the checker daemon ([`Client`]).
+//! responder (server: `kaisar_provider::responder`, whose router serves these routes) and the
+//! checker daemon ([`Client`]). A crate of its own so that the checker does not depend on the
+//! provider agent.
 //!
 //! Every body is the signed message bytes `kaisar-popw` produces and consumes
 //! ([`kaisar_popw::messages`]: `SCALE(payload) ++ signer ++ signature`), content type
@@ -24,8 +26,6 @@
 use kaisar_popw::messages::{self, MAX_MESSAGE_BYTES, MAX_OPENINGS};
 use kaisar_popw::ChallengeId;
 use std::time::Duration;
-
-pub use crate::responder::router;
 
 /// `POST`: a signed challenge.
 pub const CHALLENGE: &str = "/popw/v1/challenge";
