@@ -554,3 +554,30 @@ impl Drop for Podman {
 pub use kaisar_chain_client as chain;
 /// Re-exported for the tests.
 pub use kaisar_chain_client::ChainError as Error;
+
+/// Write a 32-byte key seed in hex to a 0600 file (the agent's and the provider's key files).
+pub fn write_key_file(path: &std::path::Path, seed: &[u8; 32]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, hex::encode(seed)).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// A one-GPU fixture of the agent's fake backend (an H100 SXM) whose UUID is unique to this
+/// run and `label`.
+pub fn write_gpu_fixture(path: &std::path::Path, label: &str) {
+    let uuid = format!("GPU-{}-{label}-gpu0", run_tag());
+    let json = serde_json::json!({ "gpus": [{
+        "identity": {
+            "index": 0, "uuid": uuid, "name": "NVIDIA H100 80GB HBM3", "serial": "1",
+            "pci_bus_id": "00000000:19:00.0", "memory_total_bytes": 85520809984u64,
+            "driver_version": "550.54.15", "cuda_version": "12.4"
+        },
+        "state": {
+            "utilization_pct": 42, "memory_utilization_pct": 10,
+            "memory_used_bytes": 1073741824u64, "temperature_c": 40, "power_mw": 100000,
+            "total_energy_mj": 1000, "sm_clock_mhz": 1980, "mem_clock_mhz": 2619,
+            "ecc_uncorrected_volatile": 0, "mig_mode": "disabled", "process_count": 1
+        }
+    }]});
+    std::fs::write(path, json.to_string()).unwrap();
+}

@@ -17,7 +17,7 @@
 
 use std::{
     io::{BufRead, BufReader},
-    os::unix::{fs::PermissionsExt, process::CommandExt},
+    os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::{
@@ -170,30 +170,6 @@ fn seeded(label: &str) -> ([u8; 32], Signer) {
     (seed, Keypair::from_secret_key(seed).expect("valid seed"))
 }
 
-fn write_key(path: &Path, seed: &[u8; 32]) {
-    std::fs::write(path, hex::encode(seed)).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
-}
-
-/// A one-GPU fake fixture with a UUID unique to this run.
-fn fixture(path: &Path) {
-    let uuid = format!("GPU-{}-restart-gpu0", run_tag());
-    let json = serde_json::json!({ "gpus": [{
-        "identity": {
-            "index": 0, "uuid": uuid, "name": "NVIDIA H100 80GB HBM3", "serial": "1",
-            "pci_bus_id": "00000000:19:00.0", "memory_total_bytes": 85520809984u64,
-            "driver_version": "550.54.15", "cuda_version": "12.4"
-        },
-        "state": {
-            "utilization_pct": 42, "memory_utilization_pct": 10,
-            "memory_used_bytes": 1073741824u64, "temperature_c": 40, "power_mw": 100000,
-            "total_energy_mj": 1000, "sm_clock_mhz": 1980, "mem_clock_mhz": 2619,
-            "ecc_uncorrected_volatile": 0, "mig_mode": "disabled", "process_count": 1
-        }
-    }]});
-    std::fs::write(path, json.to_string()).unwrap();
-}
-
 /// Build a block whenever none was built for `idle` (the daemons' transactions build theirs),
 /// unless `paused`, until `stop`. Connects (again) to `url` whenever the node went away.
 fn pump_blocks(
@@ -343,11 +319,11 @@ async fn both_daemons_reconnect_to_a_restarted_chain_engine_and_carry_on() {
     let (agent_seed, agent) = seeded("agent");
     let (provider_seed, provider) = seeded("provider");
     let agent_id: AccountId32 = account_of(&agent);
-    write_key(&dir.path().join("agent.key"), &agent_seed);
-    write_key(&dir.path().join("provider.key"), &provider_seed);
+    write_key_file(&dir.path().join("agent.key"), &agent_seed);
+    write_key_file(&dir.path().join("provider.key"), &provider_seed);
     fund(&client, &alice, &account_of(&provider), 200 * UNITS).await;
     fund(&client, &alice, &agent_id, 10 * UNITS).await;
-    fixture(&dir.path().join("gpus.json"));
+    write_gpu_fixture(&dir.path().join("gpus.json"), "restart");
     let responder_port = free_port();
     let config = Config::parse(&format!(
         r#"

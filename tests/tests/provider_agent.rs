@@ -15,7 +15,6 @@ use kaisar_provider::agent::AccessDetails;
 use kaisar_provider::config::Config;
 use kaisar_provider::containers::{AgentContainer, ContainerRuntime};
 use kaisar_provider::metrics::Metrics;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::Ordering;
@@ -166,30 +165,6 @@ where
     }
 }
 
-fn write_key(path: &Path, seed: &[u8; 32]) {
-    std::fs::write(path, hex::encode(seed)).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
-}
-
-/// A one-GPU fake fixture with a UUID unique to this run.
-fn fixture(path: &Path) {
-    let uuid = format!("GPU-{}-agent-gpu0", run_tag());
-    let json = serde_json::json!({ "gpus": [{
-        "identity": {
-            "index": 0, "uuid": uuid, "name": "NVIDIA H100 80GB HBM3", "serial": "1",
-            "pci_bus_id": "00000000:19:00.0", "memory_total_bytes": 85520809984u64,
-            "driver_version": "550.54.15", "cuda_version": "12.4"
-        },
-        "state": {
-            "utilization_pct": 42, "memory_utilization_pct": 10,
-            "memory_used_bytes": 1073741824u64, "temperature_c": 40, "power_mw": 100000,
-            "total_energy_mj": 1000, "sm_clock_mhz": 1980, "mem_clock_mhz": 2619,
-            "ecc_uncorrected_volatile": 0, "mig_mode": "disabled", "process_count": 1
-        }
-    }]});
-    std::fs::write(path, json.to_string()).unwrap();
-}
-
 fn spawn_agent(config: &Config) -> (tokio::task::JoinHandle<anyhow::Result<()>>, Arc<Metrics>) {
     let metrics = Arc::new(Metrics::default());
     let config = config.clone();
@@ -262,11 +237,11 @@ async fn provider_agent_registers_serves_reports_and_reconciles_after_restarts()
     let agent = Keypair::from_secret_key(agent_seed).unwrap();
     let provider = Keypair::from_secret_key(provider_seed).unwrap();
     let agent_id: AccountId32 = account_of(&agent);
-    write_key(&dir.path().join("agent.key"), &agent_seed);
-    write_key(&dir.path().join("provider.key"), &provider_seed);
+    write_key_file(&dir.path().join("agent.key"), &agent_seed);
+    write_key_file(&dir.path().join("provider.key"), &provider_seed);
     fund(&client, &key("alice"), &account_of(&provider), 200 * UNITS).await;
     fund(&client, &key("alice"), &agent_id, 10 * UNITS).await;
-    fixture(&dir.path().join("gpus.json"));
+    write_gpu_fixture(&dir.path().join("gpus.json"), "agent");
 
     let price = UNITS;
     // The agent reaches the node through a proxy the test can cut.

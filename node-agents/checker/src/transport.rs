@@ -93,7 +93,7 @@ impl Default for ExchangeTiming {
             ping_interval: Duration::from_secs(1),
             request_timeout: Duration::from_secs(10),
             accept_retry_for: Duration::from_secs(60),
-            accept_retry_every: Duration::from_millis(500),
+            accept_retry_every: Duration::from_millis(250),
         }
     }
 }
