@@ -39,6 +39,12 @@ use crate::{
     transport::{self, ExchangeOutcome, ExchangeTiming, Transport},
 };
 
+/// A slot's first challenge send waits its turn among the check's slots: `turn` times this
+/// factor of the work's expected duration, plus [`TURN_MARGIN`].
+pub const TURN_FACTOR: f64 = 1.5;
+/// See [`TURN_FACTOR`].
+pub const TURN_MARGIN: Duration = Duration::from_millis(250);
+
 /// How the core checks.
 #[derive(Clone, Debug)]
 pub struct CoreConfig {
@@ -543,7 +549,12 @@ impl Core {
                 let Some(r) = r else {
                     return Ok(false);
                 };
-                self.start_challenge(key, &entry, r).await?;
+                // Our turn among the check's slots (draw order): the worker's device answers
+                // one challenge at a time.
+                let turn = view
+                    .and_then(|v| v.slots.iter().position(|s| s.slot == key.slot))
+                    .unwrap_or(0) as u32;
+                self.start_challenge(key, &entry, r, turn).await?;
                 Ok(false)
             }
             Phase::Sealing => {
@@ -687,11 +698,16 @@ impl Core {
         }
     }
 
+    /// Challenge the worker of `key`, `turn` places after the check's first slot: the first
+    /// send waits `turn` times [`TURN_FACTOR`] the work's expected duration plus
+    /// [`TURN_MARGIN`], so that the checkers of one worker take turns on its device (a refused
+    /// challenge's clock keeps running); the worker's clock starts at that send.
     async fn start_challenge(
         &mut self,
         key: Key,
         entry: &Entry,
         randomness: [u8; 32],
+        turn: u32,
     ) -> Result<(), CoreError> {
         let Some(target) = self.chain.worker(key.worker).await? else {
             self.drop_entry(key, "the worker left the registry".into())?;
@@ -709,7 +725,7 @@ impl Core {
             claimed_model: target.model,
             params: self.config.shape,
         };
-        let (session, bytes) = match self.checker.issue(&request, Instant::now()) {
+        let (mut session, bytes) = match self.checker.issue(&request, Instant::now()) {
             Ok(x) => x,
             Err(e) => {
                 error!(%key, error = %e, "cannot issue the challenge (check the shape and the calibration table)");
@@ -717,11 +733,19 @@ impl Core {
                 return Ok(());
             }
         };
-        info!(%key, endpoint = %target.endpoint, "challenging");
+        let wait = (session.expected_work().mul_f64(TURN_FACTOR) + TURN_MARGIN)
+            .saturating_mul(turn)
+            .min(session.expected_work().max(TURN_MARGIN) * 10);
+        info!(%key, endpoint = %target.endpoint, turn, ?wait, "challenging");
         let transport = self.transport.clone();
         let timing = self.config.timing;
         let endpoint = target.endpoint;
         let handle = tokio::spawn(async move {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+                // Not sent yet: the worker's clock starts now.
+                let _ = session.restart_clock(Instant::now());
+            }
             transport::run(transport, &endpoint, session, bytes, timing).await
         });
         self.running.insert(key, handle);

@@ -36,7 +36,8 @@ pub enum TransportError {
     Refused(String),
     /// The worker refused the challenge for now: busy with another challenge (HTTP 429), or it
     /// does not see the challenge's on-chain values yet (HTTP 403: its view of the chain may be
-    /// a block behind). Sent again within [`ExchangeTiming::accept_retry_for`].
+    /// a block behind). Sent again within [`ExchangeTiming::accept_retry_for`], the worker's
+    /// clock running from the first send.
     #[error("not accepted yet: {0}")]
     NotYet(String),
     /// No commit before the deadline.
@@ -79,9 +80,9 @@ pub struct ExchangeTiming {
     /// Longest wait for one ping's answer or for the challenge's acceptance.
     pub request_timeout: Duration,
     /// How long a challenge the worker refuses for now ([`TransportError::NotYet`]) is sent
-    /// again (every [`ExchangeTiming::accept_retry_every`]): the worker's time runs from the
-    /// send it accepts. The checkers of one worker challenge it at the same time and a GPU
-    /// answers one challenge at a time, so this must cover a few challenges' work.
+    /// again (every [`ExchangeTiming::accept_retry_every`]). The worker's time runs from the
+    /// first send (it has seen the challenge); the checkers of a worker stagger their first
+    /// sends so that an honest worker rarely makes one wait.
     pub accept_retry_for: Duration,
     /// The pause between two sends of a challenge refused for now.
     pub accept_retry_every: Duration,
@@ -184,11 +185,11 @@ fn unreachable(session: &CheckerSession, why: String) -> ExchangeOutcome {
 pub async fn run(
     transport: Arc<dyn Transport>,
     endpoint: &str,
-    mut session: CheckerSession,
+    session: CheckerSession,
     challenge: Vec<u8>,
     timing: ExchangeTiming,
 ) -> ExchangeOutcome {
-    let mut issued = Instant::now();
+    let issued = Instant::now();
     let commit_timeout = Duration::from_millis(session.challenge().commit_timeout_ms as u64);
     let open_timeout = Duration::from_millis(session.challenge().open_timeout_ms as u64);
     let retry_until = issued + timing.accept_retry_for;
@@ -201,13 +202,10 @@ pub async fn run(
         {
             Ok(Ok(())) => break,
             Ok(Err(TransportError::NotYet(why))) if Instant::now() < retry_until => {
+                // The worker's clock keeps running: it has seen the challenge and could compute
+                // while refusing it (the checkers' staggered starts keep honest waits short).
                 tracing::debug!(%endpoint, %why, "challenge not accepted yet; sending it again");
                 tokio::time::sleep(timing.accept_retry_every).await;
-                // The worker's time runs from the send it accepts.
-                issued = Instant::now();
-                if let Err(e) = session.restart_clock(issued) {
-                    return unreachable(&session, format!("challenge not accepted: {e}"));
-                }
             }
             Ok(Err(e)) => return unreachable(&session, format!("challenge not accepted: {e}")),
             Err(_) => return unreachable(&session, "challenge not accepted in time".into()),

@@ -172,7 +172,8 @@ async fn a_missing_worker_or_a_refused_challenge_is_attested_unreachable() {
 
 /// The checkers of a worker challenge it at the same time, and one GPU answers one challenge at
 /// a time: the second checker's challenge is refused while the GPU is busy (429) and sent again
-/// until the first exchange is over; then it passes, timed from the send the worker accepted.
+/// until the first exchange is over; then it passes (its clock ran from the first send: this
+/// test's calibration judges no timing).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_challenge_refused_while_the_gpu_is_busy_is_sent_again_and_passes() {
     let url = serve().await;

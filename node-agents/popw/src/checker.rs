@@ -356,10 +356,11 @@ impl CheckerSession {
         self.id
     }
 
-    /// The worker refused the challenge for now (busy with another checker's challenge, or a
-    /// block behind the chain) and it is being sent again: the worker's time runs from `now`,
-    /// when it is sent again, not from the first refused send. Refused once a ping was sent or
-    /// a commit received (the exchange has started).
+    /// The challenge was issued but its first send is delayed (the checkers of one worker take
+    /// turns): the worker's time runs from `now`. **Only before the challenge is first sent**:
+    /// a worker that has seen the challenge could compute while its clock is held back, so a
+    /// challenge refused and sent again keeps its clock. Refused once a ping was sent or a
+    /// commit received.
     pub fn restart_clock(&mut self, now: Instant) -> Result<(), CheckerError> {
         if !matches!(self.state, State::AwaitingCommit) || !self.pings.is_empty() {
             return Err(CheckerError::AlreadyStarted);
@@ -423,6 +424,12 @@ impl CheckerSession {
         let rtt = now.saturating_duration_since(*sent);
         self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
         Ok(rtt)
+    }
+
+    /// The work's expected duration at the model's calibrated throughput.
+    pub fn expected_work(&self) -> Duration {
+        let expected = self.challenge.params.total_ops() as f64 / (self.calibrated_tops * 1e12);
+        Duration::try_from_secs_f64(expected).unwrap_or(Duration::MAX)
     }
 
     /// The most RTT credit this challenge can get: [`MAX_RTT_CREDIT_FRACTION`] of its expected
