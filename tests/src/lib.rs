@@ -210,6 +210,33 @@ pub async fn fund(client: &Client, from: &Signer, to: &AccountId32, amount: Bala
     ok(client, "funding", &call, from).await;
 }
 
+/// Governance (`sudo`, signed by `root`) grants `operator` one tier-0 checker license, which the
+/// operator delegates to itself: a checker slot from the next epoch. Returns the license.
+pub async fn self_delegated_license(client: &Client, root: &Signer, operator: &Signer) -> u32 {
+    let grant = kaisar::tx().sudo().sudo(kaisar::Call::CheckerLicenses(
+        kaisar::checker_licenses::Call::grant {
+            to: account_of(operator),
+            tier: 0,
+            licenses: 1,
+        },
+    ));
+    let license = ok(client, "sudo grant", &grant, root)
+        .await
+        .expect_event::<kaisar::checker_licenses::events::LicenseMinted>()
+        .unwrap()
+        .license;
+    ok(
+        client,
+        "self-delegate",
+        &kaisar::tx()
+            .checker_licenses()
+            .delegate(license, account_of(operator).into()),
+        operator,
+    )
+    .await;
+    license
+}
+
 /// A worker registration spec: `gpus` GPUs of `model` with ids unique to this run and `label`.
 pub fn worker_spec(
     label: &str,

@@ -370,27 +370,7 @@ async fn a_worker_is_activated_by_three_checkers_and_a_failed_verdict_refunds_it
     for i in 0..3 {
         let (seed, signer) = seeded(&format!("checker{i}"));
         fund(&client, &key("ferdie"), &account_of(&signer), 10 * UNITS).await;
-        let grant = kaisar::tx().sudo().sudo(kaisar::Call::CheckerLicenses(
-            kaisar::checker_licenses::Call::grant {
-                to: account_of(&signer),
-                tier: 0,
-                licenses: 1,
-            },
-        ));
-        let granted = ok(&client, "sudo grant", &grant, &alice).await;
-        let license = granted
-            .expect_event::<kaisar::checker_licenses::events::LicenseMinted>()
-            .unwrap()
-            .license;
-        ok(
-            &client,
-            "self-delegate",
-            &kaisar::tx()
-                .checker_licenses()
-                .delegate(license, account_of(&signer).into()),
-            &signer,
-        )
-        .await;
+        let license = self_delegated_license(&client, &alice, &signer).await;
         checkers.push(TestChecker {
             signer,
             seed,

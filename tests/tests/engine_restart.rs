@@ -287,31 +287,7 @@ async fn both_daemons_reconnect_to_a_restarted_chain_engine_and_carry_on() {
     for i in 0..3 {
         let (seed, signer) = seeded(&format!("checker{i}"));
         fund(&client, &key("ferdie"), &account_of(&signer), 10 * UNITS).await;
-        let license = ok(
-            &client,
-            "sudo grant",
-            &kaisar::tx().sudo().sudo(kaisar::Call::CheckerLicenses(
-                kaisar::checker_licenses::Call::grant {
-                    to: account_of(&signer),
-                    tier: 0,
-                    licenses: 1,
-                },
-            )),
-            &alice,
-        )
-        .await
-        .expect_event::<kaisar::checker_licenses::events::LicenseMinted>()
-        .unwrap()
-        .license;
-        ok(
-            &client,
-            "self-delegate",
-            &kaisar::tx()
-                .checker_licenses()
-                .delegate(license, account_of(&signer).into()),
-            &signer,
-        )
-        .await;
+        self_delegated_license(&client, &alice, &signer).await;
         operators.push(seed);
     }
 
