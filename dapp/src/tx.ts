@@ -13,6 +13,8 @@ export interface TxEntry {
   block?: number;
   error?: string;
   at: number;
+  /** When it reached its last state (finalized): the log hides it a little later. */
+  doneAt?: number;
 }
 
 export const txLog = new Store<TxEntry[]>([]);
@@ -82,7 +84,7 @@ export function sendTx(chain: Chain, label: string, tx: Submittable, signer: Pol
                 fail(dispatchErrorText(chain, ev.dispatchError));
                 return;
               }
-              upsert({ ...entry, phase: "finalized", block: ev.block.number });
+              upsert({ ...entry, phase: "finalized", block: ev.block.number, doneAt: Date.now() });
               if (!settled) {
                 settled = true;
                 resolve({ ok: true, events: ev.events as any, block: ev.block });
@@ -101,6 +103,10 @@ export function sendTx(chain: Chain, label: string, tx: Submittable, signer: Pol
       fail(String(e?.message ?? e));
     }
   });
+}
+
+export function dismissTx(id: number) {
+  txLog.update((list) => list.filter((x) => x.id !== id));
 }
 
 /** The events of one pallet and name from a transaction's result. */

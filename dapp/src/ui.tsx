@@ -3,7 +3,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { connection, tick, type Chain } from "./chain.ts";
 import { useStore } from "./store.ts";
-import { txLog, type Phase } from "./tx.ts";
+import { dismissTx, txLog, type Phase } from "./tx.ts";
 import { wallet } from "./wallet.ts";
 import type { InjectedPolkadotAccount } from "polkadot-api/pjs-signer";
 
@@ -24,13 +24,23 @@ const PHASE_TEXT: Record<Phase, string> = {
   failed: "failed",
 };
 
+const HIDE_AFTER_MS = 12_000;
+
 export function TxPanel() {
   const log = useStore(txLog);
-  if (log.length === 0) return null;
+  const [, setNow] = useState(0);
+  useEffect(() => {
+    const i = setInterval(() => setNow(Date.now()), 2000);
+    return () => clearInterval(i);
+  }, []);
+  // Finished transactions leave after a while; failed ones stay until dismissed.
+  const shown = log.filter((t) => !t.doneAt || Date.now() - t.doneAt < HIDE_AFTER_MS).slice(0, 3);
+  if (shown.length === 0) return null;
   return (
     <aside class="txlog" aria-live="polite" data-testid="txlog">
-      {log.slice(0, 4).map((t) => (
+      {shown.map((t) => (
         <div class={`tx tx-${t.phase}`} key={t.id} data-phase={t.phase}>
+          <button class="tx-close" aria-label="dismiss" onClick={() => dismissTx(t.id)}>×</button>
           <strong>{t.label}</strong>
           <span class="tx-steps">
             <Step on={true} done={t.phase !== "signing"} label="signing" />

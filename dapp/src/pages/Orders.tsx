@@ -12,7 +12,6 @@ import { openAccessDetails, type AccessDetails } from "../access.ts";
 
 interface OrderEvents {
   refunds: { tokens: string; points: string; at: number }[];
-  paid: string; // sum of ProviderPaid seen, as decimal string
   forfeited?: string;
 }
 
@@ -34,13 +33,13 @@ function recordEvents(genesis: string, events: any[], at: number) {
     const v = e.value.value;
     const id = String(v?.order_id ?? "");
     if (!id) continue;
-    const cur = (all[id] ??= { refunds: [], paid: "0" });
+    const cur = (all[id] ??= { refunds: [] });
     if (e.value.type === "OrderRefunded") {
-      cur.refunds.push({ tokens: String(v.tokens), points: String(v.points), at });
-      changed = true;
-    } else if (e.value.type === "ProviderPaid") {
-      cur.paid = String(BigInt(cur.paid) + BigInt(v.amount));
-      changed = true;
+      // The same block's events may be seen twice (the transaction's result and the block watch).
+      if (!cur.refunds.some((r) => r.at === at && r.tokens === String(v.tokens) && r.points === String(v.points))) {
+        cur.refunds.push({ tokens: String(v.tokens), points: String(v.points), at });
+        changed = true;
+      }
     } else if (e.value.type === "DepositForfeited") {
       cur.forfeited = String(v.amount);
       changed = true;
