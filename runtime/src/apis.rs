@@ -16,8 +16,8 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use crate::{
-    genesis_config_presets, AccountId, AuraId, Balance, Block, ConsensusHook, Executive,
-    InherentDataExt, Nonce, ParachainInfo, ParachainSystem, Runtime, RuntimeCall,
+    genesis_config_presets, AccountId, AuraId, Balance, Block, BlockNumber, ConsensusHook,
+    Executive, InherentDataExt, Nonce, ParachainInfo, ParachainSystem, Runtime, RuntimeCall,
     RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, BLOCK_PROCESSING_VELOCITY,
     RELAY_PARENT_OFFSET, SLOT_DURATION, VERSION,
 };
@@ -212,6 +212,31 @@ impl_runtime_apis! {
             header: &<Block as BlockT>::Header,
         ) -> cumulus_primitives_core::CollationInfo {
             ParachainSystem::collect_collation_info(header)
+        }
+    }
+
+    impl pallet_orders::runtime_api::OrdersApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+        fn quote(
+            who: AccountId,
+            gpu_model: kaisar_primitives::GpuModel,
+            gpu_count: u32,
+            duration: BlockNumber,
+            max_price_per_gpu_hour: Balance,
+            max_points: Balance,
+            target_worker: Option<kaisar_primitives::WorkerId>,
+        ) -> Result<
+            pallet_orders::quote::OrderQuote<AccountId, Balance>,
+            pallet_orders::quote::QuoteRefusal<Balance>,
+        > {
+            crate::Orders::quote(
+                who,
+                gpu_model,
+                gpu_count,
+                duration,
+                max_price_per_gpu_hour,
+                max_points,
+                target_worker,
+            )
         }
     }
 

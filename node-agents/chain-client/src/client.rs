@@ -501,6 +501,32 @@ impl Client {
             .map_err(ChainError::subxt)
     }
 
+    /// A pallet error that a runtime API returned inside a `DispatchError::Module` (a quote's
+    /// refusal, say), explained like a failed transaction's: [`ChainError::Module`] with the
+    /// pallet's and the error's names and docs from the best block's metadata.
+    pub async fn explain_module_error(&self, pallet_index: u8, error: [u8; 4]) -> ChainError {
+        let at = match self.at_best().await {
+            Ok(at) => at,
+            Err(e) => return e,
+        };
+        let metadata = at.metadata();
+        match metadata
+            .pallet_by_error_index(pallet_index)
+            .and_then(|pallet| {
+                let variant = pallet.error_variant_by_index(error[0])?;
+                Some(ChainError::Module {
+                    pallet: pallet.name().to_string(),
+                    error: variant.name.clone(),
+                    docs: variant.docs.join(" ").trim().to_string(),
+                })
+            }) {
+            Some(explained) => explained,
+            None => ChainError::Dispatch(format!(
+                "error {error:?} of pallet {pallet_index}, unknown to the metadata"
+            )),
+        }
+    }
+
     /// The chain's genesis hash.
     pub fn genesis_hash(&self) -> H256 {
         self.api().genesis_hash()

@@ -82,6 +82,10 @@ pub mod types {
         TierTerms,
     };
     pub use rt::pallet_orders::types::{FailureReason, Order, OrderSpec, UsageReport};
+    /// Why an order would not be placed now (runtime API `OrdersApi::quote`).
+    pub type QuoteRefusal = rt::pallet_orders::quote::QuoteRefusal<Balance>;
+    /// What an order would get if placed now (runtime API `OrdersApi::quote`).
+    pub type OrderQuote = rt::pallet_orders::quote::OrderQuote<AccountId32, Balance>;
     pub use rt::pallet_points::types::RefundPreference;
     pub use rt::pallet_popw_attestations::types::{
         Attestation, ChallengeParams, ChallengeTerms, CheckVerdict, EpochSeeds,

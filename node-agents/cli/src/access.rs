@@ -6,7 +6,22 @@
 //! matching secret key can [`open`] it. Anyone can seal to a public key; the box does not say who
 //! sealed it (the chain does: only the order's agent can accept it).
 //!
-//! ## Construction (version 1)
+//! A box starts with a format version byte; [`open`] reads both versions, [`seal`] writes
+//! version 2.
+//!
+//! ## Version 2 (written since the dApp): libsodium's sealed box
+//!
+//! ```text
+//! sealed = 0x02 || crypto_box_seal(plaintext, recipient_pk)
+//!        = 0x02 || epk || XSalsa20-Poly1305(crypto_box key of (esk, recipient_pk),
+//!                                            nonce = BLAKE2b-192(epk || recipient_pk), plaintext)
+//! ```
+//!
+//! The standard construction (the `crypto_box` crate's `seal` here, `libsodium-wrappers`'
+//! `crypto_box_seal_open` in the dApp), so that any libsodium binding opens it. Low-order keys
+//! are refused on both sides ([`AccessError::WeakKey`]), as libsodium does.
+//!
+//! ## Version 1 (boxes sealed before; still opened)
 //!
 //! An anonymous sealed box in the style of libsodium's `crypto_box_seal`, with XChaCha20-Poly1305
 //! instead of XSalsa20-Poly1305:
@@ -19,8 +34,7 @@
 //! sealed    = 0x01 || epk || XChaCha20-Poly1305(key, nonce, aad = 0x01, plaintext)
 //! ```
 //!
-//! The key is fresh for every message (a fresh ephemeral key), so the derived nonce never
-//! repeats under one key. [`OVERHEAD`] = 1 + 32 + 16 = 49 bytes; with the runtime's
+//! Both versions add [`OVERHEAD`] = 1 + 32 + 16 = 49 bytes; with the runtime's
 //! `MaxAccessBlobLen` of 1024 bytes the access details can be up to 975 bytes.
 
 use blake2::{
@@ -34,8 +48,11 @@ use chacha20poly1305::{
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
-/// The format version byte every sealed box starts with.
-pub const VERSION: u8 = 1;
+/// The format version [`seal`] writes (libsodium's `crypto_box_seal`).
+pub const VERSION: u8 = 2;
+/// The first format version (XChaCha20-Poly1305 with BLAKE2b-derived key and nonce), still
+/// opened.
+pub const VERSION_V1: u8 = 1;
 /// Bytes a sealed box adds to its plaintext: version, ephemeral public key, Poly1305 tag.
 pub const OVERHEAD: usize = 1 + 32 + 16;
 
@@ -137,14 +154,40 @@ fn derive(
     (key, nonce)
 }
 
-/// Seal `plaintext` to `recipient` (an x25519 public key, e.g. an order's `user_public_key`).
-/// The result is [`OVERHEAD`] bytes longer than the plaintext and differs on every call.
+/// Seal `plaintext` to `recipient` (an x25519 public key, e.g. an order's `user_public_key`)
+/// in the current format ([`VERSION`]: libsodium's sealed box). The result is [`OVERHEAD`]
+/// bytes longer than the plaintext and differs on every call.
 pub fn seal(recipient: &[u8; 32], plaintext: &[u8]) -> Result<Vec<u8>, AccessError> {
-    seal_with(StaticSecret::random(), recipient, plaintext)
+    seal_with_rng(&mut crypto_box::aead::OsRng, recipient, plaintext)
 }
 
-/// [`seal`] with a given ephemeral secret (fixed in the known-answer test).
-fn seal_with(
+/// [`seal`] with the ephemeral key drawn from `rng` (fixed in the known-answer test).
+fn seal_with_rng(
+    rng: &mut impl crypto_box::aead::rand_core::CryptoRngCore,
+    recipient: &[u8; 32],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, AccessError> {
+    // A low-order key gives an all-zero shared secret whatever the ephemeral key (clamped
+    // scalars are multiples of the cofactor), so any scalar tells.
+    if !StaticSecret::from([1u8; 32])
+        .diffie_hellman(&PublicKey::from(*recipient))
+        .was_contributory()
+    {
+        return Err(AccessError::WeakKey);
+    }
+    let sealed = crypto_box::PublicKey::from(*recipient)
+        .seal(rng, plaintext)
+        // Only fails for plaintexts beyond XSalsa20-Poly1305's limits (256 GiB).
+        .map_err(|_| AccessError::Forged)?;
+    let mut out = Vec::with_capacity(1 + sealed.len());
+    out.push(VERSION);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+/// Version 1's seal with a given ephemeral secret (no longer written; the tests pin it).
+#[cfg(test)]
+fn seal_v1_with(
     ephemeral: StaticSecret,
     recipient: &[u8; 32],
     plaintext: &[u8],
@@ -162,32 +205,37 @@ fn seal_with(
             &nonce,
             Payload {
                 msg: plaintext,
-                aad: &[VERSION],
+                aad: &[VERSION_V1],
             },
         )
-        // Only fails for plaintexts beyond 256 GiB.
         .expect("plaintext within XChaCha20-Poly1305 limits; qed");
     let mut out = Vec::with_capacity(OVERHEAD + plaintext.len());
-    out.push(VERSION);
+    out.push(VERSION_V1);
     out.extend_from_slice(epk.as_bytes());
     out.extend_from_slice(&ciphertext);
     Ok(out)
 }
 
-/// Open a box sealed to `keys`' public key. Fails if it was sealed to another key, altered,
-/// truncated or of an unknown version.
+/// Open a box sealed to `keys`' public key, of either version. Fails if it was sealed to
+/// another key, altered, truncated or of an unknown version.
 pub fn open(keys: &AccessKeyPair, sealed: &[u8]) -> Result<Vec<u8>, AccessError> {
     if sealed.len() < OVERHEAD {
         return Err(AccessError::TooShort);
     }
-    if sealed[0] != VERSION {
-        return Err(AccessError::UnknownVersion(sealed[0]));
+    let version = sealed[0];
+    if version != VERSION && version != VERSION_V1 {
+        return Err(AccessError::UnknownVersion(version));
     }
     let mut epk = [0u8; 32];
     epk.copy_from_slice(&sealed[1..33]);
     let shared = keys.secret.diffie_hellman(&PublicKey::from(epk));
     if !shared.was_contributory() {
         return Err(AccessError::WeakKey);
+    }
+    if version == VERSION {
+        return crypto_box::SecretKey::from(keys.secret.to_bytes())
+            .unseal(&sealed[1..])
+            .map_err(|_| AccessError::Forged);
     }
     let (key, nonce) = derive(shared.as_bytes(), &epk, keys.public.as_bytes());
     let cipher = XChaCha20Poly1305::new_from_slice(key.as_ref()).expect("32-byte key; qed");
@@ -196,7 +244,7 @@ pub fn open(keys: &AccessKeyPair, sealed: &[u8]) -> Result<Vec<u8>, AccessError>
             &nonce,
             Payload {
                 msg: &sealed[33..],
-                aad: &[VERSION],
+                aad: &[VERSION_V1],
             },
         )
         .map_err(|_| AccessError::Forged)
@@ -307,20 +355,67 @@ mod tests {
         assert_eq!(open(&again, &sealed).unwrap(), DETAILS);
     }
 
+    /// An RNG that hands out one fixed 32-byte block: the ephemeral key of a known answer.
+    struct Fixed([u8; 32]);
+    impl rand_core::RngCore for Fixed {
+        fn next_u32(&mut self) -> u32 {
+            unimplemented!("only fill_bytes is used")
+        }
+        fn next_u64(&mut self) -> u64 {
+            unimplemented!("only fill_bytes is used")
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            dest.copy_from_slice(&self.0[..dest.len()]);
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+            self.fill_bytes(dest);
+            Ok(())
+        }
+    }
+    impl rand_core::CryptoRng for Fixed {}
+
     #[test]
     fn known_answer_is_stable() {
-        // Fixed keys pin the construction: changing the domain strings, the key or nonce
-        // derivation, the AEAD or the layout changes these bytes (and breaks boxes already
-        // on chain).
+        // Fixed keys pin the construction: a change to it changes these bytes (and breaks the
+        // dApp and boxes already on chain). The dApp's tests open the same vectors.
         let user = AccessKeyPair::from_secret([7u8; 32]);
-        let sealed = seal_with(StaticSecret::from([9u8; 32]), &user.public_key(), b"hi").unwrap();
-        assert_eq!(hex::encode(&sealed), KNOWN_BOX);
+        let sealed = seal_with_rng(&mut Fixed([9u8; 32]), &user.public_key(), b"hi").unwrap();
+        assert_eq!(hex::encode(&sealed), KNOWN_BOX_V2);
         assert_eq!(open(&user, &sealed).unwrap(), b"hi");
         assert_eq!(fingerprint(&user.public_key()).len(), 16);
     }
 
-    /// Also produced by `tools/access_kat.py`, an independent implementation in Python
-    /// (`cryptography`'s X25519 and ChaCha20-Poly1305 with a hand-written HChaCha20).
+    #[test]
+    fn version_1_boxes_still_open() {
+        let user = AccessKeyPair::from_secret([7u8; 32]);
+        let sealed =
+            seal_v1_with(StaticSecret::from([9u8; 32]), &user.public_key(), b"hi").unwrap();
+        assert_eq!(hex::encode(&sealed), KNOWN_BOX);
+        assert_eq!(
+            open(&user, &hex::decode(KNOWN_BOX).unwrap()).unwrap(),
+            b"hi"
+        );
+        // Random version-1 boxes too, and a tampered one is caught.
+        let sealed = seal_v1_with(StaticSecret::random(), &user.public_key(), DETAILS).unwrap();
+        assert_eq!(open(&user, &sealed).unwrap(), DETAILS);
+        let mut bad = sealed.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert_eq!(open(&user, &bad), Err(AccessError::Forged));
+        // The version byte is authenticated: a version-1 box relabelled 2 does not open.
+        let mut relabelled = sealed;
+        relabelled[0] = VERSION;
+        assert_eq!(open(&user, &relabelled), Err(AccessError::Forged));
+    }
+
+    /// Version 2: libsodium's `crypto_box_seal` with the ephemeral secret [9; 32] to the key
+    /// of the secret [7; 32], behind the version byte. Checked against libsodium itself
+    /// (PyNaCl's `SealedBox` opens it to "hi") when it was written; the dApp's unit tests open
+    /// it with `libsodium-wrappers`.
+    const KNOWN_BOX_V2: &str = "0257db4b359f23ae5e146e4e2512056704722506348c150c14753d0c933d04d4\
+                                216d83b30ac372d90f0d593819d99b7fa04bf8";
+
+    /// Version 1; also produced by `tools/access_kat.py`, an independent implementation in
+    /// Python (`cryptography`'s X25519 and ChaCha20-Poly1305 with a hand-written HChaCha20).
     const KNOWN_BOX: &str = "0157db4b359f23ae5e146e4e2512056704722506348c150c14753d0c933d04d4\
                              2160b04ab7f3222385ce91a41cbb4759de1396";
 }

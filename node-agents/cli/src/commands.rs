@@ -195,14 +195,10 @@ async fn blocks_per_hour(client: &Client) -> Result<BlockNumber> {
 
 /// `kaisar order place`: generate an access key pair, store its secret, place the order with its
 /// public key.
-pub async fn place_order(
-    client: &Client,
-    signer: &Signer,
-    keys: &KeyStore,
-    req: PlaceRequest,
-) -> Result<Placed> {
+/// An order's length in blocks, checked against the chain's limits (with the limits in words).
+async fn order_blocks(client: &Client, length: OrderLength) -> Result<BlockNumber> {
     let bph = blocks_per_hour(client).await?;
-    let duration = match req.duration {
+    let duration = match length {
         OrderLength::Blocks(b) => b,
         OrderLength::Hours(h) => {
             if !(h.is_finite() && h > 0.0) {
@@ -229,6 +225,140 @@ pub async fn place_order(
             format::blocks(duration, bph)
         );
     }
+    Ok(duration)
+}
+
+/// What `place_order` by `who` would do now with these terms (runtime API `OrdersApi::quote`),
+/// or why it would not be placed, in words.
+pub async fn quote(
+    client: &Client,
+    who: &AccountId32,
+    gpu_model: &GpuModel,
+    gpus: u32,
+    duration: BlockNumber,
+    max_price: Balance,
+    worker: Option<u64>,
+    points: Balance,
+) -> Result<std::result::Result<OrderQuote, String>> {
+    let answer = client
+        .call_api(kaisar::runtime_apis().orders_api().quote(
+            who.clone(),
+            gpu_model.clone(),
+            gpus,
+            duration,
+            max_price,
+            points,
+            worker,
+        ))
+        .await
+        .context("asking the chain for a quote")?;
+    Ok(match answer {
+        Ok(quote) => Ok(quote),
+        Err(refusal) => Err(refusal_in_words(client, gpu_model, gpus, &refusal).await),
+    })
+}
+
+/// Why an order would not be placed, for people.
+pub async fn refusal_in_words(
+    client: &Client,
+    gpu_model: &GpuModel,
+    gpus: u32,
+    refusal: &QuoteRefusal,
+) -> String {
+    let model = format::gpu_model(gpu_model);
+    match refusal {
+        QuoteRefusal::NoWorkerOfModel => format!(
+            "no {model} worker takes orders now (none is registered and verified, or all are \
+             paused, offline or suspended)"
+        ),
+        QuoteRefusal::AllBusy => format!("every {model} worker is fully booked right now"),
+        QuoteRefusal::NotEnoughFreeGpus => {
+            format!("no {model} worker has {gpus} free GPUs right now (ask for fewer)")
+        }
+        QuoteRefusal::PriceTooLow { lowest_price } => format!(
+            "your maximum price is below every {model} worker's: the lowest is {} per GPU-hour",
+            format::tokens(*lowest_price)
+        ),
+        QuoteRefusal::Refused(kaisar::runtime_types::sp_runtime::DispatchError::Module(m)) => {
+            format!(
+                "the order would fail: {}",
+                client.explain_module_error(m.index, m.error).await
+            )
+        }
+        QuoteRefusal::Refused(other) => format!("the order would fail: {other:?}"),
+    }
+}
+
+/// `kaisar order quote`: what an order with these terms would get now, or why it would not be
+/// placed. Fails (exit code 1) when it would not.
+pub async fn show_quote(client: &Client, who: &AccountId32, req: &PlaceRequest) -> Result<()> {
+    let bph = blocks_per_hour(client).await?;
+    let duration = order_blocks(client, req.duration).await?;
+    let answer = quote(
+        client,
+        who,
+        &req.gpu_model,
+        req.gpus,
+        duration,
+        req.max_price,
+        req.worker,
+        req.points,
+    )
+    .await?;
+    let q = answer.map_err(|why| anyhow!("no order possible now: {why}"))?;
+    println!(
+        "An order of {} x {} for {} would go to worker {} at {} per GPU-hour.",
+        req.gpus,
+        format::gpu_model(&req.gpu_model),
+        format::blocks(duration, bph),
+        q.worker,
+        format::tokens(q.price_per_gpu_hour)
+    );
+    println!("  provider:    {}", q.provider);
+    println!("  total cost:  {}", format::tokens(q.total_cost));
+    if q.points_spent > 0 {
+        println!(
+            "  discount:    {} for {}",
+            format::tokens(q.discount),
+            format::points(q.points_spent)
+        );
+    }
+    println!(
+        "  you pay:     {} into escrow, paid to the provider as reported usage matures",
+        format::tokens(q.user_pays)
+    );
+    if q.deposit > 0 {
+        println!(
+            "  deposit:     {} held besides (returned when the worker accepts; kept if you \
+             cancel before)",
+            format::tokens(q.deposit)
+        );
+    }
+    Ok(())
+}
+
+pub async fn place_order(
+    client: &Client,
+    signer: &Signer,
+    keys: &KeyStore,
+    req: PlaceRequest,
+) -> Result<Placed> {
+    let bph = blocks_per_hour(client).await?;
+    let duration = order_blocks(client, req.duration).await?;
+    // Ordering never fails silently, nor for a reason the chain could tell beforehand: ask for
+    // a quote first and say why no order would be placed.
+    quote(
+        client,
+        &account_of(signer),
+        &req.gpu_model,
+        req.gpus,
+        duration,
+        req.max_price,
+        req.worker,
+        req.points,
+    )
+    .await?
+    .map_err(|why| anyhow!("the order was not placed: {why}"))?;
 
     let access = AccessKeyPair::generate();
     let pending = keys.save_pending(&access)?;

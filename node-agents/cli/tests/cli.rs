@@ -124,8 +124,44 @@ async fn user_places_reads_access_details_and_cancels_with_the_cli() {
         assert!(row.contains(part), "`{part}` missing from `{row}`");
     }
 
-    // Place: the key file is written (0600) and its public key is the order's.
+    // A quote first: the worker, its price and what would be held; a maximum below the price
+    // is refused with the lowest price, and nothing is signed or stored either way.
     let w = worker.id.to_string();
+    let quote = |max: &str, more: &[&str]| {
+        let mut args = vec!["order", "quote", "--gpu-model", "l40s", "--blocks", "20"];
+        args.extend(["--max-price", max, "--worker", w.as_str()]);
+        args.extend(more);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>, ok: bool| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        if ok {
+            user.ok(&args)
+        } else {
+            user.fails(&args)
+        }
+    };
+    let quoted = run(quote("4", &[]), true);
+    assert!(
+        quoted.contains(&format!(
+            "would go to worker {} at 3 KAI per GPU-hour",
+            worker.id
+        )),
+        "{quoted}"
+    );
+    assert!(quoted.contains("total cost:  0.1 KAI"), "{quoted}");
+    assert!(
+        quoted.contains("you pay:     0.1 KAI into escrow"),
+        "{quoted}"
+    );
+    let refused = run(quote("2", &[]), false);
+    assert!(refused.contains("no order possible now"), "{refused}");
+    assert!(refused.contains("Orders::PriceTooHigh"), "{refused}");
+    let refused = run(quote("4", &["--gpus", "3"]), false);
+    assert!(refused.contains("Orders::NotEnoughFreeGpus"), "{refused}");
+    assert_eq!(std::fs::read_dir(user.keys.path()).unwrap().count(), 0);
+
+    // Place: the key file is written (0600) and its public key is the order's.
     let placed = user.ok(&[
         "order",
         "place",
@@ -377,7 +413,25 @@ async fn unmatched_or_invalid_orders_fail_cleanly() {
         "--max-price",
         "0.000001",
     ]);
-    assert!(err.contains("Orders::NoMatchingWorker"), "{err}");
+    // The quote taken before signing says why (other tests may have H200 workers on the
+    // same chain, all dearer than the maximum).
+    assert!(err.contains("the order was not placed"), "{err}");
+    assert!(
+        err.contains("no H200 worker takes orders now")
+            || err.contains("your maximum price is below every H200 worker's: the lowest is"),
+        "{err}"
+    );
+    let quoted = user.fails(&[
+        "order",
+        "quote",
+        "--gpu-model",
+        "h200",
+        "--blocks",
+        "20",
+        "--max-price",
+        "0.000001",
+    ]);
+    assert!(quoted.contains("no order possible now"), "{quoted}");
     assert_eq!(
         std::fs::read_dir(user.keys.path())
             .map(|d| d.count())

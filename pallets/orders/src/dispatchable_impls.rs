@@ -29,7 +29,9 @@ impl<T: Config> Pallet<T> {
         with_storage_layer(|| Self::place_order_inner(user, spec, max_points))
     }
 
-    fn place_order_inner(
+    /// [`Self::do_place_order`] without its storage layer (quotes run it in a transaction that
+    /// is always rolled back).
+    pub(crate) fn place_order_inner(
         user: T::AccountId,
         spec: OrderSpec<T>,
         max_points: BalanceOf<T>,

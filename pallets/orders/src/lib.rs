@@ -59,7 +59,8 @@
 //! Layout: thin calls here (origin checks, then `Self::do_x(..)`), logic in
 //! `dispatchable_impls.rs`, escrow/points flows in `payments.rs`, maturing of reported usage in
 //! `maturity_impls.rs`, the deadline index in `schedule_impls.rs`, time-driven work in
-//! `tick_impls.rs`, types in `types.rs`.
+//! `tick_impls.rs`, quotes (dry runs of `place_order`, runtime API `OrdersApi::quote`) in
+//! `quote.rs`, types in `types.rs`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -71,6 +72,8 @@ mod dispatchable_impls;
 mod maturity_impls;
 pub mod migrations;
 mod payments;
+pub mod quote;
+pub mod runtime_api;
 mod schedule_impls;
 mod tick_impls;
 pub mod types;

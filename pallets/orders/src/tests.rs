@@ -2865,3 +2865,206 @@ fn exit_reports_check_the_agent_and_the_orders_state() {
         );
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Quotes (runtime API `OrdersApi::quote`): a dry run of `place_order`
+// ---------------------------------------------------------------------------------------------
+
+use crate::quote::{OrderQuote, QuoteRefusal};
+
+/// `Orders::quote` by `who` for `spec`'s terms.
+fn quote_of(
+    who: AccountId,
+    spec: &crate::OrderSpec<Test>,
+    max_points: Balance,
+) -> Result<OrderQuote<AccountId, Balance>, QuoteRefusal<Balance>> {
+    Orders::quote(
+        who,
+        spec.gpu_model,
+        spec.gpu_count,
+        spec.duration,
+        spec.max_price_per_gpu_hour,
+        max_points,
+        spec.target_worker,
+    )
+}
+
+fn state_root() -> Vec<u8> {
+    sp_io::storage::root(sp_runtime::StateVersion::V1)
+}
+
+#[test]
+fn quote_is_what_place_order_then_does_and_changes_nothing() {
+    ExtBuilder::default().build_and_execute(|| {
+        OrderDeposit::set(7);
+        let w = alice_worker();
+        grant_points(USER, 100);
+        let (root, events) = (state_root(), System::events().len());
+        let quoted = quote_of(USER, &one_gpu(None), 60).unwrap();
+        assert_eq!(
+            quoted,
+            OrderQuote {
+                worker: w,
+                provider: ALICE,
+                price_per_gpu_hour: 100,
+                total_cost: 200,
+                points_spent: 60,
+                discount: 30,
+                user_pays: 170,
+                deposit: 7,
+            }
+        );
+        // Nothing was reserved, spent, held or emitted.
+        assert_eq!(state_root(), root);
+        assert_eq!(System::events().len(), events);
+
+        let before = Balances::free_balance(USER);
+        let id = place(USER, one_gpu(None), 60);
+        let placed = order(id);
+        assert_eq!(
+            (placed.worker, placed.price_per_gpu_hour, placed.total_cost),
+            (quoted.worker, quoted.price_per_gpu_hour, quoted.total_cost)
+        );
+        assert_eq!(
+            (placed.discount, placed.deposit),
+            (quoted.discount, quoted.deposit)
+        );
+        assert_eq!(points_of(USER), 100 - quoted.points_spent);
+        assert_eq!(
+            Balances::free_balance(USER),
+            before - quoted.user_pays - quoted.deposit
+        );
+    });
+}
+
+#[test]
+fn quote_picks_the_cheapest_fitting_worker_like_an_order() {
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let cheap = register_active(BOB, AGENT2, RTX, 1, 60);
+        assert_eq!(quote_of(USER, &one_gpu(None), 0).unwrap().worker, cheap);
+        // Two GPUs: only ALICE's worker has them.
+        let two = spec(None, 2, 20, 100);
+        let quoted = quote_of(USER, &two, 0).unwrap();
+        assert_eq!((quoted.provider, quoted.total_cost), (ALICE, 400));
+        assert_eq!(order(place(USER, two, 0)).worker, quoted.worker);
+    });
+}
+
+#[test]
+fn quote_says_no_worker_of_the_model_is_listed() {
+    ExtBuilder::default().build_and_execute(|| {
+        assert_eq!(
+            quote_of(USER, &one_gpu(None), 0),
+            Err(QuoteRefusal::NoWorkerOfModel)
+        );
+        // A registered but unverified worker is not listed either.
+        register_worker(ALICE, AGENT, RTX, 2, 100);
+        assert_eq!(
+            quote_of(USER, &one_gpu(None), 0),
+            Err(QuoteRefusal::NoWorkerOfModel)
+        );
+    });
+}
+
+#[test]
+fn quote_gives_the_lowest_price_when_the_maximum_is_below_it() {
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        register_active(BOB, AGENT2, RTX, 2, 150);
+        assert_eq!(
+            quote_of(USER, &spec(None, 1, 20, 99), 0),
+            Err(QuoteRefusal::PriceTooLow { lowest_price: 100 })
+        );
+    });
+}
+
+#[test]
+fn quote_tells_too_few_free_gpus_from_all_busy() {
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        assert_eq!(
+            quote_of(USER, &spec(None, 3, 20, 100), 0),
+            Err(QuoteRefusal::NotEnoughFreeGpus)
+        );
+        place(USER2, spec(Some(w), 2, 20, 100), 0);
+        assert_eq!(
+            quote_of(USER, &one_gpu(None), 0),
+            Err(QuoteRefusal::AllBusy)
+        );
+    });
+}
+
+#[test]
+fn quote_counts_a_paused_worker_as_taking_no_orders() {
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        assert_ok!(WorkerRegistry::pause_worker(
+            RuntimeOrigin::signed(ALICE),
+            w
+        ));
+        assert_eq!(
+            quote_of(USER, &one_gpu(None), 0),
+            Err(QuoteRefusal::NoWorkerOfModel)
+        );
+    });
+}
+
+#[test]
+fn quote_refusal_is_the_error_the_order_would_fail_with() {
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        let refused = |who, spec: crate::OrderSpec<Test>, points| {
+            let quoted = quote_of(who, &spec, points);
+            let placed = Orders::place_order(RuntimeOrigin::signed(who), spec, points);
+            assert_eq!(
+                quoted,
+                Err(QuoteRefusal::Refused(placed.unwrap_err().error))
+            );
+            quoted
+        };
+        let refused_with = |e| Err(QuoteRefusal::Refused(err(e)));
+        assert_eq!(
+            refused(USER, spec(None, 0, 20, 100), 0),
+            refused_with(Error::InvalidGpuCount)
+        );
+        assert_eq!(
+            refused(USER, spec(None, MAX_GPUS_PER_ORDER + 1, 20, 100), 0),
+            refused_with(Error::InvalidGpuCount)
+        );
+        assert_eq!(
+            refused(USER, spec(None, 1, MIN_DURATION - 1, 100), 0),
+            refused_with(Error::DurationTooShort)
+        );
+        assert_eq!(
+            refused(USER, spec(None, 1, MAX_DURATION + 1, 100), 0),
+            refused_with(Error::DurationTooLong)
+        );
+        assert_eq!(
+            refused(USER, spec(Some(w), 1, 20, 99), 0),
+            refused_with(Error::PriceTooHigh)
+        );
+        assert_eq!(
+            refused(USER, spec(Some(w + 1), 1, 20, 100), 0),
+            refused_with(Error::WorkerNotFound)
+        );
+        assert_eq!(
+            refused(POOR, one_gpu(None), 0),
+            refused_with(Error::InsufficientFreeBalance)
+        );
+        // Points spent on one's own worker.
+        grant_points(ALICE, 100);
+        assert_eq!(
+            refused(ALICE, one_gpu(None), 100),
+            refused_with(Error::SelfDealingDiscount)
+        );
+        assert_ok!(WorkerRegistry::pause_worker(
+            RuntimeOrigin::signed(ALICE),
+            w
+        ));
+        assert_eq!(
+            refused(USER, one_gpu(Some(w)), 0),
+            refused_with(Error::WorkerPaused)
+        );
+    });
+}

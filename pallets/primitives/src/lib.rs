@@ -229,6 +229,13 @@ pub trait WorkerRegistry<AccountId, Balance> {
     /// The most index entries [`Self::find_cheapest`] can read (the index's bound).
     fn max_scanned() -> u32;
 
+    /// How many workers of `model` are listed for matching (`Active` and not paused, busy or
+    /// not): what tells "no worker of this model" from "all of them busy" when nothing matches.
+    /// One bounded read. The default lists none.
+    fn listed_workers(_model: GpuModel) -> u32 {
+        0
+    }
+
     /// Reserve `gpus` GPUs of a worker that takes new orders for an order.
     fn reserve_gpus(id: WorkerId, gpus: u32) -> DispatchResult;
 

@@ -319,6 +319,10 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
         T::MaxIndexedPerModel::get()
     }
 
+    fn listed_workers(model: GpuModel) -> u32 {
+        PriceIndex::<T>::decode_len(model).unwrap_or(0) as u32
+    }
+
     /// Refuses, with a typed error each, a worker that does not take new orders
     /// ([`WorkerSummary::takes_new_orders`]): not `Active` ([`Error::WorkerNotActive`]), paused
     /// ([`Error::WorkerPaused`]) or overdue on heartbeats but not yet swept

@@ -241,6 +241,11 @@ enum OrderCommand {
     /// Rent GPUs. Generates a fresh x25519 key pair for the access details, stores its secret
     /// in the key directory (mode 0600) and puts the public key in the order.
     Place(PlaceArgs),
+    /// What an order with these terms would get now (the worker, price, discount, what is
+    /// held), or why it would not be placed: no worker of the model, all busy, the lowest price
+    /// above your maximum, not enough balance, ... Signs nothing (the signer is the buyer whose
+    /// balance and points count).
+    Quote(TermsArgs),
     /// An order's status, worker, payments and escrow, and its access details (decrypted with
     /// your key) once the worker accepted it.
     Status {
@@ -273,11 +278,21 @@ enum OrderCommand {
 }
 
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("length").required(true).args(["hours", "blocks"])))]
 struct PlaceArgs {
     /// Container image to run, e.g. docker.io/pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime.
     #[arg(long)]
     image: String,
+    #[command(flatten)]
+    terms: TermsArgs,
+    /// A container port to expose (repeat for several).
+    #[arg(long = "port")]
+    ports: Vec<u16>,
+}
+
+/// An order's terms: what is matched and priced (a quote needs only these).
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("length").required(true).args(["hours", "blocks"])))]
+struct TermsArgs {
     /// GPU model, e.g. rtx4090, h100-sxm, a100-sxm-80g.
     #[arg(long)]
     gpu_model: String,
@@ -299,9 +314,27 @@ struct PlaceArgs {
     /// Spend up to this many points as a discount.
     #[arg(long, default_value = "0")]
     points: String,
-    /// A container port to expose (repeat for several).
-    #[arg(long = "port")]
-    ports: Vec<u16>,
+}
+
+impl TermsArgs {
+    /// An order request with these terms.
+    fn request(&self, image: String, ports: Vec<u16>) -> Result<PlaceRequest> {
+        let length = match (self.hours, self.blocks) {
+            (Some(h), None) => OrderLength::Hours(h),
+            (None, Some(b)) => OrderLength::Blocks(b),
+            _ => bail!("give --hours or --blocks"),
+        };
+        Ok(PlaceRequest {
+            image,
+            gpu_model: format::parse_gpu_model(&self.gpu_model)?,
+            gpus: self.gpus,
+            duration: length,
+            max_price: format::parse_amount(&self.max_price)?,
+            worker: self.worker,
+            points: format::parse_amount(&self.points)?,
+            ports,
+        })
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -335,22 +368,12 @@ async fn run(cli: Cli) -> Result<()> {
     let client = commands::connect(&cli.url, Duration::from_secs(cli.connect_timeout)).await?;
     match &cli.command {
         Command::Workers => commands::workers(&client).await,
+        Command::Order(OrderCommand::Quote(terms)) => {
+            let req = terms.request(String::new(), Vec::new())?;
+            commands::show_quote(&client, &account_of(&signer(&cli)?), &req).await
+        }
         Command::Order(OrderCommand::Place(args)) => {
-            let length = match (args.hours, args.blocks) {
-                (Some(h), None) => OrderLength::Hours(h),
-                (None, Some(b)) => OrderLength::Blocks(b),
-                _ => bail!("give --hours or --blocks"),
-            };
-            let req = PlaceRequest {
-                image: args.image.clone(),
-                gpu_model: format::parse_gpu_model(&args.gpu_model)?,
-                gpus: args.gpus,
-                duration: length,
-                max_price: format::parse_amount(&args.max_price)?,
-                worker: args.worker,
-                points: format::parse_amount(&args.points)?,
-                ports: args.ports.clone(),
-            };
+            let req = args.terms.request(args.image.clone(), args.ports.clone())?;
             commands::place_order(&client, &signer(&cli)?, &key_store(&cli)?, req)
                 .await
                 .map(|_| ())

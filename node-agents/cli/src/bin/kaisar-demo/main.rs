@@ -70,6 +70,14 @@ struct Args {
     /// Seconds to keep trying to reach the node.
     #[arg(long, default_value_t = 60)]
     connect_timeout: u64,
+    /// After the scenario, keep the network running for the dApp and other clients (the
+    /// daemons up, a block every 2 s on Chopsticks) until SIGTERM or SIGINT (Ctrl-C), then stop
+    /// the daemons cleanly as the scenario does. Prints `kaisar-demo: serving` when ready.
+    #[arg(long)]
+    serve: bool,
+    /// With `--serve`: also create this file when ready (for scripts waiting on the demo).
+    #[arg(long, requires = "serve")]
+    ready_file: Option<PathBuf>,
 }
 
 const USER: &str = "//Charlie";
@@ -112,6 +120,8 @@ struct Demo {
     checkers: Vec<Process>,
     provider_bin: PathBuf,
     checker_bin: PathBuf,
+    /// `--serve`, with its ready file.
+    serve: Option<Option<PathBuf>>,
 }
 
 fn short(a: &AccountId32) -> String {
@@ -778,6 +788,9 @@ impl Demo {
             format::tokens(sale.commission),
             sale.licenses
         ));
+        if let Some(ready_file) = self.serve.clone() {
+            self.serve_until_stopped(ready_file.as_deref()).await?;
+        }
         self.say("stopping the daemons (SIGTERM: each finishes its transaction in flight)");
         self.stop_daemons(true).await?;
         println!();
@@ -787,6 +800,34 @@ impl Demo {
              points and cancelled.",
             self.started.elapsed().as_secs_f64()
         );
+        Ok(())
+    }
+
+    /// `--serve`: the network stays up (daemons, blocks) until SIGTERM or SIGINT; a daemon that
+    /// dies meanwhile fails the demo.
+    async fn serve_until_stopped(&mut self, ready_file: Option<&std::path::Path>) -> Result<()> {
+        use tokio::signal::unix::{signal, SignalKind};
+        self.step("Serving the network until stopped (SIGTERM or Ctrl-C)");
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        self.say(format!(
+            "chain {}, Bob's worker with its agent, three checker daemons; the daemons' logs in {}",
+            self.url,
+            self.dir.display()
+        ));
+        println!("kaisar-demo: serving");
+        if let Some(file) = ready_file {
+            std::fs::write(file, format!("KAISAR_WS={}\n", self.url))
+                .with_context(|| format!("writing {}", file.display()))?;
+        }
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = tokio::time::sleep(Duration::from_secs(2)) => self.check_daemons()?,
+            }
+        }
+        self.say("asked to stop");
         Ok(())
     }
 
@@ -1084,6 +1125,7 @@ async fn main_inner() -> Result<()> {
         checkers: Vec::new(),
         provider_bin,
         checker_bin,
+        serve: args.serve.then(|| args.ready_file.clone()),
     };
     let result = demo.run().await;
     if result.is_err() {
