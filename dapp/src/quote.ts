@@ -52,20 +52,20 @@ export function refusalText(chain: Chain, r: any): string {
 
 export async function getQuote(chain: Chain, q: QuoteRequest): Promise<QuoteAnswer> {
   if (chain.apis.has("OrdersApi")) {
-    const res = await chain.unsafe.apis.OrdersApi.quote(
+    const res = await chain.api.apis.OrdersApi.quote(
       q.who,
-      { type: q.model, value: undefined },
+      { type: q.model, value: undefined } as any,
       q.gpuCount,
       q.duration,
       q.maxPrice,
       q.maxPoints,
       q.target,
+      { at: "best" },
     );
-    if (res?.success === true) return { ok: true, quote: res.value as OrderQuote, source: "runtime" };
-    if (res?.success === false) return { ok: false, reason: refusalText(chain, res.value), source: "runtime" };
-    // Some codecs return the value unwrapped.
-    return { ok: true, quote: res as OrderQuote, source: "runtime" };
+    if (res.success) return { ok: true, quote: res.value, source: "runtime" };
+    return { ok: false, reason: refusalText(chain, res.value), source: "runtime" };
   }
+  // A runtime older than the quote API: an estimate from the registry, labelled as such.
   return estimate(chain, q);
 }
 

@@ -247,7 +247,7 @@ function Access({ pk, blob }: { pk: string; blob?: Uint8Array }) {
       <Kv
         rows={[
           ["Host", <code data-testid="access-host">{details.host}</code>],
-          ["Ports", details.ports.map((p) => `${p.container} → ${details.host}:${p.host}`).join(", ") || "none"],
+          ["Ports", <span data-testid="access-ports">{details.ports.map((p) => `${p.container} → ${details.host}:${p.host}`).join(", ") || "none"}</span>],
           ["Token", <code data-testid="access-token">{details.token}</code>],
         ]}
       />

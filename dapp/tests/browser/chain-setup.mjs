@@ -79,14 +79,49 @@ export function makeRawSigner(pairs) {
   };
 }
 
-/** Can we make blocks on demand (Chopsticks)? */
-export async function canMakeBlocks(api) {
+/**
+ * Should the test make blocks itself? Only on a chain that makes none on its own (Chopsticks in
+ * Instant mode) and has `dev_newBlock`. A chain that produces blocks (a node, or the served
+ * network whose ticker calls dev_newBlock) is never pushed. KAISAR_TEST_NEW_BLOCKS=0/1 decides.
+ */
+export async function shouldMakeBlocks(api) {
+  const env = process.env.KAISAR_TEST_NEW_BLOCKS;
+  if (env === "0" || env === "1") return env === "1";
+  const start = await bestNumber(api);
+  for (let i = 0; i < 14; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    if ((await bestNumber(api)) > start) return false;
+  }
   try {
     const methods = (await api.rpc.rpc.methods()).methods.map((m) => m.toString());
     return methods.includes("dev_newBlock");
   } catch {
     return false;
   }
+}
+
+/**
+ * A DevCpu worker with a live agent (not the test's own): Active, not paused, a free GPU, a
+ * recent heartbeat. Its provider's dev key (//Bob on the served network) is looked up among the
+ * dev accounts so that the wallet can show the provider page (it never signs with it).
+ */
+export async function findServedWorker(api, keyring) {
+  const ownAgent = keyring.addFromUri("//Alice//kaisar-dapp-test-agent").address;
+  const now = await bestNumber(api);
+  const timeout = api.consts.workerRegistry.heartbeatTimeout.toNumber();
+  for (const [key, opt] of await api.query.workerRegistry.workers.entries()) {
+    const w = opt.unwrap();
+    const model = w.spec.gpus[0]?.model.toString();
+    if (model !== "DevCpu" || !w.status.isActive || w.paused.isTrue) continue;
+    if (w.spec.agent.toString() === ownAgent) continue;
+    if (w.spec.gpus.length - w.reservedGpus.toNumber() < 1) continue;
+    if (now - w.lastHeartbeat.toNumber() > timeout) continue;
+    const provider = ["Bob", "Charlie", "Dave", "Eve", "Ferdie", "Alice"]
+      .map((n) => keyring.addFromUri(`//${n}`, { name: n }))
+      .find((p) => p.address === w.provider.toString());
+    return { id: key.args[0].toBigInt(), provider: provider ?? keyring.addFromUri("//Bob", { name: "Bob" }) };
+  }
+  return undefined;
 }
 
 export async function newBlocks(api, count) {
@@ -124,7 +159,7 @@ export function sealV2(pkHex, text) {
  * network's real agent): deterministic keys so that runs on the same chain reuse it.
  */
 export async function ensureOwnWorker(api, keyring, sudo, funder, log) {
-  const provider = keyring.addFromUri("//Alice//kaisar-dapp-test-provider");
+  const provider = keyring.addFromUri("//Alice//kaisar-dapp-test-provider", { name: "Test provider" });
   const agent = keyring.addFromUri("//Alice//kaisar-dapp-test-agent");
   const existing = await api.query.workerRegistry.workerByAgent(agent.address);
   let id;

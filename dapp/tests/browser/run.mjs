@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  UNIT, bestNumber, canMakeBlocks, connectNode, ensureOwnWorker, makeRawSigner, makeSigner, sealV2, submit, waitForBlock,
+  UNIT, bestNumber, connectNode, findServedWorker, shouldMakeBlocks, ensureOwnWorker, makeRawSigner, makeSigner, sealV2, submit, waitForBlock,
 } from "./chain-setup.mjs";
 
 const dappDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -111,13 +111,17 @@ async function run() {
   const user = keyring.addFromUri(`//Alice//dapp-user-${tag}`, { name: "Test user" });
   const buyer = keyring.addFromUri(`//Alice//dapp-buyer-${tag}`, { name: "License buyer" });
   const referrer = keyring.addFromUri(`//Alice//dapp-referrer-${tag}`, { name: "Referrer" });
-  const makeBlocks = await canMakeBlocks(api);
+  const makeBlocks = await shouldMakeBlocks(api);
   log(`run ${tag}: user ${user.address}, buyer ${buyer.address}; blocks on demand: ${makeBlocks}`);
   for (const [who, amount] of [[user, 1000n], [buyer, 1000n], [referrer, 100n]])
     await submit(api, api.tx.balances.transferKeepAlive(who.address, amount * UNIT), funder, "fund a test account");
 
-  // A worker to order from: the served network's real agent, else one the test plays the agent of.
-  const own = await ensureOwnWorker(api, keyring, funder, funder, log);
+  // A worker to order from: a live one with a real agent (the served network: kaisar-demo
+  // --serve), else one the test registers, verifies with sudo and plays the agent of.
+  const served = await findServedWorker(api, keyring);
+  const own = served ? undefined : await ensureOwnWorker(api, keyring, funder, funder, log);
+  if (served) log(`a live DevCpu worker is there (#${served.id}, provider ${served.provider.meta.name}): ordering from the real agent`);
+  const provider = served ? served.provider : own.provider;
 
   // 4. The browser, with the test wallet injected as the polkadot.js extension.
   const userDir = mkdtempSync(join(tmpdir(), "kaisar-dapp-chromium-"));
@@ -131,7 +135,9 @@ async function run() {
   page = context.pages()[0] ?? (await context.newPage());
   page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
   page.on("pageerror", (e) => consoleErrors.push(String(e)));
-  const pairs = [user, buyer, own.provider];
+  // The provider's key only lets the wallet show the provider page; the test never signs with a
+  // served network's provider key.
+  const pairs = [user, buyer, provider];
   await page.exposeFunction("kaisarTestSign", makeSigner(api, pairs));
   await page.exposeFunction("kaisarTestSignRaw", makeRawSigner(pairs));
   await page.addInitScript((accounts) => {
@@ -195,6 +201,9 @@ async function run() {
   // 7. Quote, then order.
   await page.fill('[data-testid="order-maxprice"]', "100");
   await page.fill('[data-testid="order-hours"]', "1");
+  // The image the served network's agent runs (built on its host), with its HTTP port.
+  await page.fill('[data-testid="order-image"]', "localhost/kaisar-demo-app:latest");
+  await page.fill('[data-testid="order-ports"]', "8080");
   await page.click('[data-testid="get-quote"]');
   const quote = await expectText(page.locator('[data-testid="quote"]'), /You pay/, 20_000, "quote");
   const quotedWorker = BigInt(/Worker\s*#(\d+)/.exec(quote)[1]);
@@ -208,7 +217,8 @@ async function run() {
   // 8. The agent accepts: the test's own worker, or the served network's real agent.
   const order = (await api.query.orders.orders(orderId)).unwrap();
   const token = `dapp-test-token-${tag}`;
-  if (order.worker.toBigInt() === own.id) {
+  const ownAgent = own && order.worker.toBigInt() === own.id;
+  if (ownAgent) {
     const details = JSON.stringify({ order_id: Number(orderId), host: "127.0.0.1", ports: [{ container: 80, host: 40080 }], token });
     await submit(api, api.tx.orders.acceptOrder(orderId, sealV2(order.userPublicKey.toHex(), details)), own.agent, "accept the order (as the agent)");
     log(`accepted order #${orderId} as the test worker's agent (access sealed with version 2)`);
@@ -222,8 +232,23 @@ async function run() {
   await expectText(card.locator('[data-testid="order-status"]'), /Running/, ACCEPT_TIMEOUT, "order status");
   const host = await expectText(card.locator('[data-testid="access-host"]'), /\S+/, 30_000, "access host");
   const shownToken = await text(`[data-testid="order-${orderId}"] [data-testid="access-token"]`);
-  if (order.worker.toBigInt() === own.id && shownToken !== token) throw new Error(`decrypted token "${shownToken}" is not "${token}"`);
-  log(`access details decrypted in the browser: host ${host}, token ${shownToken.slice(0, 24)}…`);
+  if (ownAgent && shownToken !== token) throw new Error(`decrypted token "${shownToken}" is not "${token}"`);
+  log(`access details decrypted in the browser: host ${host}, token ${shownToken.slice(0, 12)}…`);
+  if (!ownAgent) {
+    // The real container: the decrypted token opens it, nothing else does.
+    const ports = await text(`[data-testid="order-${orderId}"] [data-testid="access-ports"]`);
+    const hostPort = /8080 → ([^,\s]+)/.exec(ports)?.[1];
+    if (!hostPort) throw new Error(`no published port for 8080 in "${ports}"`);
+    const url = `http://${hostPort}/`;
+    let withToken = 0, without = 0;
+    for (let i = 0; i < 30 && withToken !== 200; i++) {
+      withToken = await fetch(url, { headers: { Authorization: `Bearer ${shownToken}` } }).then((r) => r.status).catch(() => 0);
+      if (withToken !== 200) await new Promise((r) => setTimeout(r, 1000));
+    }
+    without = await fetch(url).then((r) => r.status).catch(() => 0);
+    if (withToken !== 200 || without !== 401) throw new Error(`container at ${url}: ${withToken} with the token, ${without} without (want 200 and 401)`);
+    log(`the container at ${url} answers 200 with the decrypted token, 401 without`);
+  }
   await shot("03-my-orders-running");
 
   // 10. Cancel: refunded (tokens; the agent reported nothing, or what it reported settles).
@@ -233,7 +258,7 @@ async function run() {
   if (/Settling/.test(st)) {
     log("cancelled with reported usage unmatured: waiting for it to settle");
     if (makeBlocks) await api._rpcCore.provider.send("dev_newBlock", [{ count: 25 }]);
-    await expectText(card.locator('[data-testid="order-status"]'), /Cancelled/, 180_000, "settled status");
+    await expectText(card.locator('[data-testid="order-status"]'), /Cancelled/, 240_000, "settled status");
   }
   const refund = await expectText(card.locator('[data-testid="order-refund"]'), /\d/, 30_000, "refund");
   log(`cancelled; refund shown: ${refund}`);
@@ -294,7 +319,7 @@ async function run() {
   await shot("06-licenses-delegated");
 
   // 12. The other pages render.
-  await selectAccount(own.provider.address);
+  await selectAccount(provider.address);
   await goto("#/provider");
   await expectText(page.locator("main"), /My workers/, 20_000, "provider page");
   await shot("07-provider");

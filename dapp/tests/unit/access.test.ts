@@ -80,14 +80,15 @@ test("unknown versions and empty boxes are refused", async () => {
   assert.throws(() => open(user, new Uint8Array()), (e: AccessError) => e.kind === "TooShort");
 });
 
-// Version 2 = 0x02 || crypto_box_seal(m, pk). crypto_box_seal picks a random ephemeral key, so
-// the fixed vector is built from its definition: epk || crypto_box_easy(m, nonce, pk, esk) with
-// nonce = BLAKE2b-192(epk || pk) (libsodium's box_seal), ephemeral secret [9; 32], user [7; 32].
+// Version 2 = 0x02 || crypto_box_seal(m, pk): access.rs `KNOWN_BOX_V2` (user secret [7; 32],
+// ephemeral secret [9; 32], "hi"). crypto_box_seal picks a random ephemeral key, so here the box
+// is rebuilt from its definition: epk || crypto_box_easy(m, nonce, pk, esk) with
+// nonce = BLAKE2b-192(epk || pk), and must equal the Rust side's bytes.
 const KNOWN_BOX_V2 =
   "0257db4b359f23ae5e146e4e2512056704722506348c150c14753d0c933d04d4" +
   "216d83b30ac372d90f0d593819d99b7fa04bf8";
 
-test("v2: a box built from crypto_box_seal's definition with fixed keys opens, and matches the vector", async () => {
+test("v2: the Rust known-answer box (crypto_box_seal with fixed keys) is reproduced and opens", async () => {
   await ready();
   const user = keyPairFromSecret(fill(7));
   const esk = fill(9);
