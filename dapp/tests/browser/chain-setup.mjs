@@ -105,23 +105,35 @@ export async function shouldMakeBlocks(api) {
  * recent heartbeat. Its provider's dev key (//Bob on the served network) is looked up among the
  * dev accounts so that the wallet can show the provider page (it never signs with it).
  */
-export async function findServedWorker(api, keyring) {
+export async function findServedWorker(api, keyring, log = () => {}, waitMs = 180_000) {
   const ownAgent = keyring.addFromUri("//Alice//kaisar-dapp-test-agent").address;
-  const now = await bestNumber(api);
   const timeout = api.consts.workerRegistry.heartbeatTimeout.toNumber();
-  for (const [key, opt] of await api.query.workerRegistry.workers.entries()) {
-    const w = opt.unwrap();
-    const model = w.spec.gpus[0]?.model.toString();
-    if (model !== "DevCpu" || !w.status.isActive || w.paused.isTrue) continue;
-    if (w.spec.agent.toString() === ownAgent) continue;
-    if (w.spec.gpus.length - w.reservedGpus.toNumber() < 1) continue;
-    if (now - w.lastHeartbeat.toNumber() > timeout) continue;
-    const provider = ["Bob", "Charlie", "Dave", "Eve", "Ferdie", "Alice"]
-      .map((n) => keyring.addFromUri(`//${n}`, { name: n }))
-      .find((p) => p.address === w.provider.toString());
-    return { id: key.args[0].toBigInt(), provider: provider ?? keyring.addFromUri("//Bob", { name: "Bob" }) };
+  const t0 = Date.now();
+  for (let said = false; ; said = true) {
+    const now = await bestNumber(api);
+    let busy;
+    for (const [key, opt] of await api.query.workerRegistry.workers.entries()) {
+      const w = opt.unwrap();
+      const model = w.spec.gpus[0]?.model.toString();
+      if (model !== "DevCpu" || !w.status.isActive || w.paused.isTrue) continue;
+      if (w.spec.agent.toString() === ownAgent) continue;
+      if (now - w.lastHeartbeat.toNumber() > timeout) continue;
+      const id = key.args[0].toBigInt();
+      // A live worker with an agent: use it (never add a worker of our own beside it).
+      if (w.spec.gpus.length - w.reservedGpus.toNumber() < 1) {
+        busy = id;
+        continue;
+      }
+      const provider = ["Bob", "Charlie", "Dave", "Eve", "Ferdie", "Alice"]
+        .map((n) => keyring.addFromUri(`//${n}`, { name: n }))
+        .find((p) => p.address === w.provider.toString());
+      return { id, provider: provider ?? keyring.addFromUri("//Bob", { name: "Bob" }) };
+    }
+    if (busy === undefined) return undefined;
+    if (Date.now() - t0 > waitMs) throw new Error(`the live DevCpu worker #${busy} stayed busy for ${waitMs / 1000} s (an order holds its GPU)`);
+    if (!said) log(`the live DevCpu worker #${busy} is busy: waiting for a free GPU`);
+    await new Promise((r) => setTimeout(r, 2000));
   }
-  return undefined;
 }
 
 export async function newBlocks(api, count) {
