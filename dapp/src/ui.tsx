@@ -65,19 +65,28 @@ export function useLive<T>(load: () => Promise<T>, deps: unknown[]): { value?: T
   const t = useStore(tick);
   const [state, setState] = useState<{ value?: T; error?: string; loading: boolean }>({ loading: true });
   const [manual, setManual] = useState(0);
-  const running = useRef(false);
+  const seq = useRef(0);
+  const inFlight = useRef<string | undefined>(undefined);
+  const lastKey = useRef<string | undefined>(undefined);
+  const key = JSON.stringify(deps, (_, v) => (typeof v === "bigint" ? v.toString() : typeof v === "object" && v && "client" in v ? (v as Chain).url : v));
   useEffect(() => {
-    let alive = true;
-    if (running.current) return;
-    running.current = true;
+    // One load at a time per set of deps (a slow read is not restarted on every block); a change
+    // of deps starts a new one at once and only the latest one's result is shown.
+    if (inFlight.current === key) return;
+    if (lastKey.current !== key) {
+      // Other deps (another account): do not show the previous one's data meanwhile.
+      lastKey.current = key;
+      setState({ loading: true });
+    }
+    const mine = ++seq.current;
+    inFlight.current = key;
     load()
-      .then((value) => alive && setState({ value, loading: false }))
-      .catch((e) => alive && setState((s) => ({ ...s, error: String(e?.message ?? e), loading: false })))
-      .finally(() => (running.current = false));
-    return () => {
-      alive = false;
-    };
-  }, [t, manual, ...deps]);
+      .then((value) => mine === seq.current && setState({ value, loading: false }))
+      .catch((e) => mine === seq.current && setState((s) => ({ ...s, error: String(e?.message ?? e), loading: false })))
+      .finally(() => {
+        if (mine === seq.current) inFlight.current = undefined;
+      });
+  }, [t, manual, key]);
   return { ...state, reload: () => setManual((m) => m + 1) };
 }
 
