@@ -67,7 +67,8 @@ export async function connect(url: string): Promise<Chain | undefined> {
     const props = (spec.properties ?? {}) as Record<string, unknown>;
     const decimals = Number(Array.isArray(props.tokenDecimals) ? props.tokenDecimals[0] : props.tokenDecimals ?? 18);
     const symbol = String(Array.isArray(props.tokenSymbol) ? props.tokenSymbol[0] : props.tokenSymbol ?? "KAI");
-    setTokenFormat(Number.isFinite(decimals) ? decimals : 18, symbol || "KAI");
+    const ss58 = Number(props.ss58Format ?? 42);
+    setTokenFormat(Number.isFinite(decimals) ? decimals : 18, symbol || "KAI", Number.isInteger(ss58) ? ss58 : 42);
     const pallets = new Set(md.pallets.map((p) => p.name));
     const apis = new Set(md.apis.map((a) => a.name));
     const errorDocs = buildErrorDocs(md);

@@ -3,9 +3,17 @@
 export let DECIMALS = 18;
 export let SYMBOL = "KAI";
 
-export function setTokenFormat(decimals: number, symbol: string) {
+let SS58 = 42;
+
+export function setTokenFormat(decimals: number, symbol: string, ss58 = 42) {
   DECIMALS = decimals;
   SYMBOL = symbol;
+  SS58 = ss58;
+}
+
+/** The chain's SS58 address format (its chain spec's `ss58Format`, 42 by default). */
+export function ss58Prefix(): number {
+  return SS58;
 }
 
 /** `12.5 KAI`: up to `maxFrac` fractional digits, trailing zeros dropped. */

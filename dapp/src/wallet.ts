@@ -6,7 +6,20 @@ import {
   type InjectedExtension,
   type InjectedPolkadotAccount,
 } from "polkadot-api/pjs-signer";
+import { AccountId } from "@polkadot-api/substrate-bindings";
 import { Store } from "./store.ts";
+import { ss58Prefix } from "./format.ts";
+
+/** The account's address in the chain's SS58 format (what storage reads return), so that a
+ * wallet showing another network's format still finds its orders, workers and licenses. */
+function normalize(a: InjectedPolkadotAccount): InjectedPolkadotAccount {
+  try {
+    const address = AccountId(ss58Prefix()).dec(AccountId().enc(a.address));
+    return address === a.address ? a : { ...a, address };
+  } catch {
+    return a;
+  }
+}
 
 export interface WalletState {
   available: string[];
@@ -45,7 +58,8 @@ export async function connectWallet(id: string): Promise<void> {
   try {
     const ext = await connectInjectedExtension(id, "Kaisar");
     unsubscribe?.();
-    const apply = (accounts: InjectedPolkadotAccount[]) => {
+    const apply = (raw: InjectedPolkadotAccount[]) => {
+      const accounts = raw.map(normalize);
       const remembered = localStorage.getItem("kaisar.account");
       const prev = wallet.get().selected?.address ?? remembered;
       const selected = accounts.find((a) => a.address === prev) ?? accounts[0];
