@@ -68,7 +68,7 @@ function Sale({ chain, acct }: { chain: Chain; acct: InjectedPolkadotAccount }) 
         <p class="muted">No sale round has been opened on this chain.</p>
       ) : (
         <div class="table-wrap">
-          <table data-testid="rounds-table">
+          <table class="cards-on-phone" data-testid="rounds-table">
             <thead>
               <tr><th>Round</th><th>Window</th><th>Tiers (price · committed / supply)</th><th>Cap</th><th>Yours</th><th></th></tr>
             </thead>
@@ -77,20 +77,20 @@ function Sale({ chain, acct }: { chain: Chain; acct: InjectedPolkadotAccount }) 
                 const state = round.status.type === "Settled" ? "settled" : now < round.start ? `opens in ${fmtBlocks(round.start - now, chain.msPerBlock)}` : now <= round.end ? `open, ${fmtBlocks(round.end - now + 1, chain.msPerBlock)} left` : "ended, not settled";
                 return (
                   <tr key={id}>
-                    <td>{id}</td>
-                    <td>#{round.start}–#{round.end}<br /><span class="muted">{state}</span></td>
-                    <td>
+                    <td data-label="Round">{id}</td>
+                    <td data-label="Window">#{round.start}–#{round.end}<br /><span class="muted">{state}</span></td>
+                    <td data-label="Tiers">
                       {round.tiers.map((t, i) => (
                         <div key={i}>tier {i}: {fmtTokens(t.price)} · {t.committed} / {t.supply}</div>
                       ))}
                     </td>
-                    <td>{round.cap_per_wallet}{round.allow_list_root ? " (allow-list)" : ""}</td>
-                    <td data-testid={`commitment-${id}`}>
+                    <td data-label="Cap">{round.cap_per_wallet}{round.allow_list_root ? " (allow-list)" : ""}</td>
+                    <td data-label="Yours" data-testid={`commitment-${id}`}>
                       {commitment
                         ? `${commitment.tiers.map((t) => `${t.units} × tier ${t.tier}`).join(", ")} · ${fmtTokens(commitment.held)} held${commitment.referrer ? ` · referred by ${shortAddr(commitment.referrer)}` : ""}`
                         : <span class="muted">—</span>}
                     </td>
-                    <td>
+                    <td data-label="">
                       {commitment && now > round.end && (
                         <ActionButton testid={`claim-${id}`} onClick={() => claim(id, round.status.type === "Settled")}>Claim</ActionButton>
                       )}

@@ -122,7 +122,7 @@ function Workers({ chain, onPick }: { chain: Chain; onPick: (t: { id: bigint; mo
         <p class="muted">No worker is registered on this chain yet.</p>
       ) : (
         <div class="table-wrap">
-          <table data-testid="workers-table">
+          <table class="cards-on-phone" data-testid="workers-table">
             <thead>
               <tr>
                 <th>#</th>
@@ -139,24 +139,26 @@ function Workers({ chain, onPick }: { chain: Chain; onPick: (t: { id: bigint; mo
             <tbody>
               {rows.map((w) => (
                 <tr key={String(w.id)}>
-                  <td>{String(w.id)}</td>
-                  <td>
-                    {w.model}
-                    {w.vram ? <span class="muted"> · {Math.round(w.vram / 1024)} GiB</span> : null}
+                  <td data-label="#">{String(w.id)}</td>
+                  <td data-label="Model">
+                    <span>
+                      {w.model}
+                      {w.vram ? <span class="muted"> · {Math.round(w.vram / 1024)} GiB</span> : null}
+                    </span>
                   </td>
-                  <td>
+                  <td data-label="GPUs free">
                     {w.free} / {w.gpus}
                   </td>
-                  <td>{fmtTokens(w.price)}</td>
-                  <td>{w.region || <span class="muted">—</span>}</td>
-                  <td>
+                  <td data-label="Price / GPU-h">{fmtTokens(w.price)}</td>
+                  <td data-label="Region">{w.region || <span class="muted">—</span>}</td>
+                  <td data-label="Status">
                     <StatusCell w={w} />
                   </td>
-                  <td>{w.throughput !== undefined ? `${w.throughput.toLocaleString()} GOPS` : <span class="muted">not measured</span>}</td>
-                  <td>
+                  <td data-label="Throughput">{w.throughput !== undefined ? `${w.throughput.toLocaleString()} GOPS` : <span class="muted">not measured</span>}</td>
+                  <td data-label="Last verdict">
                     <VerdictCell w={w} />
                   </td>
-                  <td>
+                  <td data-label="">
                     <button class="small" disabled={w.status !== "Active" || w.paused || w.free === 0} onClick={() => onPick({ id: w.id, model: w.model, price: w.price })}>
                       Order here
                     </button>

@@ -150,7 +150,10 @@ async function run() {
   page.on("pageerror", (e) => consoleErrors.push(String(e)));
   // The provider's key only lets the wallet show the provider page; the test never signs with a
   // served network's provider key.
-  const pairs = [user, buyer, provider];
+  // On a served network an operator's rewards are shown too (view only: the test never signs
+  // with a daemon's key).
+  const operator = served ? keyring.addFromUri("//Ferdie", { name: "Ferdie (view only)" }) : undefined;
+  const pairs = [user, buyer, provider, ...(operator ? [operator] : [])];
   await page.exposeFunction("kaisarTestSign", makeSigner(api, pairs));
   await page.exposeFunction("kaisarTestSignRaw", makeRawSigner(pairs));
   await page.addInitScript((accounts) => {
@@ -215,7 +218,7 @@ async function run() {
 
   // 7. Quote, then order.
   await page.fill('[data-testid="order-maxprice"]', "100");
-  await page.fill('[data-testid="order-hours"]', "1");
+  await page.fill('[data-testid="order-hours"]', "0.1");
   // The image the served network's agent runs (built on its host), with its HTTP port.
   await page.fill('[data-testid="order-image"]', "localhost/kaisar-demo-app:latest");
   await page.fill('[data-testid="order-ports"]', "8080");
@@ -320,6 +323,8 @@ async function run() {
   const err = await expectText(lastTx(), /failed/, 60_000, "failing tx");
   if (!/CheckerLicenses\.\w+: \w+/.test(err)) throw new Error(`the failure is not in words: ${err}`);
   log(`failed tx shown in words: ${err.split("\n").pop()}`);
+  await shot("05b-failed-transaction");
+  await lastTx().locator(".tx-close").click();
 
   const end = (await api.query.checkerLicenses.rounds(round)).unwrap().end.toNumber();
   await waitForBlock(api, end + 1, makeBlocks);
@@ -341,6 +346,22 @@ async function run() {
   await goto("#/rewards");
   await expectText(page.locator("main"), /Current era \d+/, 20_000, "rewards page");
   await shot("08-rewards");
+  if (operator) {
+    // Close the operator's oldest finished era (permissionless, what a claim does first) so that
+    // a grant has a vesting schedule to draw.
+    const era = (await api.call.rewardsApi.currentEra()).toNumber();
+    const lines = await api.call.rewardsApi.rewardsOf(operator.address, Math.max(0, era - 29), era);
+    const open = lines.filter((l) => !l.closed.isTrue && l.era.toNumber() < era - 2).map((l) => l.era.toNumber());
+    for (const e of open.slice(0, 1))
+      await submit(api, api.tx.rewards.closeEra(e), buyer, `close era ${e}`)
+        .then(() => log(`closed reward era ${e} (permissionless) for the vesting chart`))
+        .catch((err) => log(`era ${e} not closed: ${err.message}`));
+    await selectAccount(operator.address);
+    await expectText(page.locator("main"), /Era \d+ · operator of license/, 30_000, "operator rewards");
+    if (open.length) await page.waitForSelector("svg.chart", { timeout: 30_000 });
+    log(`rewards of ${operator.meta.name}: ${await page.locator("main article").count()} grant(s) shown`);
+    await shot("09-rewards-operator");
+  }
 
   // 13. Phone width: no page is wider than the screen.
   await page.setViewportSize({ width: 375, height: 800 });
