@@ -187,6 +187,10 @@ function OrderForm({ chain, target, clearTarget }: { chain: Chain; target?: { id
   const [placed, setPlaced] = useState<string>();
 
   const effModel = (target?.model as GpuModelName) ?? model;
+  const { value: held } = useLive(async () => {
+    if (!w.selected || !chain.pallets.has("Points")) return undefined;
+    return chain.api.query.Points.PointsOf.getValue(w.selected.address, { at: "best" });
+  }, [chain, w.selected?.address]);
   const invalidate = <T,>(set: (v: T) => void) => (v: T) => {
     set(v);
     setQuote(undefined);
@@ -294,7 +298,7 @@ function OrderForm({ chain, target, clearTarget }: { chain: Chain; target?: { id
         <Field label="Max price / GPU-hour (KAI)">
           <input inputMode="decimal" value={maxPrice} onInput={(e) => invalidate(setMaxPrice)((e.target as HTMLInputElement).value)} data-testid="order-maxprice" />
         </Field>
-        <Field label="Points to spend (at most)">
+        <Field label="Points to spend (at most)" hint={held !== undefined ? `you hold ${fmtTokens(held, 4, "points")}` : undefined}>
           <input inputMode="decimal" value={points} onInput={(e) => invalidate(setPoints)((e.target as HTMLInputElement).value)} data-testid="order-points" />
         </Field>
         <Field label="Container image">
