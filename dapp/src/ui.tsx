@@ -61,8 +61,13 @@ function Step(p: { on: boolean; done: boolean; label: string }) {
 }
 
 /** Run `load` now and again on every new block (and when deps change); keeps the last value. */
-export function useLive<T>(load: () => Promise<T>, deps: unknown[]): { value?: T; error?: string; loading: boolean; reload: () => void } {
-  const t = useStore(tick);
+export function useLive<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+  everyBlocks = 1,
+): { value?: T; error?: string; loading: boolean; reload: () => void } {
+  // Heavy reads (runtime APIs that iterate) refresh every few blocks only.
+  const t = Math.floor(useStore(tick) / everyBlocks);
   const [state, setState] = useState<{ value?: T; error?: string; loading: boolean }>({ loading: true });
   const [manual, setManual] = useState(0);
   const seq = useRef(0);

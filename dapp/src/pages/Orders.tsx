@@ -185,7 +185,7 @@ function OrderCard(props: { chain: Chain; acct: InjectedPolkadotAccount; id: big
           ["Usage paid", <span data-testid="order-paid">{fmtTokens(order.paid_so_far, 6)} to the provider</span>],
           ...(timeLeft ? ([["Time", timeLeft]] as [string, string][]) : []),
           ...(refunded !== undefined
-            ? ([["Refunded", <span data-testid="order-refund">{fmtTokens(refunded, 6)}{refundTokens || refundPoints ? ` (seen: ${fmtTokens(refundTokens, 6)} in tokens, ${fmtPoints(refundPoints)})` : ""}</span>]] as [string, any][])
+            ? ([["Refunded", <span data-testid="order-refund">{fmtTokens(refunded, 6)}{order.discount ? " of the cost (the discount's share back as points)" : ""}{refundTokens || refundPoints ? ` (seen: ${fmtTokens(refundTokens, 6)} in tokens, ${fmtPoints(refundPoints)})` : ""}</span>]] as [string, any][])
             : []),
           ...(ev?.forfeited ? ([["Deposit forfeited", fmtTokens(BigInt(ev.forfeited))]] as [string, string][]) : []),
         ]}

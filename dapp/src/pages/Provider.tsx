@@ -46,19 +46,18 @@ function MyWorkers({ chain, acct }: { chain: Chain; acct: InjectedPolkadotAccoun
       if (["Pending", "Running", "Settling"].includes(o.value.status.type)) e.open++;
       earned.set(o.value.worker, e);
     }
-    let rewards = new Map<bigint, bigint>();
-    if (chain.apis.has("RewardsApi")) {
-      try {
-        const era = await chain.api.apis.RewardsApi.current_era();
-        const lines = await chain.api.apis.RewardsApi.rewards_of(acct.address, Math.max(0, era - 29), era);
-        for (const l of lines)
-          if (l.beneficiary.type === "Provider") rewards.set(l.beneficiary.value, (rewards.get(l.beneficiary.value) ?? 0n) + l.grant);
-      } catch {
-        rewards = new Map();
-      }
-    }
-    return { workers, earned, rewards };
+    return { workers, earned };
   }, [chain, acct.address]);
+  // Reward grants come from a runtime API that iterates the eras' scores: slow, read apart.
+  const { value: rewards } = useLive(async () => {
+    const out = new Map<bigint, bigint>();
+    if (!chain.apis.has("RewardsApi")) return out;
+    const era = await chain.api.apis.RewardsApi.current_era();
+    const lines = await chain.api.apis.RewardsApi.rewards_of(acct.address, Math.max(0, era - 29), era);
+    for (const l of lines)
+      if (l.beneficiary.type === "Provider") out.set(l.beneficiary.value, (out.get(l.beneficiary.value) ?? 0n) + l.grant);
+    return out;
+  }, [chain, acct.address], 20);
   return (
     <Card title="My workers" id="my-workers">
       {error && <p class="error">{error}</p>}
@@ -67,7 +66,7 @@ function MyWorkers({ chain, acct }: { chain: Chain; acct: InjectedPolkadotAccoun
       ) : value.workers.length === 0 ? (
         <p class="muted">No workers of {acct.name ?? acct.address}. Register one below (usually the provider agent does it for you).</p>
       ) : (
-        value.workers.map((w) => <WorkerCard key={String(w.id)} chain={chain} acct={acct} w={w} earned={value.earned.get(w.id)} reward={value.rewards.get(w.id)} />)
+        value.workers.map((w) => <WorkerCard key={String(w.id)} chain={chain} acct={acct} w={w} earned={value.earned.get(w.id)} reward={rewards?.get(w.id)} />)
       )}
     </Card>
   );

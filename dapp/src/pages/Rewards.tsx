@@ -31,7 +31,7 @@ export function RewardsPage() {
 function Rewards({ chain, acct }: { chain: Chain; acct: InjectedPolkadotAccount }) {
   const now = useStore(bestBlock);
   const api = chain.api;
-  const { value, error } = useLive(async () => {
+  const { value, error, reload } = useLive(async () => {
     if (!chain.apis.has("RewardsApi")) throw new Error("This runtime has no RewardsApi.");
     const era = await api.apis.RewardsApi.current_era();
     const lines = await api.apis.RewardsApi.rewards_of(acct.address, Math.max(0, era - 29), era);
@@ -44,12 +44,12 @@ function Rewards({ chain, acct }: { chain: Chain; acct: InjectedPolkadotAccount 
       }
     }
     return { era, lines, unlock, budgets };
-  }, [chain, acct.address]);
+  }, [chain, acct.address], 5);
   return (
     <Card title="Rewards" id="rewards">
       {error && <p class="error">{error}</p>}
       {!value ? (
-        <p class="muted">Loading…</p>
+        <p class="muted">Loading… (the rewards API reads every era's scores: it can take several seconds)</p>
       ) : (
         <>
           <p class="muted">
@@ -72,7 +72,12 @@ function Rewards({ chain, acct }: { chain: Chain; acct: InjectedPolkadotAccount 
                   </p>
                   {l.closed && from !== undefined && <VestingChart grant={l.grant} paid={l.paid} from={from} period={value.unlock} now={now} ms={chain.msPerBlock} />}
                   {tryable && (
-                    <ActionButton onClick={() => sendTx(chain, `Claim era ${l.era} rewards`, api.tx.Rewards.claim({ era: l.era, beneficiary: l.beneficiary as any }), acct.polkadotSigner)}>
+                    <ActionButton
+                      onClick={async () => {
+                        await sendTx(chain, `Claim era ${l.era} rewards`, api.tx.Rewards.claim({ era: l.era, beneficiary: l.beneficiary as any }), acct.polkadotSigner);
+                        reload();
+                      }}
+                    >
                       Claim
                     </ActionButton>
                   )}

@@ -13,7 +13,13 @@ export const UNIT = 10n ** 18n;
 export async function connectNode(ws) {
   await cryptoWaitReady();
   await sodium.ready;
-  const api = await ApiPromise.create({ provider: new WsProvider(ws), noInitWarn: true, throwOnConnect: true });
+  const api = await ApiPromise.create({
+    provider: new WsProvider(ws),
+    noInitWarn: true,
+    throwOnConnect: true,
+    // cumulus' StorageWeightReclaim adds nothing to the payload.
+    signedExtensions: { StorageWeightReclaim: { extrinsic: {}, payload: {} } },
+  });
   const keyring = new Keyring({ type: "sr25519", ss58Format: 42 });
   return { api, keyring };
 }
