@@ -344,7 +344,7 @@ async function run() {
   await expectText(page.locator("main"), /Worker #\d+/, 20_000, "provider page");
   await shot("07-provider");
   await goto("#/rewards");
-  await expectText(page.locator("main"), /Current era \d+/, 20_000, "rewards page");
+  await expectText(page.locator("main"), /Current era \d+/, 90_000, "rewards page");
   await shot("08-rewards");
   if (operator) {
     // Close the operator's oldest finished era (permissionless, what a claim does first) so that
@@ -357,8 +357,8 @@ async function run() {
         .then(() => log(`closed reward era ${e} (permissionless) for the vesting chart`))
         .catch((err) => log(`era ${e} not closed: ${err.message}`));
     await selectAccount(operator.address);
-    await expectText(page.locator("main"), /Era \d+ · operator of license/, 30_000, "operator rewards");
-    if (open.length) await page.waitForSelector("svg.chart", { timeout: 30_000 });
+    await expectText(page.locator("main"), /Era \d+ · operator of license/, 90_000, "operator rewards");
+    if (open.length) await page.waitForSelector("svg.chart", { timeout: 90_000 });
     log(`rewards of ${operator.meta.name}: ${await page.locator("main article").count()} grant(s) shown`);
     await shot("09-rewards-operator");
   }
