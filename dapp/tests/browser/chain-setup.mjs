@@ -10,6 +10,9 @@ import sodium from "libsodium-wrappers";
 
 export const UNIT = 10n ** 18n;
 
+// cumulus' StorageWeightReclaim adds nothing to the payload (@polkadot/types does not know it).
+const EXTRA_EXTENSIONS = { StorageWeightReclaim: { extrinsic: {}, payload: {} } };
+
 export async function connectNode(ws) {
   await cryptoWaitReady();
   await sodium.ready;
@@ -17,8 +20,7 @@ export async function connectNode(ws) {
     provider: new WsProvider(ws),
     noInitWarn: true,
     throwOnConnect: true,
-    // cumulus' StorageWeightReclaim adds nothing to the payload.
-    signedExtensions: { StorageWeightReclaim: { extrinsic: {}, payload: {} } },
+    signedExtensions: EXTRA_EXTENSIONS,
   });
   const keyring = new Keyring({ type: "sr25519", ss58Format: 42 });
   return { api, keyring };
@@ -68,7 +70,7 @@ export function makeSigner(api, pairs) {
   return async (payload) => {
     const pair = pairs.find((p) => p.address === payload.address);
     if (!pair) throw new Error(`the test wallet has no key for ${payload.address}`);
-    api.registry.setSignedExtensions(payload.signedExtensions);
+    api.registry.setSignedExtensions(payload.signedExtensions, EXTRA_EXTENSIONS);
     const ext = api.registry.createType("ExtrinsicPayload", payload, { version: payload.version });
     const { signature } = ext.sign(pair);
     return { id: ++id, signature };

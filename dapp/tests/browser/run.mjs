@@ -342,6 +342,15 @@ async function run() {
   await selectAccount(provider.address);
   await goto("#/provider");
   await expectText(page.locator("main"), /Worker #\d+/, 20_000, "provider page");
+  if (own) {
+    // The provider sets its price through the wallet (the same price: later runs quote it too).
+    const card = page.locator(`[data-testid="worker-${own.id}"]`);
+    await card.locator('[data-testid="new-price"]').fill("50");
+    await card.locator('[data-testid="set-price"]').click();
+    await txDone();
+    await expectText(card, /50 KAI per GPU-hour/, 20_000, "price");
+    log(`the provider set the price of worker #${own.id} (update_worker) through the wallet`);
+  }
   await shot("07-provider");
   await goto("#/rewards");
   await expectText(page.locator("main"), /Current era \d+/, 90_000, "rewards page");
