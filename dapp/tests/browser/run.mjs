@@ -10,7 +10,7 @@
 // KAISAR_ACCEPT_TIMEOUT (seconds to wait for a real agent to accept; default 90).
 import { chromium } from "playwright-core";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -33,6 +33,7 @@ const die = (m) => {
 if (!WS) die("set KAISAR_WS to the chain's WebSocket URL (scripts/chain prints it)");
 if (!existsSync(CHROMIUM)) die(`no chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM)`);
 mkdirSync(OUT, { recursive: true });
+rmSync(join(OUT, "failure.png"), { force: true });
 
 // 1. Build if dist/ is missing or older than the sources.
 function newest(dir) {
@@ -237,7 +238,7 @@ async function run() {
   const token = `dapp-test-token-${tag}`;
   const ownAgent = own && order.worker.toBigInt() === own.id;
   if (ownAgent) {
-    const details = JSON.stringify({ order_id: Number(orderId), host: "127.0.0.1", ports: [{ container: 80, host: 40080 }], token });
+    const details = JSON.stringify({ order_id: Number(orderId), host: "127.0.0.1", ports: [{ container: 8080, host: 40080 }], token });
     await submit(api, api.tx.orders.acceptOrder(orderId, sealV2(order.userPublicKey.toHex(), details)), own.agent, "accept the order (as the agent)");
     log(`accepted order #${orderId} as the test worker's agent (access sealed with version 2)`);
   } else {
@@ -289,6 +290,13 @@ async function run() {
   await expectText(page.locator('[data-testid="refund-pref"]'), /as tokens/, 20_000, "refund preference");
   log("refund preference switched to tokens through the wallet");
   await shot("04-my-orders-cancelled");
+
+  // The order's key exports as a file in the CLI's key-file format.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export all as a file" }).click()]);
+  const keyFile = readFileSync(await download.path(), "utf8");
+  const pk = order.userPublicKey.toHex().slice(2);
+  if (!new RegExp(`order=${orderId}\npublic=${pk}\nsecret=[0-9a-f]{64}`).test(keyFile)) throw new Error(`the exported key file is not the order's key:\n${keyFile.replace(/secret=\w+/g, "secret=…")}`);
+  log(`exported the order's access key as a file (${download.suggestedFilename()})`);
 
   // 11. Licenses: commit with the referral code, claim after the window, delegate.
   // A sale round (sudo) and the referrer's code.
