@@ -216,6 +216,12 @@ async function run() {
   await page.click('[data-testid="get-quote"]');
   const refused = await expectText(page.locator('[data-testid="quote-refused"]'), /below every matching worker|PriceTooLow|lowest/, 20_000, "refused quote");
   log(`refused quote shown: ${refused.replace(/\s+/g, " ").slice(0, 120)}`);
+  // place_order's own error, with its documentation: a duration below the minimum.
+  await page.fill('[data-testid="order-maxprice"]', "100");
+  await page.fill('[data-testid="order-hours"]', "0.001");
+  await page.click('[data-testid="get-quote"]');
+  const tooShort = await expectText(page.locator('[data-testid="quote-refused"]'), /Orders\.DurationTooShort: `duration` is below/, 20_000, "refused quote (dispatch error)");
+  log(`refused quote shown: ${tooShort.replace(/\s+/g, " ").slice(0, 120)}`);
 
   // 7. Quote, then order.
   await page.fill('[data-testid="order-maxprice"]', "100");
