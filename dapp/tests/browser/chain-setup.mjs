@@ -113,7 +113,7 @@ export async function shouldMakeBlocks(api) {
  * recent heartbeat. Its provider's dev key (//Bob on the served network) is looked up among the
  * dev accounts so that the wallet can show the provider page (it never signs with it).
  */
-export async function findServedWorker(api, keyring, log = () => {}, waitMs = 180_000) {
+export async function findServedWorker(api, keyring, log = () => {}, waitMs = Number(process.env.KAISAR_WAIT_WORKER ?? 180) * 1000) {
   const ownAgent = keyring.addFromUri("//Alice//kaisar-dapp-test-agent").address;
   const timeout = api.consts.workerRegistry.heartbeatTimeout.toNumber();
   const t0 = Date.now();

@@ -7,7 +7,8 @@
 //
 // Env: KAISAR_WS (required), KAISAR_DAPP_ARTIFACTS (screenshots; default dapp/test-results/),
 // CHROMIUM (default /usr/bin/chromium), KAISAR_TEST_FUNDER (default //Alice, also sudo),
-// KAISAR_ACCEPT_TIMEOUT (seconds to wait for a real agent to accept; default 90).
+// KAISAR_ACCEPT_TIMEOUT (seconds to wait for a real agent to accept; default 90),
+// KAISAR_WAIT_WORKER (seconds to wait for a busy served worker to be free; default 180).
 import { chromium } from "playwright-core";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
