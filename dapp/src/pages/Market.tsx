@@ -318,12 +318,11 @@ function OrderForm({ chain, target, clearTarget }: { chain: Chain; target?: { id
       {a && !a.ok && (
         <div class="quote refused" data-testid="quote-refused" role="alert">
           <strong>No order possible:</strong> {a.reason}
-          {a.source === "estimate" && <span class="muted"> (checked in the browser)</span>}
         </div>
       )}
       {a && a.ok && quote && (
         <div class="quote" data-testid="quote">
-          <h3>Quote{a.source === "estimate" && <span class="badge warn"> estimate: this runtime has no OrdersApi.quote</span>}</h3>
+          <h3>Quote</h3>
           <dl class="kv">
             <div><dt>Worker</dt><dd>#{String(a.quote.worker)}</dd></div>
             <div><dt>Price</dt><dd>{fmtTokens(a.quote.price_per_gpu_hour)} per GPU-hour</dd></div>
