@@ -151,10 +151,10 @@ function OrderCard(props: { chain: Chain; acct: InjectedPolkadotAccount; id: big
   let timeLeft = "";
   switch (st.type) {
     case "Pending":
-      timeLeft = `waiting for the worker to accept (by block #${st.value.accept_by}, ${fmtBlocks(st.value.accept_by - now, ms)})`;
+      timeLeft = `waiting for the worker to accept (by block #${st.value.accept_by}, ≈ ${fmtBlocks(st.value.accept_by - now, ms)})`;
       break;
     case "Running":
-      timeLeft = `${fmtBlocks(st.value.ends_at - now, ms)} left (ends at block #${st.value.ends_at})`;
+      timeLeft = `≈ ${fmtBlocks(st.value.ends_at - now, ms)} left (ends at block #${st.value.ends_at})`;
       break;
     case "Settling":
       statusLine = `Settling (${st.value.cancelled ? "cancelled" : "completed"})`;

@@ -45,6 +45,17 @@ function Rewards({ chain, acct }: { chain: Chain; acct: InjectedPolkadotAccount 
     }
     return { era, lines, unlock, budgets };
   }, [chain, acct.address], 5);
+  const ClaimButton = ({ line }: { line: { era: number; beneficiary: any } }) => (
+    <ActionButton
+      class="small"
+      onClick={async () => {
+        await sendTx(chain, `Claim era ${line.era} rewards`, api.tx.Rewards.claim({ era: line.era, beneficiary: line.beneficiary }), acct.polkadotSigner);
+        reload();
+      }}
+    >
+      Claim
+    </ActionButton>
+  );
   return (
     <Card title="Rewards" id="rewards">
       {error && <p class="error">{error}</p>}
@@ -58,32 +69,51 @@ function Rewards({ chain, acct }: { chain: Chain; acct: InjectedPolkadotAccount 
           {value.lines.length === 0 ? (
             <p class="muted" data-testid="no-rewards">Nothing earned in the last 30 eras.</p>
           ) : (
-            value.lines.map((l) => {
-              const from = value.budgets.get(l.era);
-              const tryable = l.closed ? l.claimable > 0n : l.era < value.era && l.grant > 0n;
-              return (
-                <article class="order" key={`${l.era}-${l.beneficiary.type}-${l.beneficiary.value}`}>
-                  <header>
-                    <h3>Era {l.era} · {beneficiaryText(l.beneficiary as any)}</h3>
-                    <span class={`badge ${l.closed ? "ok" : "warn"}`}>{l.closed ? "closed" : "accruing"}</span>
-                  </header>
-                  <p>
-                    Grant {fmtTokens(l.grant, 6)} · vested {fmtTokens(l.vested, 6)} · paid {fmtTokens(l.paid, 6)} · <strong>claimable {fmtTokens(l.claimable, 6)}</strong>
-                  </p>
-                  {l.closed && from !== undefined && <VestingChart grant={l.grant} paid={l.paid} from={from} period={value.unlock} now={now} ms={chain.msPerBlock} />}
-                  {tryable && (
-                    <ActionButton
-                      onClick={async () => {
-                        await sendTx(chain, `Claim era ${l.era} rewards`, api.tx.Rewards.claim({ era: l.era, beneficiary: l.beneficiary as any }), acct.polkadotSigner);
-                        reload();
-                      }}
-                    >
-                      Claim
-                    </ActionButton>
-                  )}
-                </article>
-              );
-            })
+            <>
+              {value.lines
+                .filter((l) => l.closed)
+                .map((l) => {
+                  const from = value.budgets.get(l.era);
+                  return (
+                    <article class="order" key={`${l.era}-${l.beneficiary.type}-${l.beneficiary.value}`}>
+                      <header>
+                        <h3>Era {l.era} · {beneficiaryText(l.beneficiary as any)}</h3>
+                        <span class="badge ok">closed, vesting</span>
+                      </header>
+                      <p>
+                        Grant {fmtTokens(l.grant, 6)} · vested {fmtTokens(l.vested, 6)} · paid {fmtTokens(l.paid, 6)} · <strong>claimable {fmtTokens(l.claimable, 6)}</strong>
+                      </p>
+                      {from !== undefined && <VestingChart grant={l.grant} paid={l.paid} from={from} period={value.unlock} now={now} ms={chain.msPerBlock} />}
+                      {l.claimable > 0n && <ClaimButton line={l} />}
+                    </article>
+                  );
+                })}
+              {value.lines.some((l) => !l.closed) && (
+                <>
+                  <h3>Accruing eras</h3>
+                  <p class="hint">Not closed yet: the grant is what the current scores would get of a full budget. A finished era is closed by its first claim, then vests.</p>
+                  <div class="table-wrap">
+                    <table class="cards-on-phone" data-testid="accruing-table">
+                      <thead>
+                        <tr><th>Era</th><th>As</th><th>Grant (so far)</th><th></th></tr>
+                      </thead>
+                      <tbody>
+                        {value.lines
+                          .filter((l) => !l.closed)
+                          .map((l) => (
+                            <tr key={`${l.era}-${l.beneficiary.type}-${l.beneficiary.value}`}>
+                              <td data-label="Era">{l.era}{l.era === value.era ? " (now)" : ""}</td>
+                              <td data-label="As">{beneficiaryText(l.beneficiary as any)}</td>
+                              <td data-label="Grant">{fmtTokens(l.grant, 6)}</td>
+                              <td data-label="">{l.era < value.era && l.grant > 0n && <ClaimButton line={l} />}</td>
+                            </tr>
+                          ))}
+                      </tbody>
+                    </table>
+                  </div>
+                </>
+              )}
+            </>
           )}
         </>
       )}

@@ -110,8 +110,8 @@ export async function shouldMakeBlocks(api) {
 
 /**
  * A DevCpu worker with a live agent (not the test's own): Active, not paused, a free GPU, a
- * recent heartbeat. Its provider's dev key (//Bob on the served network) is looked up among the
- * dev accounts so that the wallet can show the provider page (it never signs with it).
+ * recent heartbeat. Its provider's key, if it is a dev key, is looked up so that the wallet can
+ * show the provider page (the test never signs with it).
  */
 export async function findServedWorker(api, keyring, log = () => {}, waitMs = Number(process.env.KAISAR_WAIT_WORKER ?? 180) * 1000) {
   const ownAgent = keyring.addFromUri("//Alice//kaisar-dapp-test-agent").address;
@@ -135,7 +135,8 @@ export async function findServedWorker(api, keyring, log = () => {}, waitMs = Nu
       const provider = ["Bob", "Charlie", "Dave", "Eve", "Ferdie", "Alice"]
         .map((n) => keyring.addFromUri(`//${n}`, { name: n }))
         .find((p) => p.address === w.provider.toString());
-      return { id, provider: provider ?? keyring.addFromUri("//Bob", { name: "Bob" }) };
+      // The served network's provider key is a fresh one (not a dev key): then none.
+      return { id, provider };
     }
     if (busy === undefined) return undefined;
     if (Date.now() - t0 > waitMs) throw new Error(`the live DevCpu worker #${busy} stayed busy for ${waitMs / 1000} s (an order holds its GPU)`);
