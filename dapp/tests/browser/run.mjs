@@ -5,7 +5,8 @@
 //
 //   KAISAR_WS=ws://127.0.0.1:9950 npm run test:browser
 //
-// Env: KAISAR_WS (required), KAISAR_DAPP_ARTIFACTS (screenshots; default dapp/test-results/),
+// Env: KAISAR_WS (required), KAISAR_DAPP_REAL_AGENT=1 (fail unless a served network's real
+// agent serves the order; scripts/e2e sets it), KAISAR_DAPP_ARTIFACTS (screenshots; default dapp/test-results/),
 // CHROMIUM (default /usr/bin/chromium), KAISAR_TEST_FUNDER (default //Alice, also sudo),
 // KAISAR_ACCEPT_TIMEOUT (seconds to wait for a real agent to accept; default 90),
 // KAISAR_WAIT_WORKER (seconds to wait for a busy served worker to be free; default 180).
@@ -134,6 +135,10 @@ async function run() {
   // A worker to order from: a live one with a real agent (the served network: kaisar-demo
   // --serve), else one the test registers, verifies with sudo and plays the agent of.
   const served = await findServedWorker(api, keyring, log);
+  // scripts/e2e runs this against the demo's served network: there the real agent must serve the
+  // order (KAISAR_DAPP_REAL_AGENT=1), never the test playing its part.
+  if (!served && process.env.KAISAR_DAPP_REAL_AGENT === "1")
+    throw new Error("KAISAR_DAPP_REAL_AGENT=1 but no live DevCpu worker with a real agent is on this chain");
   const own = served ? undefined : await ensureOwnWorker(api, keyring, funder, funder, log);
   if (served) log(`a live DevCpu worker is there (#${served.id}): ordering from the real agent`);
   const provider = served ? served.provider : own.provider;
