@@ -88,6 +88,7 @@ export function VerdictCell({ w }: { w: WorkerRow }) {
       <span class={`badge ${cls}`}>{w.verdict.outcome}</span> epoch {w.verdict.epoch}, {w.verdict.pass}/{w.verdict.votes} pass
       {w.verdict.silent ? `, ${w.verdict.silent} silent` : ""}
       {w.failures ? <span class="bad"> · {w.failures} failure(s) in a row</span> : null}
+      {w.verdict.outcome !== "Passed" && w.lastPassed !== undefined ? <span class="muted"> · last passed in epoch {w.lastPassed}</span> : null}
     </span>
   );
 }

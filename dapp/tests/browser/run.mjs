@@ -363,6 +363,16 @@ async function run() {
   log("delegated the license to the buyer itself (slot from the next epoch)");
   await shot("06-licenses-delegated");
 
+  // Operator commission, then undelegating the license again.
+  await page.fill('input[aria-label="commission percent"]', "2.5");
+  await page.getByRole("button", { name: "Set commission (%)" }).click();
+  await txDone();
+  await expectText(page.locator("#operator"), /Commission\s+2\.5%/, 20_000, "commission");
+  await lic.getByRole("button", { name: "Undelegate" }).click();
+  await txDone();
+  await expectText(lic.locator('[data-testid="license-operator"]'), /none/, 20_000, "undelegation");
+  log("set an operator commission of 2.5% and undelegated the license");
+
   // 12. The other pages render.
   await selectAccount((provider ?? user).address);
   await goto("#/provider");
