@@ -509,7 +509,14 @@ disk_gib = 100
         async move { c.worker(worker_id).await.unwrap().unwrap().last_heartbeat > stopped_at }
     })
     .await;
-    assert!(agent_metrics.heartbeats.load(Ordering::Relaxed) > heartbeats);
+    // The agent counts a heartbeat once its submission returns, which can be after the block
+    // that holds it is visible here (or, if that submission's watch broke in the reconnection,
+    // at its next heartbeat).
+    wait_until(&client, 2 * len, "the agent counting a heartbeat", || {
+        let counted = agent_metrics.heartbeats.load(Ordering::Relaxed) > heartbeats;
+        async move { counted }
+    })
+    .await;
     wait_until(&client, 3 * len, "a pass after the restart", || {
         let c = client.clone();
         async move {

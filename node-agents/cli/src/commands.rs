@@ -228,33 +228,29 @@ async fn order_blocks(client: &Client, length: OrderLength) -> Result<BlockNumbe
     Ok(duration)
 }
 
-/// What `place_order` by `who` would do now with these terms (runtime API `OrdersApi::quote`),
-/// or why it would not be placed, in words.
+/// What `place_order` by `who` would do now with `req`'s terms and `duration` blocks (runtime
+/// API `OrdersApi::quote`), or why it would not be placed, in words.
 pub async fn quote(
     client: &Client,
     who: &AccountId32,
-    gpu_model: &GpuModel,
-    gpus: u32,
+    req: &PlaceRequest,
     duration: BlockNumber,
-    max_price: Balance,
-    worker: Option<u64>,
-    points: Balance,
 ) -> Result<std::result::Result<OrderQuote, String>> {
     let answer = client
         .call_api(kaisar::runtime_apis().orders_api().quote(
             who.clone(),
-            gpu_model.clone(),
-            gpus,
+            req.gpu_model.clone(),
+            req.gpus,
             duration,
-            max_price,
-            points,
-            worker,
+            req.max_price,
+            req.points,
+            req.worker,
         ))
         .await
         .context("asking the chain for a quote")?;
     Ok(match answer {
         Ok(quote) => Ok(quote),
-        Err(refusal) => Err(refusal_in_words(client, gpu_model, gpus, &refusal).await),
+        Err(refusal) => Err(refusal_in_words(client, &req.gpu_model, req.gpus, &refusal).await),
     })
 }
 
@@ -294,18 +290,9 @@ pub async fn refusal_in_words(
 pub async fn show_quote(client: &Client, who: &AccountId32, req: &PlaceRequest) -> Result<()> {
     let bph = blocks_per_hour(client).await?;
     let duration = order_blocks(client, req.duration).await?;
-    let answer = quote(
-        client,
-        who,
-        &req.gpu_model,
-        req.gpus,
-        duration,
-        req.max_price,
-        req.worker,
-        req.points,
-    )
-    .await?;
-    let q = answer.map_err(|why| anyhow!("no order possible now: {why}"))?;
+    let q = quote(client, who, req, duration)
+        .await?
+        .map_err(|why| anyhow!("no order possible now: {why}"))?;
     println!(
         "An order of {} x {} for {} would go to worker {} at {} per GPU-hour.",
         req.gpus,
@@ -347,18 +334,9 @@ pub async fn place_order(
     let duration = order_blocks(client, req.duration).await?;
     // Ordering never fails silently, nor for a reason the chain could tell beforehand: ask for
     // a quote first and say why no order would be placed.
-    quote(
-        client,
-        &account_of(signer),
-        &req.gpu_model,
-        req.gpus,
-        duration,
-        req.max_price,
-        req.worker,
-        req.points,
-    )
-    .await?
-    .map_err(|why| anyhow!("the order was not placed: {why}"))?;
+    quote(client, &account_of(signer), &req, duration)
+        .await?
+        .map_err(|why| anyhow!("the order was not placed: {why}"))?;
 
     let access = AccessKeyPair::generate();
     let pending = keys.save_pending(&access)?;
