@@ -256,7 +256,11 @@ fn run_challenge(
 }
 
 /// One whole check of `worker` in `epoch` by `checkers` (all assigned slots must be theirs):
-/// commit, challenge, seal, reveal. Returns the outcome event of the finalizing reveal.
+/// commit, challenge, seal, reveal. Returns the outcome event of the finalizing reveal and the
+/// epoch the check ran in: on this chain the three checkers hold the only three slots, and the
+/// assignment draws at most `MaxAssignmentTries` times with replacement, so now and then it finds
+/// only two of them; nothing happens to an epoch's check nobody commits to, so the check then
+/// runs in the next epoch (a fresh draw) instead.
 #[allow(clippy::too_many_arguments)]
 async fn check(
     client: &Client,
@@ -269,12 +273,26 @@ async fn check(
 ) -> (
     attest_events::CheckFinalized,
     kaisar_chain_client::TxOutcome,
+    u32,
 ) {
     let len = epoch_length(client).await;
+    let mut epoch = epoch;
+    let mut tries = 0;
+    let slots = loop {
+        reach(client, epoch * len).await;
+        let slots = assigned(client, checkers, epoch, worker_id).await;
+        if slots.len() == 3 {
+            break slots;
+        }
+        tries += 1;
+        assert!(
+            tries < 4,
+            "three slots assigned in none of 4 epochs: {}",
+            slots.len()
+        );
+        epoch += 1;
+    };
     let start = epoch * len;
-    reach(client, start).await;
-    let slots = assigned(client, checkers, epoch, worker_id).await;
-    assert_eq!(slots.len(), 3, "three slots assigned");
 
     // Commit nonces (before the challenge randomness is drawn).
     let mut nonces = Vec::new();
@@ -354,7 +372,8 @@ async fn check(
             finalized = Some((ev, out));
         }
     }
-    finalized.expect("the third reveal finalizes the check")
+    let (ev, out) = finalized.expect("the third reveal finalizes the check");
+    (ev, out, epoch)
 }
 
 #[tokio::test]
@@ -406,7 +425,7 @@ async fn a_worker_is_activated_by_three_checkers_and_a_failed_verdict_refunds_it
 
     // The slots are active from the next epoch; the worker is checked there.
     let epoch = client.best_number().await.unwrap() / len + 1;
-    let (finalized, _) = check(
+    let (finalized, _, _) = check(
         &client,
         &checkers,
         epoch,
@@ -472,7 +491,6 @@ async fn a_worker_is_activated_by_three_checkers_and_a_failed_verdict_refunds_it
         .unwrap()
         .unwrap_or_default();
     let next = client.best_number().await.unwrap() / len + 1;
-    let maturity_epoch = next;
     reach(&client, (next * len).saturating_sub(4)).await;
     let report = ok(
         &client,
@@ -490,7 +508,7 @@ async fn a_worker_is_activated_by_three_checkers_and_a_failed_verdict_refunds_it
     )
     .await;
     assert!(!report.has::<kaisar::orders::events::ProviderPaid>());
-    let (finalized, _) = check(
+    let (finalized, _, maturity_epoch) = check(
         &client,
         &checkers,
         next,
@@ -552,7 +570,7 @@ async fn a_worker_is_activated_by_three_checkers_and_a_failed_verdict_refunds_it
     // The next epoch the worker does not answer: three Unreachable attestations fail it.
     let epoch = client.best_number().await.unwrap() / len + 1;
     assert_eq!(epoch, dispute.recheck_epoch);
-    let (finalized, outcome) = check(
+    let (finalized, outcome, _) = check(
         &client,
         &checkers,
         epoch,
