@@ -518,6 +518,41 @@ pub async fn assert_chain_consistent(client: &Client) {
     );
 }
 
+/// Build a test image `localhost/<name>:latest` in `dir`: the provider tests' static HTTP server
+/// (`/exit<N>` exits with N) in a `FROM scratch` image (no registry is reachable). Tests that run
+/// at the same time use different names.
+pub fn build_image(dir: &Path, name: &str) -> String {
+    let image = format!("localhost/{name}:latest");
+    let src = workspace_root().join("node-agents/provider/tests/testimage/server.c");
+    let out = std::process::Command::new("gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(dir.join("app"))
+        .arg(&src)
+        .output()
+        .expect("gcc is needed to build the test image");
+    assert!(
+        out.status.success(),
+        "gcc -static failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        dir.join("Containerfile"),
+        "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new("podman")
+        .args(["build", "-q", "-t", &image])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "podman build failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    image
+}
+
 /// A `podman system service` on a socket in a temporary directory; killed (and this agent's
 /// containers removed) on drop.
 pub struct Podman {

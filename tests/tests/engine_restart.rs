@@ -28,7 +28,11 @@ use std::{
 };
 
 use kaisar_chain_client::{
-    kaisar, signer::account_of, subxt::rpcs::rpc_params, subxt_signer::sr25519::Keypair, types::*,
+    kaisar::{self, popw_attestations::events as attest},
+    signer::account_of,
+    subxt::rpcs::rpc_params,
+    subxt_signer::sr25519::Keypair,
+    types::*,
     AccountId32, BlockNumber, Client, Signer, H256, UNITS,
 };
 use kaisar_checker::{
@@ -250,6 +254,39 @@ async fn block_hash(client: &Client, n: BlockNumber) -> Option<H256> {
         .rpc_request("chain_getBlockHash", rpc_params![n])
         .await
         .unwrap()
+}
+
+/// The `RecheckConcluded` event of `worker` in blocks `from..=to`.
+async fn recheck_concluded(
+    client: &Client,
+    from: BlockNumber,
+    to: BlockNumber,
+    worker: u64,
+) -> attest::RecheckConcluded {
+    for n in from..=to {
+        let hash = block_hash(client, n).await.expect("a block the chain has");
+        let events = client
+            .at(hash)
+            .await
+            .unwrap()
+            .events()
+            .fetch()
+            .await
+            .unwrap();
+        for ev in events.iter().flatten() {
+            if (ev.pallet_name(), ev.event_name()) != ("PopwAttestations", "RecheckConcluded") {
+                continue;
+            }
+            let e = ev
+                .decode_fields_as::<attest::RecheckConcluded>()
+                .expect("fields")
+                .expect("decodes");
+            if e.worker == worker {
+                return e;
+            }
+        }
+    }
+    panic!("no RecheckConcluded for worker {worker} in blocks {from}..={to}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -536,6 +573,96 @@ disk_gib = 100
         client.worker(worker_id).await.unwrap().unwrap().status,
         WorkerStatus::Active
     );
+
+    // A user's dispute, re-checked by the daemons. Each operator gets a second license (six
+    // slots: each daemon works two), so that slots other than those of the worker's latest
+    // verdict are there to draw. The user orders a container on the worker (the agent runs it
+    // and accepts) and disputes the service; the re-check's slots, drawn from the next epoch's
+    // seed, are worked by the daemons against the agent's responder like a regular check's
+    // (commit, challenge, seal, reveal). The worker passes: the dispute is rejected and its bond
+    // goes to the provider; the order runs on.
+    for i in 0..3 {
+        let (_, signer) = seeded(&format!("checker{i}"));
+        self_delegated_license(&client, &alice, &signer).await;
+    }
+    let image_dir = tempfile::tempdir().unwrap();
+    let image = tokio::task::block_in_place(|| build_image(image_dir.path(), "kaisar-e2e-restart"));
+    let (_, user) = seeded("user");
+    let user_id = account_of(&user);
+    fund(&client, &alice, &user_id, 100 * UNITS).await;
+    let mut spec = order_spec(worker_id, GpuModel::H100Sxm, 1, 600, UNITS);
+    spec.image = BoundedVec(image.into_bytes());
+    spec.ports = BoundedVec(vec![8080]);
+    spec.user_public_key = kaisar_cli::access::AccessKeyPair::generate().public_key();
+    let (placed, _) = place_order(&client, &user, spec, 0).await;
+    let order_id = placed.order_id;
+    let running = |c: Client| async move {
+        matches!(
+            c.order(order_id).await.unwrap().unwrap().status,
+            OrderStatus::Running { .. }
+        )
+    };
+    wait_until(&client, len, "the agent accepts the order", || {
+        running(client.clone())
+    })
+    .await;
+    let disputed = ok(
+        &client,
+        "dispute",
+        &kaisar::tx().popw_attestations().dispute(order_id),
+        &user,
+    )
+    .await;
+    let dispute = disputed.expect_event::<attest::ServiceDisputed>().unwrap();
+    assert_eq!(dispute.worker, worker_id);
+    wait_until(
+        &client,
+        3 * len,
+        "the daemons conclude the re-check",
+        || {
+            let c = client.clone();
+            async move {
+                c.fetch(
+                    kaisar::storage().popw_attestations().rechecks(),
+                    (worker_id,),
+                )
+                .await
+                .unwrap()
+                .is_none()
+            }
+        },
+    )
+    .await;
+    let concluded = recheck_concluded(
+        &client,
+        disputed.block_number,
+        client.best_number().await.unwrap(),
+        worker_id,
+    )
+    .await;
+    eprintln!("e2e: the dispute's re-check: {concluded:?}");
+    assert_eq!(concluded.epoch, dispute.recheck_epoch);
+    assert!(
+        concluded.assigned >= 1,
+        "fresh slots were drawn: {concluded:?}"
+    );
+    assert_eq!(
+        concluded.revealed, concluded.assigned,
+        "every drawn slot's daemon revealed: {concluded:?}"
+    );
+    assert_eq!(concluded.passes, concluded.revealed, "{concluded:?}");
+    assert!(matches!(
+        concluded.result,
+        kaisar::runtime_types::pallet_popw_attestations::types::RecheckResult::Rejected
+    ));
+    assert_eq!(concluded.bond_to, account_of(&provider));
+    assert_eq!(concluded.bond, dispute.bond);
+    assert_eq!(
+        client.held(&user_id, &dispute_bond_hold()).await.unwrap(),
+        0,
+        "the bond left the user"
+    );
+    assert!(running(client.clone()).await, "the order runs on");
 
     // Stop the daemons cleanly, then the engine.
     stop_tx.send(true).unwrap();

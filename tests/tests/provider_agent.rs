@@ -21,39 +21,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Build the test image: the provider tests' static HTTP server (`/exit<N>` exits with N).
-fn build_image(dir: &Path) -> String {
-    let image = "localhost/kaisar-e2e-agent:latest".to_string();
-    let src = workspace_root().join("node-agents/provider/tests/testimage/server.c");
-    let out = Command::new("gcc")
-        .args(["-static", "-O2", "-o"])
-        .arg(dir.join("app"))
-        .arg(&src)
-        .output()
-        .expect("gcc is needed to build the test image");
-    assert!(
-        out.status.success(),
-        "gcc -static failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(
-        dir.join("Containerfile"),
-        "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n",
-    )
-    .unwrap();
-    let out = Command::new("podman")
-        .args(["build", "-q", "-t", &image])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "podman build failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    image
-}
-
 /// HTTP GET `path` on `127.0.0.1:port` until it answers 200 (deadline 30 s): the body.
 async fn http_get(port: u16, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -227,7 +194,7 @@ async fn provider_agent_registers_serves_reports_and_reconciles_after_restarts()
         return;
     };
     let image_dir = tempfile::tempdir().unwrap();
-    let image = build_image(image_dir.path());
+    let image = build_image(image_dir.path(), "kaisar-e2e-agent");
     let _serial = serial().await;
     let client = connect().await;
 
