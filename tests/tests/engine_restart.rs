@@ -581,6 +581,15 @@ disk_gib = 100
     // seed, are worked by the daemons against the agent's responder like a regular check's
     // (commit, challenge, seal, reveal). The worker passes: the dispute is rejected and its bond
     // goes to the provider; the order runs on.
+    //
+    // From here the engine builds blocks only when asked (Manual): one every 3 s from the
+    // pump, holding every transaction that arrived meanwhile, as a node's block time would.
+    // (With a block per transaction, the six slots' and the re-check's commitments alone
+    // would use up the commit window, which is counted in blocks.)
+    client
+        .rpc_request::<serde_json::Value>("dev_setBlockBuildMode", rpc_params!["Manual"])
+        .await
+        .unwrap();
     for i in 0..3 {
         let (_, signer) = seeded(&format!("checker{i}"));
         self_delegated_license(&client, &alice, &signer).await;

@@ -15,8 +15,6 @@ use kaisar_provider::agent::AccessDetails;
 use kaisar_provider::config::Config;
 use kaisar_provider::containers::{AgentContainer, ContainerRuntime};
 use kaisar_provider::metrics::Metrics;
-use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -268,6 +266,14 @@ disk_gib = 100
     assert_eq!(
         worker.spec.gpus.0[0].uuid_hash,
         gpu_uuid_hash_of("agent-gpu0")
+    );
+    // The rest of the registration comes from the agent's `[registration]` config.
+    assert_eq!(worker.spec.region.0, b"eu-west".to_vec());
+    assert_eq!(worker.spec.endpoint.0, b"http://127.0.0.1:9955".to_vec());
+    assert_eq!(worker.spec.price_per_gpu_hour, price);
+    assert_eq!(
+        (worker.spec.cpu_cores, worker.spec.ram_mib, worker.spec.disk_gib),
+        (8, 16384, 100)
     );
     until("the first heartbeat", 60, || async {
         let w = client.worker(worker_id).await.unwrap().unwrap();
