@@ -179,7 +179,8 @@ async fn containers_of(runtime: &ContainerRuntime, order: u64) -> Vec<AgentConta
 /// container still running, once with it gone): reconciled, same token and port, one container,
 /// reports continue at the next seq without a failed (duplicate) transaction; the node goes
 /// away and comes back: the agent reconnects and carries on → the user
-/// cancels: the container is removed → an order for an image the host lacks is rejected.
+/// cancels: the container is removed → an order for an image the host lacks fails with a typed
+/// `ImageUnavailable` exit the user sees (refunded in full).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn provider_agent_registers_serves_reports_and_reconciles_after_restarts() {
     let _ = tracing_subscriber::fmt()
@@ -456,26 +457,37 @@ disk_gib = 100
     assert_eq!(metrics.tx_failures.load(Ordering::Relaxed), 0);
     assert!(metrics.containers_removed.load(Ordering::Relaxed) >= 1);
 
-    // 8. An order for an image the host does not have is rejected (refunded in full).
+    // 8. An order for an image the host does not have fails at its first start: the agent
+    //    reports `ImageUnavailable` on the Pending order (the user sees it in the exit
+    //    records), and the order fails as a service failure, refunded in full.
     let mut spec = order_spec(worker_id, GpuModel::H100Sxm, 1, 600, price);
     spec.image = BoundedVec(b"localhost/kaisar-e2e-missing:none".to_vec());
     spec.ports = BoundedVec(vec![8080]);
     spec.user_public_key = keys.public_key();
     let (placed, _) = place_order(&client, &user, spec, 0).await;
     let missing = placed.order_id;
-    until("the rejection", 60, || async {
+    until("the failure before start", 60, || async {
         matches!(
             order_of(&client, missing).await.status,
             OrderStatus::Failed {
-                reason: FailureReason::Rejected,
+                reason: FailureReason::ServiceFailed,
                 ..
             }
         )
         .then_some(())
     })
     .await;
+    let records = client
+        .fetch(kaisar::storage().orders().exit_records(), (missing,))
+        .await
+        .unwrap()
+        .map(|r| r.0)
+        .unwrap_or_default();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].kind, ExitKind::ImageUnavailable);
+    assert_eq!(records[0].restarts, 0);
     assert!(containers_of(&runtime, missing).await.is_empty());
-    until("the rejection counted", 30, || async {
+    until("the failure counted", 30, || async {
         (metrics.orders_rejected.load(Ordering::Relaxed) == 1).then_some(())
     })
     .await;

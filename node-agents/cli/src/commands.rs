@@ -510,11 +510,8 @@ pub async fn order_status(client: &Client, keys: &KeyStore, id: u64) -> Result<(
         .unwrap_or_default();
     for exit in &exits {
         println!(
-            "  container exit at block #{} (after {} restart{}): {}",
-            exit.at,
-            exit.restarts,
-            if exit.restarts == 1 { "" } else { "s" },
-            format::exit_kind(&exit.kind)
+            "  {}",
+            format::exit_record(exit.at, exit.restarts, &exit.kind)
         );
     }
     if matches!(

@@ -183,6 +183,30 @@ pub fn exit_kind(
     }
 }
 
+/// One of an order's exit records, as `kaisar order status` prints it. A provider's fault
+/// reported before the container ever ran (restarts 0: the order failed at its first start)
+/// says the container could not be started rather than that it exited.
+pub fn exit_record(
+    at: BlockNumber,
+    restarts: u32,
+    kind: &kaisar_chain_client::kaisar::runtime_types::pallet_orders::types::ExitKind,
+) -> String {
+    use kaisar_chain_client::kaisar::runtime_types::pallet_orders::types::ExitKind;
+    let provider_fault = matches!(kind, ExitKind::ImageUnavailable | ExitKind::StartFailed);
+    if provider_fault && restarts == 0 {
+        format!(
+            "container not started at block #{at}: {}; the order failed and is refunded",
+            exit_kind(kind)
+        )
+    } else {
+        format!(
+            "container exit at block #{at} (after {restarts} restart{}): {}",
+            if restarts == 1 { "" } else { "s" },
+            exit_kind(kind)
+        )
+    }
+}
+
 /// The short name of an order status.
 pub fn order_status_name(status: &OrderStatus) -> &'static str {
     match status {
@@ -285,6 +309,26 @@ pub fn text_or_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exit_records_say_whether_the_container_exited_or_never_started() {
+        use kaisar_chain_client::kaisar::runtime_types::pallet_orders::types::ExitKind;
+        assert_eq!(
+            exit_record(12, 0, &ExitKind::ImageUnavailable),
+            "container not started at block #12: the image is unavailable on the host \
+             (provider's fault); the order failed and is refunded"
+        );
+        assert_eq!(
+            exit_record(30, 1, &ExitKind::Exited { code: 7 }),
+            "container exit at block #30 (after 1 restart): the container's process exited \
+             with code 7"
+        );
+        assert_eq!(
+            exit_record(40, 2, &ExitKind::StartFailed),
+            "container exit at block #40 (after 2 restarts): the container engine could not \
+             start it (provider's fault)"
+        );
+    }
 
     #[test]
     fn amounts_parse_in_whole_and_fractional_tokens() {

@@ -576,6 +576,30 @@ impl Agent {
         }
     }
 
+    /// A Pending order whose container cannot be started through the provider's fault (the
+    /// image is missing and cannot be pulled, the engine cannot create or start it): report it
+    /// on-chain as a typed exit (`report_exit` on the Pending order), which the user sees in
+    /// the order's exit records and which fails the order with a full refund exactly as a
+    /// rejection does.
+    async fn fail_before_start(
+        &mut self,
+        client: &Client,
+        order_id: OrderId,
+        kind: ExitKind,
+        why: &str,
+    ) {
+        tracing::warn!(
+            order = order_id,
+            reason = why,
+            ?kind,
+            "cannot start the order's container: reporting it on-chain (the order fails and is \
+             refunded)"
+        );
+        if self.report_exit(client, order_id, kind, 0).await {
+            Metrics::inc(&self.metrics.orders_rejected);
+        }
+    }
+
     async fn serve(
         &mut self,
         client: &Client,
@@ -592,7 +616,9 @@ impl Agent {
         match self.runtime.ensure_image(&image).await {
             Ok(()) => {}
             Err(e @ ContainerError::ImageMissing { .. }) => {
-                return self.reject(client, order_id, &e.to_string()).await
+                return self
+                    .fail_before_start(client, order_id, ExitKind::ImageUnavailable, &e.to_string())
+                    .await
             }
             Err(e) => {
                 // The engine failed: try again at the next block.
@@ -633,7 +659,13 @@ impl Agent {
                     }
                     Err(e) => {
                         let _ = self.state.remove(order_id);
-                        return self.reject(client, order_id, &e.to_string()).await;
+                        let kind = match e {
+                            ContainerError::ImageMissing { .. } => ExitKind::ImageUnavailable,
+                            _ => ExitKind::StartFailed,
+                        };
+                        return self
+                            .fail_before_start(client, order_id, kind, &e.to_string())
+                            .await;
                     }
                 }
             }

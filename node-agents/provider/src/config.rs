@@ -376,6 +376,22 @@ impl Config {
             if !(c.default_cpus.is_finite() && c.default_cpus > 0.0) {
                 return Err("containers.default_cpus must be positive".into());
             }
+            // Real GPUs with containers that get none would take GPU orders (and pay) for
+            // containers without their GPUs. The attach method depends on the engine (CDI for
+            // Podman, device requests for Docker), which the config does not tell: refuse
+            // rather than guess.
+            if config.gpu.backend == BackendKind::Nvml
+                && c.gpu_attach == crate::containers::GpuAttach::None
+            {
+                return Err(
+                    "gpu.backend = \"nvml\" with containers.gpu_attach = \"none\" (the default) \
+                     would run GPU orders in containers without their GPUs: set \
+                     containers.gpu_attach = \"cdi\" (Podman, with the NVIDIA Container \
+                     Toolkit's CDI spec from `nvidia-ctk cdi generate`) or \
+                     \"device_requests\" (Docker with the NVIDIA Container Toolkit)"
+                        .into(),
+                );
+            }
         }
         let r = &config.responder;
         if r.max_concurrent == 0 {
@@ -543,6 +559,33 @@ mod tests {
             assert!(err.contains(needle), "{needle:?} not in {err:?}");
         }
         assert!(Config::parse("[gpu]\nbackend = \"nvml\"\n").is_ok());
+    }
+
+    #[test]
+    fn real_gpus_with_containers_that_get_no_gpu_are_refused() {
+        for attach in ["", "gpu_attach = \"none\"\n"] {
+            let text =
+                format!("[gpu]\nbackend = \"nvml\"\n[containers]\nsocket = \"/s\"\n{attach}");
+            let err = Config::parse(&text).unwrap_err();
+            for needle in [
+                "gpu.backend = \"nvml\"",
+                "containers.gpu_attach = \"none\"",
+                "\"cdi\"",
+                "\"device_requests\"",
+            ] {
+                assert!(err.contains(needle), "{needle:?} not in {err:?}");
+            }
+        }
+        for attach in ["cdi", "device_requests"] {
+            let text = format!(
+                "[gpu]\nbackend = \"nvml\"\n[containers]\nsocket = \"/s\"\ngpu_attach = \"{attach}\"\n"
+            );
+            assert!(Config::parse(&text).is_ok(), "{attach}");
+        }
+        // The fake backend (development, no GPU) may run containers without GPUs.
+        let fake =
+            "[gpu]\nbackend = \"fake\"\nfixture = \"f.json\"\n[containers]\nsocket = \"/s\"\n";
+        assert!(Config::parse(fake).is_ok());
     }
 
     #[test]

@@ -208,8 +208,10 @@ pub struct ExitEvent {
     pub order_id: OrderId,
     /// The exit code (`None` if the container never ran, e.g. its image was missing).
     pub exit_code: Option<i64>,
-    /// Killed by the kernel for exceeding its memory limit, as the engine reports it (Podman 4.3
-    /// with runc on cgroup v1 does not report it: such a kill shows as `signal: Some(9)` only).
+    /// Killed by the kernel for exceeding its memory limit: as the engine reports it
+    /// (`State.OOMKilled`) or, where the engine does not (Podman 4.3 with runc on cgroup v1),
+    /// as the kernel's log records it for the container's own memory cgroup
+    /// ([`ContainerRuntime::exit_event`], see [`crate::oom`]; a SIGKILL alone is not enough).
     pub oom_killed: bool,
     /// The signal that ended the main process (exit codes above 128 are `128 + signal`).
     pub signal: Option<i32>,
@@ -974,7 +976,39 @@ impl ContainerRuntime {
             .and_then(|l| l.get(LABEL_ORDER))
             .and_then(|o| o.parse().ok())
             .ok_or_else(|| ContainerError::NotFound(format!("{id} (not an order container)")))?;
-        exit_event_of(order_id, &inspect).ok_or_else(|| ContainerError::StillRunning(id.into()))
+        let mut event = exit_event_of(order_id, &inspect)
+            .ok_or_else(|| ContainerError::StillRunning(id.into()))?;
+        if !event.oom_killed && event.signal == Some(9) && !inspect.id.is_empty() {
+            // The engine did not say OOM, but the process was SIGKILLed: ask the kernel's log
+            // (see [`crate::oom`]); only a kill by this container's own memory limit counts.
+            let lines = tokio::task::spawn_blocking(crate::oom::kernel_oom_kill_lines)
+                .await
+                .ok()
+                .flatten();
+            match lines {
+                Some(lines)
+                    if crate::oom::memcg_oom_killed(
+                        &inspect.id,
+                        lines.iter().map(String::as_str),
+                    ) =>
+                {
+                    tracing::info!(
+                        order = order_id,
+                        container = %inspect.id,
+                        "the kernel logged an OOM kill by the container's memory limit (the \
+                         engine did not report it)"
+                    );
+                    event.oom_killed = true;
+                }
+                Some(_) => {}
+                None => tracing::debug!(
+                    order = order_id,
+                    "SIGKILLed container, the engine reports no OOM and the kernel log is not \
+                     readable: reported as its exit code"
+                ),
+            }
+        }
+        Ok(event)
     }
 
     /// Poll [`ContainerRuntime::exit_event`] until the container exits or `timeout` passes

@@ -75,18 +75,34 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(log: &config::LogConfig) {
+    use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&log.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    log_subscriber(filter, log.json, ansi, std::io::stderr).init();
+}
+
+/// The `tracing` subscriber of `[log]`: JSON lines when `json`, else text (with colours when
+/// `ansi`), to `writer`.
+fn log_subscriber<W>(
+    filter: tracing_subscriber::EnvFilter,
+    json: bool,
+    ansi: bool,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    if log.json {
-        builder.json().init();
+        .with_ansi(ansi)
+        .with_writer(writer);
+    if json {
+        Box::new(builder.json().finish())
     } else {
-        builder.init();
+        Box::new(builder.finish())
     }
 }
 
@@ -176,5 +192,52 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
         _ = tokio::signal::ctrl_c() => tracing::info!("ctrl-c: shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// What a subscriber built by [`log_subscriber`] writes for one event.
+    fn log_one_event(json: bool) -> String {
+        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = out.clone();
+        let writer = move || Sink(sink.clone());
+        let filter = tracing_subscriber::EnvFilter::new("info");
+        let subscriber = log_subscriber(filter, json, false, writer);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(order = 7, "order accepted");
+        });
+        let bytes = out.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn log_json_writes_one_json_object_per_event_and_text_otherwise() {
+        let json = log_one_event(true);
+        let line: serde_json::Value = serde_json::from_str(json.trim()).expect("a JSON line");
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["fields"]["message"], "order accepted");
+        assert_eq!(line["fields"]["order"], 7);
+        let text = log_one_event(false);
+        assert!(serde_json::from_str::<serde_json::Value>(text.trim()).is_err());
+        assert!(
+            text.contains("order accepted") && text.contains("order=7"),
+            "{text}"
+        );
     }
 }

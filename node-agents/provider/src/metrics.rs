@@ -14,7 +14,8 @@ use std::sync::Arc;
 pub struct Metrics {
     /// Orders accepted (containers started and access details posted).
     pub orders_served: AtomicU64,
-    /// Orders rejected (image missing, container not startable).
+    /// Orders failed before their container started: rejected (`reject_order`), or reported
+    /// on-chain as `ImageUnavailable` / `StartFailed` on the Pending order (`report_exit`).
     pub orders_rejected: AtomicU64,
     /// Usage reports accepted by the chain.
     pub usage_reports: AtomicU64,

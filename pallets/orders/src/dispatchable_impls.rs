@@ -441,6 +441,10 @@ impl<T: Config> Pallet<T> {
         Self::fail_order(order_id, order, reason)
     }
 
+    /// Record a container exit (see [`Pallet::report_exit`]): on a Running order any kind; on
+    /// a Pending order only a provider's fault (its container could not be started), which
+    /// then fails the order through the same [`Self::fail_order`] path as `reject_order` (a
+    /// full refund as a service failure; no period was reported, so nothing is paid).
     pub(crate) fn do_report_exit(
         agent: T::AccountId,
         order_id: OrderId,
@@ -449,10 +453,13 @@ impl<T: Config> Pallet<T> {
     ) -> DispatchResult {
         let order = Orders::<T>::get(order_id).ok_or(Error::<T>::UnknownOrder)?;
         Self::ensure_agent(&agent, order.worker)?;
-        ensure!(
-            matches!(order.status, OrderStatus::Running { .. }),
-            Error::<T>::InvalidOrderState
-        );
+        let allowed = match order.status {
+            OrderStatus::Running { .. } => true,
+            // A container that never ran cannot exit by the user's workload.
+            OrderStatus::Pending { .. } => kind.is_provider_fault(),
+            _ => false,
+        };
+        ensure!(allowed, Error::<T>::InvalidOrderState);
         let at = frame_system::Pallet::<T>::block_number();
         ExitRecords::<T>::mutate(order_id, |records| {
             if records.is_full() {

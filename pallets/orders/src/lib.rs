@@ -15,7 +15,9 @@
 //!                   │                          │                  reported periods are unmatured
 //!                   │                          │                  (provider keeps what matured
 //!                   │                          │                  reports earned, rest refunded)
-//!                   └─ not accepted in time, reject_order, worker unavailable ─▶ Failed
+//!                   └─ not accepted in time, reject_order, report_exit (provider's fault),
+//!                      worker unavailable ─▶ Failed
+//!                                              ├─ report_exit (provider's fault) ─▶ Failed
 //!                                              └─ worker unavailable, no final report ─▶ Failed
 //!                                   Settling ──── worker unavailable ─▶ Failed
 //!
@@ -383,9 +385,10 @@ pub mod pallet {
             /// Block at which it ends.
             ends_at: BlockNumberFor<T>,
         },
-        /// The agent reported how a Running order's container stopped. A provider's fault
-        /// (`ImageUnavailable`, `StartFailed`) also fails the order (`OrderFailed` with
-        /// `ServiceFailed`, refunded as a service failure).
+        /// The agent reported how a Running order's container stopped, or that a Pending
+        /// order's container could not be started. A provider's fault (`ImageUnavailable`,
+        /// `StartFailed`) also fails the order (`OrderFailed` with `ServiceFailed`, refunded as
+        /// a service failure: in full for a Pending order).
         ContainerExited {
             /// The order.
             order_id: OrderId,
@@ -765,16 +768,33 @@ pub mod pallet {
             Self::do_settle_order(order_id)
         }
 
-        /// Report how a Running order's container stopped (the user sees it in
-        /// [`ExitRecords`] and the `ContainerExited` event). A provider's fault
-        /// (`ImageUnavailable`, `StartFailed`) fails the order as a service failure: matured
-        /// periods are paid, the rest refunded (as points where the user prefers).
+        /// Report how an order's container stopped, or that it could not be started (the user
+        /// sees it in [`ExitRecords`] and the `ContainerExited` event). A provider's fault
+        /// (`ImageUnavailable`, `StartFailed`) fails the order as a service failure
+        /// (`OrderFailed` with `ServiceFailed`): matured periods are paid, the rest refunded
+        /// (as points where the user prefers).
         ///
-        /// - `origin`: signed; the agent of the order's worker.
-        /// - `order_id`: a Running order.
+        /// On a Pending order (its container could not be started at all, e.g. the ordered
+        /// image is missing on the host) only a provider's fault may be reported: it is
+        /// recorded like any exit, then the order fails and is refunded in full exactly as by
+        /// `reject_order`, with the reason on-chain instead of in the agent's log.
+        ///
+        /// - `origin`: signed; the agent of the order's worker (else `NotWorkerAgent`).
+        /// - `order_id`: a Running order, or a Pending order for `ImageUnavailable` /
+        ///   `StartFailed`; else `InvalidOrderState` (a user-side kind such as `Exited` or
+        ///   `OomKilled` on a Pending order, or any kind on an ended order).
         /// - `kind`: how it stopped; `restarts`: restarts before this exit.
+        //
+        // Weight: the worse of the two paths. The Pending path is `reject_order`'s (measured:
+        // `fail_order` of a Pending order) plus one `ExitRecords` write of an empty list, which
+        // the `report_exit` benchmark (a Running order failed with a matured and an unmatured
+        // period, a full exit list, one payment and accrual) exceeds in every component; the
+        // `max` keeps it covered should a re-measurement say otherwise, so no separate
+        // benchmark case is needed.
         #[pallet::call_index(8)]
-        #[pallet::weight(T::WeightInfo::report_exit().saturating_add(Pallet::<T>::accrual_weight()))]
+        #[pallet::weight(T::WeightInfo::report_exit()
+            .max(T::WeightInfo::reject_order())
+            .saturating_add(Pallet::<T>::accrual_weight()))]
         pub fn report_exit(
             origin: OriginFor<T>,
             order_id: OrderId,

@@ -2866,6 +2866,160 @@ fn exit_reports_check_the_agent_and_the_orders_state() {
     });
 }
 
+#[test]
+fn image_unavailable_on_a_pending_order_is_recorded_and_refunded_in_full() {
+    use crate::{ExitKind, ExitRecord};
+    ExtBuilder::default().build_and_execute(|| {
+        let w = alice_worker();
+        set_prefers_points(USER, false);
+        let user_before = Balances::free_balance(USER);
+        let alice_before = Balances::free_balance(ALICE);
+        let issuance_before = Balances::total_issuance();
+        let id = place(USER, one_gpu(None), 0);
+        assert_eq!(free_gpus(w), 1);
+        run_to_block(2);
+
+        assert_ok!(Orders::report_exit(
+            RuntimeOrigin::signed(AGENT),
+            id,
+            ExitKind::ImageUnavailable,
+            0
+        ));
+
+        // The user sees why: the exit record and the event.
+        assert_eq!(
+            crate::ExitRecords::<Test>::get(id).into_inner(),
+            vec![ExitRecord {
+                kind: ExitKind::ImageUnavailable,
+                restarts: 0,
+                at: 2
+            }]
+        );
+        let events = orders_events();
+        assert!(events.contains(&Event::ContainerExited {
+            order_id: id,
+            kind: ExitKind::ImageUnavailable,
+            restarts: 0
+        }));
+        // Ended as a service failure, exactly like a rejection: a full refund, nothing paid.
+        assert_eq!(
+            status(id),
+            OrderStatus::Failed {
+                at: 2,
+                reason: FailureReason::ServiceFailed
+            }
+        );
+        assert!(events.contains(&Event::OrderFailed {
+            order_id: id,
+            reason: FailureReason::ServiceFailed
+        }));
+        assert!(events.contains(&Event::OrderRefunded {
+            order_id: id,
+            tokens: 200,
+            points: 0
+        }));
+        assert_eq!(Balances::free_balance(USER), user_before);
+        assert_eq!(Balances::free_balance(ALICE), alice_before);
+        assert_eq!(Balances::total_issuance(), issuance_before);
+        assert_eq!(escrow_balance(id), 0);
+        assert_eq!(order(id).deposit, 0);
+        assert_eq!(free_gpus(w), 2);
+        assert!(AccessBlobs::<Test>::get(id).is_none());
+        assert!(OrdersByWorker::<Test>::get(w).is_empty());
+    });
+}
+
+#[test]
+fn start_failed_on_a_pending_order_refunds_as_points_by_default() {
+    use crate::ExitKind;
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        assert_ok!(Orders::report_exit(
+            RuntimeOrigin::signed(AGENT),
+            id,
+            ExitKind::StartFailed,
+            0
+        ));
+        assert!(matches!(
+            status(id),
+            OrderStatus::Failed {
+                reason: FailureReason::ServiceFailed,
+                ..
+            }
+        ));
+        assert_eq!(points_of(USER), 200 * POINTS_PER_TOKEN);
+    });
+}
+
+#[test]
+fn a_users_exit_kind_on_a_pending_order_is_refused() {
+    use crate::ExitKind;
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        for kind in [ExitKind::Exited { code: 1 }, ExitKind::OomKilled] {
+            assert_noop!(
+                Orders::report_exit(RuntimeOrigin::signed(AGENT), id, kind, 0),
+                err(Error::InvalidOrderState)
+            );
+        }
+        assert!(matches!(status(id), OrderStatus::Pending { .. }));
+        assert!(crate::ExitRecords::<Test>::get(id).is_empty());
+    });
+}
+
+#[test]
+fn only_the_workers_agent_reports_an_image_unavailable_on_a_pending_order() {
+    use crate::ExitKind;
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        for who in [USER, ALICE] {
+            assert_noop!(
+                Orders::report_exit(
+                    RuntimeOrigin::signed(who),
+                    id,
+                    ExitKind::ImageUnavailable,
+                    0
+                ),
+                err(Error::NotWorkerAgent)
+            );
+        }
+        assert!(matches!(status(id), OrderStatus::Pending { .. }));
+    });
+}
+
+#[test]
+fn a_second_exit_report_on_an_order_failed_before_start_is_refused() {
+    use crate::ExitKind;
+    ExtBuilder::default().build_and_execute(|| {
+        alice_worker();
+        let id = place(USER, one_gpu(None), 0);
+        assert_ok!(Orders::report_exit(
+            RuntimeOrigin::signed(AGENT),
+            id,
+            ExitKind::ImageUnavailable,
+            0
+        ));
+        for kind in [
+            ExitKind::ImageUnavailable,
+            ExitKind::StartFailed,
+            ExitKind::OomKilled,
+        ] {
+            assert_noop!(
+                Orders::report_exit(RuntimeOrigin::signed(AGENT), id, kind, 0),
+                err(Error::InvalidOrderState)
+            );
+        }
+        assert_noop!(
+            Orders::reject_order(RuntimeOrigin::signed(AGENT), id),
+            err(Error::InvalidOrderState)
+        );
+        assert_eq!(crate::ExitRecords::<Test>::get(id).len(), 1);
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Quotes (runtime API `OrdersApi::quote`): a dry run of `place_order`
 // ---------------------------------------------------------------------------------------------

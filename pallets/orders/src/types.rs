@@ -70,11 +70,11 @@ pub enum ExitKind {
     #[codec(index = 1)]
     OomKilled,
     /// The ordered image could not be found or pulled on the host: the provider's failure (the
-    /// order fails and is refunded).
+    /// order fails and is refunded; reported on a Pending order when the first start fails).
     #[codec(index = 2)]
     ImageUnavailable,
     /// The container engine could not create or start the container: the provider's failure
-    /// (the order fails and is refunded).
+    /// (the order fails and is refunded; may be reported on a Pending order).
     #[codec(index = 3)]
     StartFailed,
 }
