@@ -273,7 +273,11 @@ disk_gib = 100
     assert_eq!(worker.spec.endpoint.0, b"http://127.0.0.1:9955".to_vec());
     assert_eq!(worker.spec.price_per_gpu_hour, price);
     assert_eq!(
-        (worker.spec.cpu_cores, worker.spec.ram_mib, worker.spec.disk_gib),
+        (
+            worker.spec.cpu_cores,
+            worker.spec.ram_mib,
+            worker.spec.disk_gib
+        ),
         (8, 16384, 100)
     );
     until("the first heartbeat", 60, || async {

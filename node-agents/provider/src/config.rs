@@ -179,10 +179,13 @@ pub struct GpuConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PopwBackend {
-    /// CUDA (the `cuda` build feature; one backend per GPU).
+    /// CUDA where it is there (a build with the `cuda` feature and a CUDA driver that loads on
+    /// every GPU), else the CPU, said in one log line at start.
+    #[default]
+    Auto,
+    /// CUDA (the `cuda` build feature; one backend per GPU); the agent does not start without it.
     Cuda,
     /// The CPU reference backend (no GPU; it cannot pass a GPU model's timing).
-    #[default]
     Cpu,
 }
 
@@ -256,7 +259,7 @@ impl Default for ResponderConfig {
     fn default() -> Self {
         Self {
             listen: default_listen(),
-            backend: PopwBackend::Cpu,
+            backend: PopwBackend::Auto,
             max_concurrent: default_max_concurrent(),
             max_challenge_lifetime_secs: default_lifetime(),
             commit_long_poll_secs: default_long_poll(),
@@ -525,6 +528,26 @@ mod tests {
         assert_eq!(containers.port_range, Some([20000, 20999]));
         assert_eq!(c.responder.listen.port(), 9955);
         assert!(c.responder.dev.unwrap().parse().is_ok());
+    }
+
+    #[test]
+    fn the_popw_backend_is_cuda_where_there_is_cuda_unless_the_config_says_otherwise() {
+        let backend = |toml: &str| Config::parse(toml).unwrap().responder.backend;
+        assert_eq!(backend("[gpu]\nbackend = \"nvml\"\n"), PopwBackend::Auto);
+        for (name, kind) in [
+            ("auto", PopwBackend::Auto),
+            ("cuda", PopwBackend::Cuda),
+            ("cpu", PopwBackend::Cpu),
+        ] {
+            let toml = format!("[gpu]\nbackend = \"nvml\"\n[responder]\nbackend = \"{name}\"\n");
+            assert_eq!(backend(&toml), kind);
+        }
+        assert!(
+            Config::parse("[gpu]\nbackend = \"nvml\"\n[responder]\nbackend = \"gpu\"\n")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown variant")
+        );
     }
 
     #[test]
