@@ -12,8 +12,12 @@
 //! transport) check it there until it is Active (nobody verifies it by sudo). Then the engine is
 //! stopped (SIGTERM to its process group) and started again: both daemons notice (connected 0),
 //! reconnect (connected 1, one more connection each), and carry on: the agent's next heartbeat
-//! and the checkers' next passing verdict land on the restarted engine. Skipped, with a message,
-//! only where `podman` is not installed.
+//! and the checkers' next passing verdict land on the restarted engine. Then a user orders a
+//! container on the worker and disputes the service: with a second license each, the daemons
+//! hold six slots, and those the re-check draws (not the worker's latest verdict's) are worked
+//! by the daemons against the agent like a regular check; the worker passes, the dispute is
+//! rejected and its bond goes to the provider. Skipped, with a message, only where `podman` is
+//! not installed.
 
 use std::{
     io::{BufRead, BufReader},
