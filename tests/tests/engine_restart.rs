@@ -13,8 +13,8 @@
 //! stopped (SIGTERM to its process group) and started again: both daemons notice (connected 0),
 //! reconnect (connected 1, one more connection each), and carry on: the agent's next heartbeat
 //! and the checkers' next passing verdict land on the restarted engine. Then a user orders a
-//! container on the worker and disputes the service: with a second license each, the daemons
-//! hold six slots, and those the re-check draws (not the worker's latest verdict's) are worked
+//! container on the worker and disputes the service: with three more operators' daemons, six
+//! slots are there, and those the re-check draws (not the worker's latest verdict's) are worked
 //! by the daemons against the agent like a regular check; the worker passes, the dispute is
 //! rejected and its bond goes to the provider. Skipped, with a message, only where `podman` is
 //! not installed.
@@ -260,6 +260,54 @@ async fn block_hash(client: &Client, n: BlockNumber) -> Option<H256> {
         .unwrap()
 }
 
+/// A checker daemon (`kaisar_checker::run`, in-process) for the operator with this seed,
+/// reaching the worker over HTTP; its state in `<dir>/checker<i>`.
+fn spawn_checker(
+    url: &str,
+    dir: &Path,
+    i: usize,
+    seed: &[u8; 32],
+    transport: &Arc<dyn Transport>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> (
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+    Arc<kaisar_checker::Metrics>,
+) {
+    let m = Arc::new(kaisar_checker::Metrics::default());
+    let config = DaemonConfig {
+        chain_url: url.to_string(),
+        state_dir: dir.join(format!("checker{i}")),
+        // The agent follows blocks faster than the checkers: it has read an epoch's challenge
+        // randomness when they challenge (it refuses challenges before that; its reads take a
+        // second or more here).
+        poll_interval: Duration::from_millis(3000),
+        reconnect_after_failures: 3,
+        core: CoreConfig {
+            // A CPU cannot meet the model's calibrated speed: rows are judged, timing not.
+            judge_timing: false,
+            shape: Some(SHAPE),
+            openings: 16,
+            timing: ExchangeTiming {
+                ping_interval: Duration::from_millis(200),
+                request_timeout: Duration::from_secs(5),
+                // The checkers take turns on the worker's one GPU.
+                accept_retry_for: Duration::from_secs(10),
+                ..ExchangeTiming::default()
+            },
+            ..CoreConfig::default()
+        },
+    };
+    let key = OperatorKey::from_secret(&format!("0x{}", hex::encode(seed))).unwrap();
+    let task = tokio::spawn(kaisar_checker::run(
+        config,
+        key,
+        transport.clone(),
+        m.clone(),
+        stop.clone(),
+    ));
+    (task, m)
+}
+
 /// The `RecheckConcluded` event of `worker` in blocks `from..=to`.
 async fn recheck_concluded(
     client: &Client,
@@ -397,39 +445,9 @@ disk_gib = 100
     let mut checkers = Vec::new();
     let mut checker_metrics = Vec::new();
     for (i, seed) in operators.iter().enumerate() {
-        let m = Arc::new(kaisar_checker::Metrics::default());
-        checker_metrics.push(m.clone());
-        let config = DaemonConfig {
-            chain_url: url.clone(),
-            state_dir: dir.path().join(format!("checker{i}")),
-            // The agent follows blocks faster than the checkers: it has read an epoch's
-            // challenge randomness when they challenge (it refuses challenges before that; its
-            // reads take a second or more here).
-            poll_interval: Duration::from_millis(3000),
-            reconnect_after_failures: 3,
-            core: CoreConfig {
-                // A CPU cannot meet the model's calibrated speed: rows are judged, timing not.
-                judge_timing: false,
-                shape: Some(SHAPE),
-                openings: 16,
-                timing: ExchangeTiming {
-                    ping_interval: Duration::from_millis(200),
-                    request_timeout: Duration::from_secs(5),
-                    // The three checkers take turns on the worker's one GPU.
-                    accept_retry_for: Duration::from_secs(10),
-                    ..ExchangeTiming::default()
-                },
-                ..CoreConfig::default()
-            },
-        };
-        let key = OperatorKey::from_secret(&format!("0x{}", hex::encode(seed))).unwrap();
-        checkers.push(tokio::spawn(kaisar_checker::run(
-            config,
-            key,
-            transport.clone(),
-            m,
-            stop_rx.clone(),
-        )));
+        let (task, m) = spawn_checker(&url, dir.path(), i, seed, &transport, &stop_rx);
+        checkers.push(task);
+        checker_metrics.push(m);
     }
     let paused = Arc::new(AtomicBool::new(false));
     pump_blocks(
@@ -578,25 +596,30 @@ disk_gib = 100
         WorkerStatus::Active
     );
 
-    // A user's dispute, re-checked by the daemons. Each operator gets a second license (six
-    // slots: each daemon works two), so that slots other than those of the worker's latest
-    // verdict are there to draw. The user orders a container on the worker (the agent runs it
-    // and accepts) and disputes the service; the re-check's slots, drawn from the next epoch's
-    // seed, are worked by the daemons against the agent's responder like a regular check's
-    // (commit, challenge, seal, reveal). The worker passes: the dispute is rejected and its bond
-    // goes to the provider; the order runs on.
+    // A user's dispute, re-checked by the daemons. Three more operators start daemons (six
+    // slots), so that slots other than those of the worker's latest verdict are there to draw.
+    // The user orders a container on the worker (the agent runs it and accepts) and disputes
+    // the service; the re-check's slots, drawn from the next epoch's seed, are worked by the
+    // daemons against the agent's responder like a regular check's (commit, challenge, seal,
+    // reveal). The worker passes: the dispute is rejected and its bond goes to the provider;
+    // the order runs on. (A daemon submits one transaction per block, so one with more slots
+    // than the dev chain's five-block windows allow would miss some: one license each.)
     //
     // From here the engine builds blocks only when asked (Manual): one every 3 s from the
     // pump, holding every transaction that arrived meanwhile, as a node's block time would.
-    // (With a block per transaction, the six slots' and the re-check's commitments alone
-    // would use up the commit window, which is counted in blocks.)
+    // (With a block per transaction, nine daemons' commitments alone would use up the commit
+    // window, which is counted in blocks.)
     client
         .rpc_request::<serde_json::Value>("dev_setBlockBuildMode", rpc_params!["Manual"])
         .await
         .unwrap();
-    for i in 0..3 {
-        let (_, signer) = seeded(&format!("checker{i}"));
+    for i in 3..6 {
+        let (seed, signer) = seeded(&format!("checker{i}"));
+        fund(&client, &key("ferdie"), &account_of(&signer), 10 * UNITS).await;
         self_delegated_license(&client, &alice, &signer).await;
+        let (task, m) = spawn_checker(&url, dir.path(), i, &seed, &transport, &stop_rx);
+        checkers.push(task);
+        checker_metrics.push(m);
     }
     let image_dir = tempfile::tempdir().unwrap();
     let image = tokio::task::block_in_place(|| build_image(image_dir.path(), "kaisar-e2e-restart"));

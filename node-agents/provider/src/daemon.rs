@@ -124,78 +124,56 @@ pub async fn serve_responder(
                 .unwrap_or_else(|_| GpuSnapshot::without_telemetry(hash, now))
         })
     };
-    let cpu = |identities: Vec<(u32, WorkerIdentity)>| -> Vec<Slot<kaisar_popw::CpuBackend>> {
-        identities
-            .into_iter()
-            .map(|(index, identity)| Slot {
-                identity,
-                backend: kaisar_popw::CpuBackend::new(),
-                snapshot: snapshot(index),
-            })
-            .collect()
-    };
-    match config.responder.backend {
-        PopwBackend::Cpu => {
-            tracing::warn!("responder.backend = \"cpu\": no GPU computes the challenges");
-            serve_slots(
-                config,
-                seed,
-                cpu(identities),
-                expectations,
-                listener,
-                shutdown,
-            )
-            .await
-        }
-        PopwBackend::Cuda | PopwBackend::Auto => {
-            #[cfg(feature = "cuda")]
-            {
-                let cuda: anyhow::Result<Vec<_>> = identities
-                    .iter()
-                    .map(|(index, identity)| {
-                        Ok(Slot {
-                            identity: *identity,
-                            backend: kaisar_popw::backend::CudaBackend::new(*index as usize)
-                                .with_context(|| format!("CUDA backend on GPU {index}"))?,
-                            snapshot: snapshot(*index),
-                        })
+    if config.responder.backend == PopwBackend::Cpu {
+        tracing::warn!("responder.backend = \"cpu\": no GPU computes the challenges");
+    } else {
+        #[cfg(feature = "cuda")]
+        {
+            let cuda: anyhow::Result<Vec<_>> = identities
+                .iter()
+                .map(|(index, identity)| {
+                    Ok(Slot {
+                        identity: *identity,
+                        backend: kaisar_popw::backend::CudaBackend::new(*index as usize)
+                            .with_context(|| format!("CUDA backend on GPU {index}"))?,
+                        snapshot: snapshot(*index),
                     })
-                    .collect();
-                match cuda {
-                    Ok(slots) => {
-                        tracing::info!(gpus = slots.len(), "CUDA computes the challenges");
-                        return serve_slots(config, seed, slots, expectations, listener, shutdown)
-                            .await;
-                    }
-                    Err(e) if config.responder.backend == PopwBackend::Auto => tracing::warn!(
-                        error = %format!("{e:#}"),
-                        "no CUDA here: the CPU computes the challenges (it cannot pass a GPU \
-                         model's timing)"
-                    ),
-                    Err(e) => return Err(e),
+                })
+                .collect();
+            match cuda {
+                Ok(slots) => {
+                    tracing::info!(gpus = slots.len(), "CUDA computes the challenges");
+                    return serve_slots(config, seed, slots, expectations, listener, shutdown)
+                        .await;
                 }
+                Err(e) if config.responder.backend == PopwBackend::Auto => tracing::warn!(
+                    error = %format!("{e:#}"),
+                    "no CUDA here: the CPU computes the challenges (it cannot pass a GPU \
+                     model's timing)"
+                ),
+                Err(e) => return Err(e),
             }
-            #[cfg(not(feature = "cuda"))]
-            {
-                if config.responder.backend == PopwBackend::Cuda {
-                    bail!("responder.backend = \"cuda\" needs a build with the `cuda` feature");
-                }
-                tracing::warn!(
-                    "built without the `cuda` feature: the CPU computes the challenges (it \
-                     cannot pass a GPU model's timing)"
-                );
+        }
+        #[cfg(not(feature = "cuda"))]
+        {
+            if config.responder.backend == PopwBackend::Cuda {
+                bail!("responder.backend = \"cuda\" needs a build with the `cuda` feature");
             }
-            serve_slots(
-                config,
-                seed,
-                cpu(identities),
-                expectations,
-                listener,
-                shutdown,
-            )
-            .await
+            tracing::warn!(
+                "built without the `cuda` feature: the CPU computes the challenges (it cannot \
+                 pass a GPU model's timing)"
+            );
         }
     }
+    let slots = identities
+        .into_iter()
+        .map(|(index, identity)| Slot {
+            identity,
+            backend: kaisar_popw::CpuBackend::new(),
+            snapshot: snapshot(index),
+        })
+        .collect();
+    serve_slots(config, seed, slots, expectations, listener, shutdown).await
 }
 
 async fn serve_slots<B: Backend + Send + 'static>(
