@@ -93,7 +93,7 @@ pub fn kernel_oom_kill_lines() -> Option<Vec<String>> {
 
 /// `O_NONBLOCK` where its value is known without `libc` (Linux's generic value; the crate
 /// forbids `unsafe` and does not link `libc` for one constant).
-#[cfg(all(
+const O_NONBLOCK: Option<i32> = if cfg!(all(
     target_os = "linux",
     any(
         target_arch = "x86_64",
@@ -104,21 +104,11 @@ pub fn kernel_oom_kill_lines() -> Option<Vec<String>> {
         target_arch = "loongarch64",
         target_arch = "s390x"
     )
-))]
-const O_NONBLOCK: Option<i32> = Some(0o4000);
-#[cfg(not(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "x86",
-        target_arch = "aarch64",
-        target_arch = "arm",
-        target_arch = "riscv64",
-        target_arch = "loongarch64",
-        target_arch = "s390x"
-    )
-)))]
-const O_NONBLOCK: Option<i32> = None;
+)) {
+    Some(0o4000)
+} else {
+    None
+};
 
 #[cfg(test)]
 mod tests {
