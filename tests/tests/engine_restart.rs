@@ -16,8 +16,8 @@
 //! container on the worker and disputes the service: with six more operators' daemons, nine
 //! slots are there, and those the re-check draws (not the worker's latest verdict's) are worked
 //! by the daemons against the agent like a regular check: every revealed re-check attestation
-//! is a pass, and the bond and the order follow the re-check's outcome. Skipped, with a message, only where `podman` is
-//! not installed.
+//! is a pass, and the bond and the order follow the re-check's outcome. Skipped, with a
+//! message, only where `podman` is not installed.
 
 use std::{
     io::{BufRead, BufReader},
