@@ -213,28 +213,39 @@ pub async fn fund(client: &Client, from: &Signer, to: &AccountId32, amount: Bala
 /// Governance (`sudo`, signed by `root`) grants `operator` one tier-0 checker license, which the
 /// operator delegates to itself: a checker slot from the next epoch. Returns the license.
 pub async fn self_delegated_license(client: &Client, root: &Signer, operator: &Signer) -> u32 {
+    let license = granted_license(client, root, &account_of(operator)).await;
+    self_delegate(client, operator, license).await;
+    license
+}
+
+/// Governance (`sudo`, signed by `root`) grants `to` one tier-0 checker license (no slot until
+/// it is delegated). Returns the license.
+pub async fn granted_license(client: &Client, root: &Signer, to: &AccountId32) -> u32 {
     let grant = kaisar::tx().sudo().sudo(kaisar::Call::CheckerLicenses(
         kaisar::checker_licenses::Call::grant {
-            to: account_of(operator),
+            to: *to,
             tier: 0,
             licenses: 1,
         },
     ));
-    let license = ok(client, "sudo grant", &grant, root)
+    ok(client, "sudo grant", &grant, root)
         .await
         .expect_event::<kaisar::checker_licenses::events::LicenseMinted>()
         .unwrap()
-        .license;
+        .license
+}
+
+/// The owner of `license` delegates it to itself: a checker slot from the next epoch.
+pub async fn self_delegate(client: &Client, owner: &Signer, license: u32) {
     ok(
         client,
         "self-delegate",
         &kaisar::tx()
             .checker_licenses()
-            .delegate(license, account_of(operator).into()),
-        operator,
+            .delegate(license, account_of(owner)),
+        owner,
     )
     .await;
-    license
 }
 
 /// A worker registration spec: `gpus` GPUs of `model` with ids unique to this run and `label`.

@@ -15,7 +15,7 @@ use subxt::{
     events::DecodeAsEvent,
     extrinsics::ExtrinsicEvents,
     rpcs::{rpc_params, RpcClient},
-    transactions::{Payload, TransactionStatus},
+    transactions::{Payload, TransactionProgress, TransactionStatus},
     utils::{AccountId32, H256},
     OnlineClient,
 };
@@ -109,6 +109,69 @@ impl TxOutcome {
                 Err(err) => format!("<undecodable: {err}>"),
             })
             .collect()
+    }
+}
+
+/// A transaction in the node's pool ([`Client::send`]): not known to be included yet.
+pub struct PendingTx {
+    progress: TransactionProgress<KaisarConfig, OnlineClientAtBlockImpl<KaisarConfig>>,
+    client: Client,
+    nonce: u64,
+}
+
+impl std::fmt::Debug for PendingTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingTx")
+            .field("hash", &self.progress.extrinsic_hash())
+            .field("nonce", &self.nonce)
+            .finish()
+    }
+}
+
+impl PendingTx {
+    /// The nonce it was signed with.
+    pub fn nonce(&self) -> u64 {
+        self.nonce
+    }
+
+    /// Wait (at most the client's transaction timeout) until it is in a block and succeeded;
+    /// its events. A pallet error comes back as [`ChainError::Module`]; a transaction the pool
+    /// dropped or found invalid as [`ChainError::Rejected`].
+    pub async fn wait(mut self) -> Result<TxOutcome> {
+        let timeout = self.client.tx_timeout;
+        let client = self.client.clone();
+        let progress = &mut self.progress;
+        let wait = async {
+            while let Some(status) = progress.next().await {
+                let status = status.map_err(ChainError::subxt)?;
+                let in_block = match status {
+                    TransactionStatus::InBestBlock(b) | TransactionStatus::InFinalizedBlock(b) => b,
+                    TransactionStatus::Error { message }
+                    | TransactionStatus::Invalid { message }
+                    | TransactionStatus::Dropped { message } => {
+                        return Err(ChainError::Rejected(message))
+                    }
+                    _ => continue,
+                };
+                let events = in_block
+                    .wait_for_success()
+                    .await
+                    .map_err(ChainError::from_events_error)?;
+                let block_hash = in_block.block_hash();
+                let block_number = client.at(block_hash).await?.block_number() as BlockNumber;
+                return Ok(TxOutcome {
+                    block_hash,
+                    block_number,
+                    events,
+                });
+            }
+            Err(ChainError::Rejected(
+                "the node closed the transaction's status stream".into(),
+            ))
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| ChainError::Timeout(timeout, "the transaction to be included".into()))?
     }
 }
 
@@ -291,8 +354,22 @@ impl Client {
     /// return its events. A pallet error comes back as [`ChainError::Module`] with the pallet's
     /// and the error's names.
     pub async fn submit<C: Payload>(&self, call: &C, signer: &Signer) -> Result<TxOutcome> {
-        let at = self.at_best().await?;
         let nonce = self.next_nonce(&account_of(signer)).await?;
+        self.send(call, signer, nonce).await?.wait().await
+    }
+
+    /// Sign `call` with `signer` and this `nonce` and hand it to the node's pool, without
+    /// waiting for it to be included: [`PendingTx::wait`] does. One account can have several
+    /// transactions in flight this way, with consecutive nonces (the pool keeps one whose nonce
+    /// is ahead until the ones before it are in); send them in nonce order. An error here means
+    /// the pool refused it outright (a stale nonce, fees it cannot pay...).
+    pub async fn send<C: Payload>(
+        &self,
+        call: &C,
+        signer: &Signer,
+        nonce: u64,
+    ) -> Result<PendingTx> {
+        let at = self.at_best().await?;
         let params = DefaultExtrinsicParamsBuilder::<KaisarConfig>::new()
             .nonce(nonce)
             .mortal(256)
@@ -302,44 +379,15 @@ impl Client {
             .create_signed(call, signer, params)
             .await
             .map_err(ChainError::subxt)?;
-        // An error here means the pool refused it outright (bad nonce, cannot pay fees...).
-        let mut progress = tx
+        let progress = tx
             .submit_and_watch()
             .await
             .map_err(|e| ChainError::Rejected(e.to_string()))?;
-
-        let timeout = self.tx_timeout;
-        let wait = async {
-            while let Some(status) = progress.next().await {
-                let status = status.map_err(ChainError::subxt)?;
-                let in_block = match status {
-                    TransactionStatus::InBestBlock(b) | TransactionStatus::InFinalizedBlock(b) => b,
-                    TransactionStatus::Error { message }
-                    | TransactionStatus::Invalid { message }
-                    | TransactionStatus::Dropped { message } => {
-                        return Err(ChainError::Rejected(message))
-                    }
-                    _ => continue,
-                };
-                let events = in_block
-                    .wait_for_success()
-                    .await
-                    .map_err(ChainError::from_events_error)?;
-                let block_hash = in_block.block_hash();
-                let block_number = self.at(block_hash).await?.block_number() as BlockNumber;
-                return Ok(TxOutcome {
-                    block_hash,
-                    block_number,
-                    events,
-                });
-            }
-            Err(ChainError::Rejected(
-                "the node closed the transaction's status stream".into(),
-            ))
-        };
-        tokio::time::timeout(timeout, wait)
-            .await
-            .map_err(|_| ChainError::Timeout(timeout, "the transaction to be included".into()))?
+        Ok(PendingTx {
+            progress,
+            client: self.clone(),
+            nonce,
+        })
     }
 
     /// The nonce the next transaction of `who` must carry (counting those in the node's pool).

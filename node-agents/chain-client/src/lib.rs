@@ -32,7 +32,7 @@ mod client;
 mod error;
 pub mod signer;
 
-pub use client::{AccountBalance, AtBlock, Client, Engine, RetryPolicy, TxOutcome};
+pub use client::{AccountBalance, AtBlock, Client, Engine, PendingTx, RetryPolicy, TxOutcome};
 pub use error::{ChainError, Result};
 pub use signer::Signer;
 pub use subxt;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use kaisar_chain_client::{
     kaisar, signer::Signer, types::GpuModel as ChainModel, AccountId32, BlockNumber, ChainError,
-    Client,
+    Client, PendingTx, TxOutcome,
 };
 use kaisar_primitives::GpuModel;
 
@@ -204,6 +204,17 @@ pub trait Chain: Send + Sync {
     /// Sign and submit a call with the operator key; `Ok(true)` if it finalized a check (the
     /// reveal that completed it, or a finalize).
     async fn submit(&self, call: CheckerCall) -> Result<bool, SubmitError>;
+    /// Submit `calls` in this order, all in flight together, and wait for each: one result per
+    /// call, in order (each as [`Chain::submit`] says). The default submits them one after the
+    /// other; [`ClientChain`] signs them with consecutive nonces, so that a step's transactions
+    /// can land in one block.
+    async fn submit_all(&self, calls: Vec<CheckerCall>) -> Vec<Result<bool, SubmitError>> {
+        let mut results = Vec::with_capacity(calls.len());
+        for call in calls {
+            results.push(self.submit(call).await);
+        }
+        results
+    }
 }
 
 /// The real chain, through `kaisar-chain-client`.
@@ -228,10 +239,139 @@ impl ClientChain {
     pub fn client(&self) -> &Client {
         &self.client
     }
+
+    /// Sign `call` with the operator key and `nonce` and hand it to the node's pool.
+    async fn send(&self, call: CheckerCall, nonce: u64) -> Result<PendingTx, ChainError> {
+        let tx = kaisar::tx().popw_attestations();
+        match call {
+            CheckerCall::Commit {
+                kind: Kind::Regular,
+                epoch,
+                worker,
+                slot,
+                commitment,
+            } => {
+                self.client
+                    .send(
+                        &tx.commit_nonce(epoch, worker, slot, commitment),
+                        &self.signer,
+                        nonce,
+                    )
+                    .await
+            }
+            CheckerCall::Commit {
+                kind: Kind::Recheck,
+                worker,
+                slot,
+                commitment,
+                ..
+            } => {
+                self.client
+                    .send(
+                        &tx.commit_recheck_nonce(worker, slot, commitment),
+                        &self.signer,
+                        nonce,
+                    )
+                    .await
+            }
+            CheckerCall::Seal {
+                kind: Kind::Regular,
+                epoch,
+                worker,
+                slot,
+                seal,
+            } => {
+                self.client
+                    .send(&tx.seal(epoch, worker, slot, seal), &self.signer, nonce)
+                    .await
+            }
+            CheckerCall::Seal {
+                kind: Kind::Recheck,
+                worker,
+                slot,
+                seal,
+                ..
+            } => {
+                self.client
+                    .send(&tx.seal_recheck(worker, slot, seal), &self.signer, nonce)
+                    .await
+            }
+            CheckerCall::Reveal {
+                kind: Kind::Regular,
+                epoch,
+                worker,
+                slot,
+                attestation,
+                salt,
+            } => {
+                self.client
+                    .send(
+                        &tx.reveal(epoch, worker, slot, attestation.to_chain(), salt),
+                        &self.signer,
+                        nonce,
+                    )
+                    .await
+            }
+            CheckerCall::Reveal {
+                kind: Kind::Recheck,
+                worker,
+                slot,
+                attestation,
+                salt,
+                ..
+            } => {
+                self.client
+                    .send(
+                        &tx.reveal_recheck(worker, slot, attestation.to_chain(), salt),
+                        &self.signer,
+                        nonce,
+                    )
+                    .await
+            }
+            CheckerCall::Finalize {
+                kind: Kind::Regular,
+                epoch,
+                worker,
+            } => {
+                self.client
+                    .send(&tx.finalize(epoch, worker), &self.signer, nonce)
+                    .await
+            }
+            CheckerCall::Finalize {
+                kind: Kind::Recheck,
+                worker,
+                ..
+            } => {
+                self.client
+                    .send(&tx.finalize_recheck(worker), &self.signer, nonce)
+                    .await
+            }
+        }
+    }
 }
 
 fn transient(e: ChainError) -> Transient {
     Transient(e.to_string())
+}
+
+/// A chain error as the core sorts it: the pallet's refusals by name, other dispatch errors as
+/// failures, the rest (connection, pool, timeout) as transient.
+fn submit_error(e: ChainError) -> SubmitError {
+    match e.module_error() {
+        Some(("PopwAttestations", error)) => SubmitError::Module(error.to_string()),
+        Some(_) => SubmitError::Failed(e.to_string()),
+        None => match e {
+            ChainError::Dispatch(_) => SubmitError::Failed(e.to_string()),
+            other => SubmitError::Transient(other.to_string()),
+        },
+    }
+}
+
+/// A waited-for transaction's result: whether it finalized a check.
+fn landed(outcome: Result<TxOutcome, ChainError>) -> Result<bool, SubmitError> {
+    use kaisar::popw_attestations::events as ev;
+    let outcome = outcome.map_err(submit_error)?;
+    Ok(outcome.has::<ev::CheckFinalized>() || outcome.has::<ev::RecheckConcluded>())
 }
 
 /// The primitives' model of the chain's (the same variants, by SCALE index).
@@ -412,120 +552,51 @@ impl Chain for ClientChain {
     }
 
     async fn submit(&self, call: CheckerCall) -> Result<bool, SubmitError> {
-        use kaisar::popw_attestations::events as ev;
-        let tx = kaisar::tx().popw_attestations();
-        let outcome = match call {
-            CheckerCall::Commit {
-                kind: Kind::Regular,
-                epoch,
-                worker,
-                slot,
-                commitment,
-            } => {
-                self.client
-                    .submit(
-                        &tx.commit_nonce(epoch, worker, slot, commitment),
-                        &self.signer,
-                    )
-                    .await
-            }
-            CheckerCall::Commit {
-                kind: Kind::Recheck,
-                worker,
-                slot,
-                commitment,
-                ..
-            } => {
-                self.client
-                    .submit(
-                        &tx.commit_recheck_nonce(worker, slot, commitment),
-                        &self.signer,
-                    )
-                    .await
-            }
-            CheckerCall::Seal {
-                kind: Kind::Regular,
-                epoch,
-                worker,
-                slot,
-                seal,
-            } => {
-                self.client
-                    .submit(&tx.seal(epoch, worker, slot, seal), &self.signer)
-                    .await
-            }
-            CheckerCall::Seal {
-                kind: Kind::Recheck,
-                worker,
-                slot,
-                seal,
-                ..
-            } => {
-                self.client
-                    .submit(&tx.seal_recheck(worker, slot, seal), &self.signer)
-                    .await
-            }
-            CheckerCall::Reveal {
-                kind: Kind::Regular,
-                epoch,
-                worker,
-                slot,
-                attestation,
-                salt,
-            } => {
-                self.client
-                    .submit(
-                        &tx.reveal(epoch, worker, slot, attestation.to_chain(), salt),
-                        &self.signer,
-                    )
-                    .await
-            }
-            CheckerCall::Reveal {
-                kind: Kind::Recheck,
-                worker,
-                slot,
-                attestation,
-                salt,
-                ..
-            } => {
-                self.client
-                    .submit(
-                        &tx.reveal_recheck(worker, slot, attestation.to_chain(), salt),
-                        &self.signer,
-                    )
-                    .await
-            }
-            CheckerCall::Finalize {
-                kind: Kind::Regular,
-                epoch,
-                worker,
-            } => {
-                self.client
-                    .submit(&tx.finalize(epoch, worker), &self.signer)
-                    .await
-            }
-            CheckerCall::Finalize {
-                kind: Kind::Recheck,
-                worker,
-                ..
-            } => {
-                self.client
-                    .submit(&tx.finalize_recheck(worker), &self.signer)
-                    .await
+        let nonce = self
+            .client
+            .next_nonce(&self.operator)
+            .await
+            .map_err(submit_error)?;
+        let pending = self.send(call, nonce).await.map_err(submit_error)?;
+        landed(pending.wait().await)
+    }
+
+    async fn submit_all(&self, calls: Vec<CheckerCall>) -> Vec<Result<bool, SubmitError>> {
+        let n = calls.len();
+        let first = match self.client.next_nonce(&self.operator).await {
+            Ok(nonce) => nonce,
+            Err(e) => {
+                let e = submit_error(e);
+                return (0..n).map(|_| Err(e.clone())).collect();
             }
         };
-        match outcome {
-            Ok(outcome) => {
-                Ok(outcome.has::<ev::CheckFinalized>() || outcome.has::<ev::RecheckConcluded>())
+        // Sent in nonce order; once the pool refuses one, the later ones are not sent (their
+        // nonces would leave a gap) and are retried at the next step.
+        let mut sent: Vec<Result<PendingTx, SubmitError>> = Vec::with_capacity(n);
+        let mut refused = false;
+        for (i, call) in calls.into_iter().enumerate() {
+            if refused {
+                sent.push(Err(SubmitError::Transient(
+                    "not sent: the pool refused an earlier transaction of this step".into(),
+                )));
+                continue;
             }
-            Err(e) => Err(match e.module_error() {
-                Some(("PopwAttestations", error)) => SubmitError::Module(error.to_string()),
-                Some(_) => SubmitError::Failed(e.to_string()),
-                None => match e {
-                    ChainError::Dispatch(_) => SubmitError::Failed(e.to_string()),
-                    other => SubmitError::Transient(other.to_string()),
-                },
-            }),
+            match self.send(call, first + i as u64).await {
+                Ok(pending) => sent.push(Ok(pending)),
+                Err(e) => {
+                    refused = true;
+                    sent.push(Err(submit_error(e)));
+                }
+            }
         }
+        // All are in flight: waiting for them one after the other takes as long as the last.
+        let mut results = Vec::with_capacity(n);
+        for pending in sent {
+            results.push(match pending {
+                Ok(pending) => landed(pending.wait().await),
+                Err(e) => Err(e),
+            });
+        }
+        results
     }
 }

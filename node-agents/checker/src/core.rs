@@ -15,6 +15,11 @@
 //! drops the assignment with a warning; a failure that may pass (connection, pool) is retried at
 //! the next step. The state is saved before every transaction that commits to something
 //! ([`crate::state`]).
+//!
+//! A step first plans every assignment's next transaction against the chain as it is, then
+//! submits all of them together ([`Chain::submit_all`]: consecutive nonces, so one block can
+//! hold them), then moves each assignment on by its own result: an operator's several slots
+//! in one epoch take no more blocks than one.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -299,8 +304,12 @@ impl Core {
             .filter(|(_, e)| e.phase != Phase::Done)
             .map(|(k, _)| *k)
             .collect();
+        // Plan every assignment's next transaction against the chain as it is now, then submit
+        // them together (consecutive nonces: they can land in one block), then move each
+        // assignment on by its own result.
         let mut views: BTreeMap<(Kind, u32, u64), Option<CheckView>> = BTreeMap::new();
         let mut randomness: BTreeMap<u32, Option<[u8; 32]>> = BTreeMap::new();
+        let mut planned: Vec<(Key, CheckerCall)> = Vec::new();
         for key in keys {
             if self.stopping() {
                 break;
@@ -314,13 +323,21 @@ impl Core {
                     v
                 }
             };
-            let submitted = self
-                .advance(key, best, &tl, view.as_ref(), &mut randomness)
-                .await?;
-            if submitted {
-                report.submitted += 1;
-                // Our transaction changed the check: read it again for the next slot.
-                views.remove(&vk);
+            if let Some(call) = self
+                .plan(key, best, &tl, view.as_ref(), &mut randomness)
+                .await?
+            {
+                planned.push((key, call));
+            }
+        }
+        if !planned.is_empty() && !self.stopping() {
+            report.submitted = planned.len() as u32;
+            let names: Vec<(Key, &'static str)> =
+                planned.iter().map(|(k, c)| (*k, c.name())).collect();
+            let calls = planned.into_iter().map(|(_, c)| c).collect();
+            let results = self.chain.submit_all(calls).await;
+            for ((key, name), result) in names.into_iter().zip(results) {
+                self.apply(key, name, result)?;
             }
         }
         let open = self
@@ -443,15 +460,15 @@ impl Core {
         self.store.save()
     }
 
-    /// Submit `call`; `Ok(Ok(finalized))` when it landed, `Ok(Err(module error))` when the
-    /// pallet refused it.
-    async fn submit(
-        &mut self,
+    /// Sort a submitted call's result (logged and counted): `Ok(Ok(finalized))` when it
+    /// landed, `Ok(Err(module error))` when the pallet refused it.
+    fn outcome(
+        &self,
         key: Key,
-        call: CheckerCall,
+        name: &'static str,
+        result: Result<bool, SubmitError>,
     ) -> Result<Result<bool, String>, Failed> {
-        let name = call.name();
-        match self.chain.submit(call).await {
+        match result {
             Ok(finalized) => {
                 self.metrics.tx_submitted(name);
                 info!(%key, call = name, finalized, "submitted");
@@ -475,37 +492,92 @@ impl Core {
         }
     }
 
-    /// Advance one assignment; whether a transaction was submitted.
-    async fn advance(
+    /// Move an assignment on by the result of the call [`Core::plan`] chose for it (the
+    /// assignment is still in the phase it was planned in).
+    fn apply(
+        &mut self,
+        key: Key,
+        name: &'static str,
+        result: Result<bool, SubmitError>,
+    ) -> Result<(), CoreError> {
+        let Some(phase) = self.store.entries.get(&key).map(|e| e.phase.clone()) else {
+            return Ok(());
+        };
+        let r = match self.outcome(key, name, result) {
+            Ok(r) => r,
+            Err(f) => return Ok(self.failed(key, f)?),
+        };
+        match (phase, r) {
+            (Phase::Committing, Ok(_)) => self.set_phase(key, Phase::Committed, None)?,
+            (Phase::Committing, Err(m)) if m == "AlreadyCommitted" => {
+                self.set_phase(key, Phase::Committed, None)?
+            }
+            (Phase::Sealing, Ok(_)) => self.set_phase(key, Phase::Sealed, None)?,
+            (Phase::Sealing, Err(m)) if m == "AlreadySealed" => {
+                self.set_phase(key, Phase::Sealed, None)?
+            }
+            (Phase::Sealing, Err(m)) if m == "SealWindowNotOpen" => {}
+            (Phase::Sealed, Ok(true)) => {
+                self.set_phase(key, Phase::Done, Some("revealed; finalized"))?
+            }
+            (Phase::Sealed, Ok(false)) => self.set_phase(key, Phase::Revealed, None)?,
+            (Phase::Sealed, Err(m)) if m == "AlreadyRevealed" => {
+                self.set_phase(key, Phase::Revealed, None)?
+            }
+            (Phase::Sealed, Err(m)) if m == "RevealWindowNotOpen" => {}
+            (Phase::Sealed, Err(m)) if m == "RevealWindowClosed" => {
+                self.set_phase(key, Phase::Revealed, Some("not revealed in time"))?
+            }
+            (Phase::Revealed, Ok(_)) => {
+                self.set_phase(key, Phase::Done, Some("finalized by us"))?
+            }
+            (Phase::Revealed, Err(m))
+                if matches!(
+                    m.as_str(),
+                    "AlreadyFinalized" | "NothingToFinalize" | "NoRecheck"
+                ) =>
+            {
+                self.set_phase(key, Phase::Done, Some("finalized"))?
+            }
+            (Phase::Revealed, Err(m)) if m == "TooEarly" => {}
+            (_, Err(m)) => self.refused(key, &m)?,
+            (Phase::Committed | Phase::Done, Ok(_)) => {}
+        }
+        Ok(())
+    }
+
+    /// Move one assignment on as far as the chain's state allows without a transaction, and
+    /// the transaction it needs next, if any (submitted by [`Core::step`] with the others).
+    async fn plan(
         &mut self,
         key: Key,
         best: BlockNumber,
         tl: &Timeline,
         view: Option<&CheckView>,
         randomness: &mut BTreeMap<u32, Option<[u8; 32]>>,
-    ) -> Result<bool, CoreError> {
+    ) -> Result<Option<CheckerCall>, CoreError> {
         let entry = self.store.entries.get(&key).expect("listed").clone();
         let e = key.epoch;
         let mine = view.and_then(|v| v.slot(key.slot)).cloned();
         match entry.phase {
-            Phase::Done => Ok(false),
+            Phase::Done => Ok(None),
             Phase::Committing => {
                 let ours = entry.commitment();
                 match mine.as_ref().and_then(|m| m.commitment) {
                     Some(c) if c == ours => {
                         self.set_phase(key, Phase::Committed, None)?;
-                        return Ok(false);
+                        return Ok(None);
                     }
                     Some(_) => {
                         error!(%key, "the slot committed another nonce (a lost state file?)");
                         self.drop_entry(key, "the slot committed another nonce".into())?;
-                        return Ok(false);
+                        return Ok(None);
                     }
                     None => {}
                 }
                 if best >= tl.commit_deadline(e) {
                     self.drop_entry(key, "commit window closed before the commitment".into())?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 let call = CheckerCall::Commit {
                     kind: key.kind,
@@ -514,29 +586,21 @@ impl Core {
                     slot: key.slot,
                     commitment: ours,
                 };
-                match self.submit(key, call).await {
-                    Ok(Ok(_)) => self.set_phase(key, Phase::Committed, None)?,
-                    Ok(Err(m)) if m == "AlreadyCommitted" => {
-                        self.set_phase(key, Phase::Committed, None)?
-                    }
-                    Ok(Err(m)) => self.refused(key, &m)?,
-                    Err(f) => self.failed(key, f)?,
-                }
-                Ok(true)
+                Ok(Some(call))
             }
             Phase::Committed => {
                 if view.is_none() {
                     self.set_phase(key, Phase::Done, Some("finalized before our challenge"))?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 if best >= tl.seal_deadline(e) {
                     self.drop_entry(key, "seal window closed before the challenge ended".into())?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 if self.running.contains_key(&key)
                     || self.running.len() >= self.config.max_concurrent_challenges.max(1)
                 {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 let r = match randomness.get(&e) {
                     Some(r) => *r,
@@ -547,7 +611,7 @@ impl Core {
                     }
                 };
                 let Some(r) = r else {
-                    return Ok(false);
+                    return Ok(None);
                 };
                 // Our turn among the check's slots (draw order): the worker's device answers
                 // one challenge at a time.
@@ -555,25 +619,25 @@ impl Core {
                     .and_then(|v| v.slots.iter().position(|s| s.slot == key.slot))
                     .unwrap_or(0) as u32;
                 self.start_challenge(key, &entry, r, turn).await?;
-                Ok(false)
+                Ok(None)
             }
             Phase::Sealing => {
                 let (Some(att), Some(salt)) = (entry.attestation, entry.salt) else {
                     self.drop_entry(key, "no attestation stored".into())?;
-                    return Ok(false);
+                    return Ok(None);
                 };
                 let seal = att.seal(&salt.0);
                 if mine.as_ref().and_then(|m| m.seal) == Some(seal) {
                     self.set_phase(key, Phase::Sealed, None)?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 if view.is_none() {
                     self.set_phase(key, Phase::Done, Some("finalized before our seal"))?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 if best >= tl.seal_deadline(e) {
                     self.drop_entry(key, "seal window closed before the seal".into())?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 let call = CheckerCall::Seal {
                     kind: key.kind,
@@ -582,37 +646,28 @@ impl Core {
                     slot: key.slot,
                     seal,
                 };
-                match self.submit(key, call).await {
-                    Ok(Ok(_)) => self.set_phase(key, Phase::Sealed, None)?,
-                    Ok(Err(m)) if m == "AlreadySealed" => {
-                        self.set_phase(key, Phase::Sealed, None)?
-                    }
-                    Ok(Err(m)) if m == "SealWindowNotOpen" => {}
-                    Ok(Err(m)) => self.refused(key, &m)?,
-                    Err(f) => self.failed(key, f)?,
-                }
-                Ok(true)
+                Ok(Some(call))
             }
             Phase::Sealed => {
                 let Some(view) = view else {
                     self.set_phase(key, Phase::Done, Some("finalized"))?;
-                    return Ok(false);
+                    return Ok(None);
                 };
                 if mine.as_ref().is_some_and(|m| m.revealed) {
                     self.set_phase(key, Phase::Revealed, None)?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 if best >= tl.reveal_deadline(e) {
                     warn!(%key, "reveal window closed before our reveal");
                     self.set_phase(key, Phase::Revealed, Some("not revealed in time"))?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 if !view.all_sealed() && best < tl.seal_deadline(e) {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 let (Some(att), Some(salt)) = (entry.attestation, entry.salt) else {
                     self.drop_entry(key, "no attestation stored".into())?;
-                    return Ok(false);
+                    return Ok(None);
                 };
                 let call = CheckerCall::Reveal {
                     kind: key.kind,
@@ -622,51 +677,22 @@ impl Core {
                     attestation: att,
                     salt: salt.0,
                 };
-                match self.submit(key, call).await {
-                    Ok(Ok(true)) => {
-                        self.set_phase(key, Phase::Done, Some("revealed; finalized"))?
-                    }
-                    Ok(Ok(false)) => self.set_phase(key, Phase::Revealed, None)?,
-                    Ok(Err(m)) if m == "AlreadyRevealed" => {
-                        self.set_phase(key, Phase::Revealed, None)?
-                    }
-                    Ok(Err(m)) if m == "RevealWindowNotOpen" => {}
-                    Ok(Err(m)) if m == "RevealWindowClosed" => {
-                        self.set_phase(key, Phase::Revealed, Some("not revealed in time"))?
-                    }
-                    Ok(Err(m)) => self.refused(key, &m)?,
-                    Err(f) => self.failed(key, f)?,
-                }
-                Ok(true)
+                Ok(Some(call))
             }
             Phase::Revealed => {
                 if view.is_none() {
                     self.set_phase(key, Phase::Done, Some("finalized"))?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 if best < tl.reveal_deadline(e) {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 let call = CheckerCall::Finalize {
                     kind: key.kind,
                     epoch: e,
                     worker: key.worker,
                 };
-                match self.submit(key, call).await {
-                    Ok(Ok(_)) => self.set_phase(key, Phase::Done, Some("finalized by us"))?,
-                    Ok(Err(m))
-                        if matches!(
-                            m.as_str(),
-                            "AlreadyFinalized" | "NothingToFinalize" | "NoRecheck"
-                        ) =>
-                    {
-                        self.set_phase(key, Phase::Done, Some("finalized"))?
-                    }
-                    Ok(Err(m)) if m == "TooEarly" => {}
-                    Ok(Err(m)) => self.refused(key, &m)?,
-                    Err(f) => self.failed(key, f)?,
-                }
-                Ok(true)
+                Ok(Some(call))
             }
         }
     }

@@ -33,6 +33,8 @@ struct MockState {
     finalized: Vec<(Kind, u32, u64)>,
     revealed: Vec<AttestationRecord>,
     calls: Vec<&'static str>,
+    /// The size of each `submit_all` (one per step that submitted).
+    batches: Vec<usize>,
     /// The next submit of this call fails with this module error (without effect).
     force: Option<(&'static str, String)>,
     /// The next submit lands but its result is lost (a crash or a dropped connection).
@@ -136,6 +138,14 @@ impl Chain for MockChain {
             .checks
             .get(&(kind, epoch, worker))
             .cloned())
+    }
+    async fn submit_all(&self, calls: Vec<CheckerCall>) -> Vec<Result<bool, SubmitError>> {
+        self.0.lock().unwrap().batches.push(calls.len());
+        let mut results = Vec::new();
+        for call in calls {
+            results.push(self.submit(call).await);
+        }
+        results
     }
     async fn submit(&self, call: CheckerCall) -> Result<bool, SubmitError> {
         let tl = Self::tl();
@@ -344,10 +354,15 @@ fn phase(core: &Core, slot: u32) -> Phase {
         .expect("an entry")
 }
 
+/// How long a test waits for challenges (they run on tasks, and on a loaded machine the other
+/// tests' challenges share its cores).
+const PATIENCE: Duration = Duration::from_secs(60);
+
 /// Step at `best` until `slot` leaves `from` (challenges run on tasks).
 async fn step_until_not(core: &mut Core, chain: &MockChain, best: u32, slot: u32, from: Phase) {
     chain.set_best(best);
-    for _ in 0..400 {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
         core.step().await.unwrap();
         if phase(core, slot) != from {
             return;
@@ -610,7 +625,8 @@ async fn already_errors_advance_and_closed_windows_drop_instead_of_looping() {
     // One seal is refused as closed: that assignment is dropped, never retried.
     chain.0.lock().unwrap().force = Some(("seal", "SealWindowClosed".into()));
     chain.set_best(tl.commit_deadline(1));
-    for _ in 0..400 {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
         c.step().await.unwrap();
         let settled = [0, 1]
             .iter()
@@ -677,4 +693,73 @@ async fn an_assignment_seen_after_the_commit_deadline_is_not_started_and_a_late_
     assert_eq!(phase(&c, 0), Phase::Done);
     c.step().await.unwrap();
     assert_eq!(chain.calls("commit_nonce"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_submits_all_its_due_transactions_together() {
+    // Two regular slots of one check and a re-check slot in the same epoch: each protocol step
+    // of the three goes out in one batch (consecutive nonces on a real chain), so that one
+    // operator's several assignments fit the same windows as one.
+    let dir = tempfile::tempdir().unwrap();
+    let chain = MockChain::new();
+    let transport = InProcessTransport::new();
+    played_worker(&transport);
+    let tl = MockChain::tl();
+    let e = 2;
+    chain.assign(Kind::Regular, e, 0, vec![0, 1]);
+    chain.assign(Kind::Regular, e, 1, vec![0, 1]);
+    chain.assign(Kind::Recheck, e, 3, vec![3]);
+    let mut c = core(&chain, &transport, dir.path());
+
+    chain.set_best(tl.start(e));
+    let report = c.step().await.unwrap();
+    assert_eq!(report.submitted, 3);
+    {
+        let s = chain.0.lock().unwrap();
+        assert_eq!(s.batches, vec![3], "the three commitments in one batch");
+        assert_eq!(s.calls.len(), 3);
+        assert_eq!(s.calls.iter().filter(|c| **c == "commit_nonce").count(), 2);
+        assert_eq!(
+            s.calls
+                .iter()
+                .filter(|c| **c == "commit_recheck_nonce")
+                .count(),
+            1
+        );
+    }
+    for slot in [0, 1, 3] {
+        assert_eq!(phase(&c, slot), Phase::Committed);
+    }
+    // The challenges run (two at once, `max_concurrent_challenges`), then seal and reveal.
+    chain.set_best(tl.commit_deadline(e));
+    let sealed = |c: &Core| {
+        [0, 1, 3]
+            .iter()
+            .all(|s| matches!(phase(c, *s), Phase::Sealed | Phase::Revealed | Phase::Done))
+    };
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        c.step().await.unwrap();
+        if sealed(&c) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(sealed(&c), "every slot sealed");
+    chain.set_best(tl.seal_deadline(e));
+    c.step().await.unwrap();
+    c.step().await.unwrap();
+    let s = chain.0.lock().unwrap();
+    // (Their verdicts are the worker's business: one device, two challenges at once.)
+    assert_eq!(s.revealed.len(), 3);
+    assert_eq!(s.finalized.len(), 2, "the check and the re-check");
+    assert_eq!(
+        s.batches.iter().sum::<usize>(),
+        s.calls.len(),
+        "every call went out in a batch"
+    );
+    drop(s);
+    for slot in [0, 1, 3] {
+        assert_eq!(phase(&c, slot), Phase::Done, "slot {slot}");
+    }
 }

@@ -43,6 +43,13 @@ pub struct ChainExpectations {
     client: RwLock<Option<Client>>,
     /// When the latest catch-up started; held while one runs.
     last_catch_up: tokio::sync::Mutex<Option<Instant>>,
+    /// Held while a refresh reads the chain: the agent's tick and the responder's follower
+    /// refresh at each new block, and the second finds the first's result instead of reading
+    /// the chain again.
+    refreshing: tokio::sync::Mutex<()>,
+    /// Epochs' challenge randomness once drawn (it never changes then): read from the chain
+    /// once per epoch, not at every block.
+    drawn: std::sync::Mutex<std::collections::BTreeMap<u32, [u8; 32]>>,
 }
 
 #[derive(Debug, Default)]
@@ -61,6 +68,8 @@ impl ChainExpectations {
             cache: RwLock::new(Cache::default()),
             client: RwLock::new(None),
             last_catch_up: tokio::sync::Mutex::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
+            drawn: Default::default(),
         }
     }
 
@@ -89,6 +98,10 @@ impl ChainExpectations {
     ) -> Result<(), kaisar_chain_client::ChainError> {
         *self.client.write().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
         if self.block() == Some(block) {
+            return Ok(());
+        }
+        let _refreshing = self.refreshing.lock().await;
+        if self.block().is_some_and(|b| b >= block) {
             return Ok(());
         }
         let current = client
@@ -156,6 +169,9 @@ impl ChainExpectations {
         client: &Client,
         epoch: u32,
     ) -> Result<Option<[u8; 32]>, kaisar_chain_client::ChainError> {
+        if let Some(r) = self.drawn_randomness(epoch) {
+            return Ok(Some(r));
+        }
         let seeds = client
             .call_api(
                 kaisar::runtime_apis()
@@ -163,7 +179,24 @@ impl ChainExpectations {
                     .epoch_seeds(epoch),
             )
             .await?;
-        Ok(seeds.and_then(|s| s.challenge))
+        let drawn = seeds.and_then(|s| s.challenge);
+        if let Some(r) = drawn {
+            let mut cache = self.drawn.lock().unwrap_or_else(|p| p.into_inner());
+            cache.insert(epoch, r);
+            // The current and the previous epoch's, and a re-check's: a few entries at most.
+            while cache.len() > 8 {
+                cache.pop_first();
+            }
+        }
+        Ok(drawn)
+    }
+
+    fn drawn_randomness(&self, epoch: u32) -> Option<[u8; 32]> {
+        self.drawn
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&epoch)
+            .copied()
     }
 }
 
