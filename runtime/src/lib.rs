@@ -122,6 +122,8 @@ pub type Migrations = (
     pallet_worker_registry::migrations::MigrateV0ToV1<Runtime>,
     // Order deposits and the deadline index: report deadlines, removals (v0 -> v1).
     pallet_orders::migrations::MigrateV0ToV1<Runtime>,
+    // The orders' account index, `OrdersOf` (v1 -> v2).
+    pallet_orders::migrations::MigrateV1ToV2<Runtime>,
 );
 
 /// Dispatches blocks and transactions to the pallets.
@@ -165,7 +167,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     spec_name: alloc::borrow::Cow::Borrowed("kaisar"),
     impl_name: alloc::borrow::Cow::Borrowed("kaisar"),
     authoring_version: 1,
-    spec_version: 1,
+    spec_version: 2,
     impl_version: 0,
     apis: RUNTIME_API_VERSIONS,
     transaction_version: 1,

@@ -232,6 +232,24 @@ fn migrations_fund_the_pot_of_a_pre_v1_chain_once_and_keep_every_invariant() {
 }
 
 #[test]
+fn migrations_take_a_v1_orders_pallet_to_v2_with_its_checks() {
+    use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+    use kaisar_runtime::{Migrations, Orders};
+
+    preset_ext("development").execute_with(|| {
+        StorageVersion::new(1).put::<Orders>();
+        <Migrations as OnRuntimeUpgrade>::try_on_runtime_upgrade(true)
+            .expect("the migrations and their checks pass");
+        assert_eq!(Orders::on_chain_storage_version(), 2);
+        assert_eq!(
+            Orders::on_chain_storage_version(),
+            Orders::in_code_storage_version()
+        );
+        assert_every_invariant();
+    });
+}
+
+#[test]
 fn genesis_is_at_the_in_code_storage_version_so_the_migrations_do_nothing() {
     use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade};
     use kaisar_runtime::{Migrations, Points};

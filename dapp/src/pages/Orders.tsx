@@ -110,16 +110,22 @@ function MyOrders({ chain, acct }: { chain: Chain; acct: InjectedPolkadotAccount
   const now = useStore(bestBlock);
   const { value, error } = useLive(async () => {
     const api = chain.api;
-    const all = await api.query.Orders.Orders.getEntries({ at: "best" });
-    const mine = all.filter((o) => o.value.user === acct.address).sort((a, b) => Number(b.keyArgs[0] - a.keyArgs[0]));
+    // The account's orders through the pallet's index (as user or provider), not every order.
+    const ids = (await api.query.Orders.OrdersOf.getEntries(acct.address, { at: "best" }))
+      .map((e) => e.keyArgs[1])
+      .sort((a, b) => Number(b - a));
+    const orders = await api.query.Orders.Orders.getValues(ids.map((id) => [id] as [bigint]), { at: "best" });
+    const mine = ids.flatMap((id, i) => {
+      const order = orders[i];
+      return order && order.user === acct.address ? [{ id, order }] : [];
+    });
     const extra = await Promise.all(
-      mine.map(async (o) => {
-        const id = o.keyArgs[0];
+      mine.map(async ({ id, order }) => {
         const [blob, exits] = await Promise.all([
-          o.value.status.type === "Running" ? api.query.Orders.AccessBlobs.getValue(id, { at: "best" }) : Promise.resolve(undefined),
+          order.status.type === "Running" ? api.query.Orders.AccessBlobs.getValue(id, { at: "best" }) : Promise.resolve(undefined),
           api.query.Orders.ExitRecords.getValue(id, { at: "best" }),
         ]);
-        return { id, order: o.value, blob, exits };
+        return { id, order, blob, exits };
       }),
     );
     return extra;

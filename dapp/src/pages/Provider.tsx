@@ -38,13 +38,18 @@ export function ProviderPage() {
 function MyWorkers({ chain, acct }: { chain: Chain; acct: InjectedPolkadotAccount }) {
   const { value, error } = useLive(async () => {
     const workers = (await loadWorkers(chain)).filter((w) => w.provider === acct.address);
-    const orders = chain.pallets.has("Orders") ? await chain.api.query.Orders.Orders.getEntries({ at: "best" }) : [];
+    // The orders on this account's workers, through the pallet's index (as user or provider).
+    const ids = chain.pallets.has("Orders")
+      ? (await chain.api.query.Orders.OrdersOf.getEntries(acct.address, { at: "best" })).map((e) => e.keyArgs[1])
+      : [];
+    const orders = await chain.api.query.Orders.Orders.getValues(ids.map((id) => [id] as [bigint]), { at: "best" });
     const earned = new Map<bigint, { paid: bigint; open: number }>();
     for (const o of orders) {
-      const e = earned.get(o.value.worker) ?? { paid: 0n, open: 0 };
-      e.paid += o.value.paid_so_far;
-      if (["Pending", "Running", "Settling"].includes(o.value.status.type)) e.open++;
-      earned.set(o.value.worker, e);
+      if (!o || o.provider !== acct.address) continue;
+      const e = earned.get(o.worker) ?? { paid: 0n, open: 0 };
+      e.paid += o.paid_so_far;
+      if (["Pending", "Running", "Settling"].includes(o.status.type)) e.open++;
+      earned.set(o.worker, e);
     }
     return { workers, earned };
   }, [chain, acct.address]);

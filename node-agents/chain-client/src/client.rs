@@ -623,6 +623,28 @@ impl Client {
         self.fetch(kaisar::storage().orders().orders(), (id,)).await
     }
 
+    /// The orders of `who`, as their user or as their provider, in id order: the pallet's
+    /// account index (`Orders::OrdersOf`) and then those orders, all read at one block.
+    pub async fn orders_of(&self, who: &AccountId32) -> Result<Vec<(OrderId, Order)>> {
+        let at = self.at_best().await?;
+        let mut ids: Vec<OrderId> =
+            Self::entries_at(&at, kaisar::storage().orders().orders_of(), (*who,))
+                .await?
+                .into_iter()
+                .map(|((_, id), ())| id)
+                .collect();
+        ids.sort_unstable();
+        let mut orders = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(order) =
+                Self::fetch_at(&at, kaisar::storage().orders().orders(), (id,)).await?
+            {
+                orders.push((id, order));
+            }
+        }
+        Ok(orders)
+    }
+
     /// The id the next order gets.
     pub async fn next_order_id(&self) -> Result<OrderId> {
         Ok(self

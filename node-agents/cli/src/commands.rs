@@ -678,7 +678,7 @@ pub async fn dispute_order(client: &Client, signer: &Signer, id: u64) -> Result<
         .expect_event::<kaisar::popw_attestations::events::ServiceDisputed>()
         .context("reading the dispute")?;
     println!(
-        "Order {id} disputed (block #{}): {} held; worker {} is re-checked by fresh checkers in          epoch {}; its payments stop maturing until then.",
+        "Order {id} disputed (block #{}): {} held; worker {} is re-checked by fresh checkers in epoch {}; its payments stop maturing until then.",
         outcome.block_number,
         format::tokens(ev.bond),
         ev.worker,
@@ -689,13 +689,13 @@ pub async fn dispute_order(client: &Client, signer: &Signer, id: u64) -> Result<
 
 /// `kaisar order list`: the signer's orders.
 pub async fn list_orders(client: &Client, who: &AccountId32) -> Result<()> {
+    // The account index lists the orders it placed and those on its workers: keep the former.
     let mut rows: Vec<(u64, Order)> = client
-        .entries(kaisar::storage().orders().orders(), ())
+        .orders_of(who)
         .await
         .context("reading orders")?
         .into_iter()
         .filter(|(_, order)| order.user == *who)
-        .map(|((id,), order)| (id, order))
         .collect();
     if rows.is_empty() {
         println!("No orders of {who}.");

@@ -135,6 +135,8 @@ impl<T: Config> Pallet<T> {
 
         OrdersByWorker::<T>::insert(worker_id, worker_orders);
         NextOrderId::<T>::put(next_order_id);
+        OrdersOf::<T>::insert(&user, order_id, ());
+        OrdersOf::<T>::insert(&worker.provider, order_id, ());
         Orders::<T>::insert(
             order_id,
             Order {
@@ -491,10 +493,18 @@ impl<T: Config> Pallet<T> {
             Error::<T>::TooEarly
         );
         Self::unschedule(order_id, order.deadline);
+        Self::remove_order(order_id, &order);
+        Ok(())
+    }
+
+    /// Remove a terminal order's records (the order, its exit records, its account index
+    /// entries) and say so.
+    pub(crate) fn remove_order(order_id: OrderId, order: &Order<T>) {
         Orders::<T>::remove(order_id);
         ExitRecords::<T>::remove(order_id);
+        OrdersOf::<T>::remove(&order.user, order_id);
+        OrdersOf::<T>::remove(&order.provider, order_id);
         Self::deposit_event(Event::<T>::OrderDropped { order_id });
-        Ok(())
     }
 
     /// Fail an open order: the provider is paid the reported periods that matured and keeps what

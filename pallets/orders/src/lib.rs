@@ -50,6 +50,9 @@
 //! workers and the deadline index), released on acceptance and on failures the provider
 //! caused.
 //!
+//! Every order is listed under its user and its provider in [`OrdersOf`] (written at placement,
+//! removed with the order): a wallet reads its own orders by key prefix.
+//!
 //! The pallet never reads another pallet's storage: workers come through
 //! [`kaisar_primitives::WorkerRegistry`], money through [`kaisar_primitives::Escrow`], points
 //! through [`kaisar_primitives::Points`], consensus verdicts through
@@ -133,8 +136,8 @@ pub mod pallet {
 
     /// The in-code storage version. v1: `Order` has `deposit` and `deadline`; the deadline
     /// index (`Deadlines`, stored under the v0 `AcceptDeadlines` prefix) also holds report
-    /// deadlines and removals after retention.
-    pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+    /// deadlines and removals after retention. v2: the account index [`OrdersOf`].
+    pub(crate) const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -279,6 +282,13 @@ pub mod pallet {
     /// The id the next order gets.
     #[pallet::storage]
     pub type NextOrderId<T> = StorageValue<_, OrderId, ValueQuery>;
+
+    /// The orders of each account, as their user or as their provider (one entry when both):
+    /// what a wallet lists as its orders, or a provider's earnings, read by key prefix without
+    /// reading every order. An entry lives exactly as long as its order in [`Orders`].
+    #[pallet::storage]
+    pub type OrdersOf<T: Config> =
+        StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, OrderId, (), OptionQuery>;
 
     /// The encrypted container access details of each Running order (opaque bytes, encrypted by
     /// the agent to the order's `user_public_key`). Removed when the order ends.
@@ -823,7 +833,7 @@ impl<T: Config> Pallet<T> {
     /// - only Pending orders have a deposit, and each user has exactly the deposits of its
     ///   orders on hold under [`HoldReason::OrderDeposit`];
     /// - `OrdersByWorker` lists exactly the open orders of each worker, `AccessBlobs` exactly
-    ///   the Running orders;
+    ///   the Running orders, `OrdersOf` exactly every order under its user and its provider;
     /// - every open order has a deadline, every order with a deadline is in exactly that bucket
     ///   of `Deadlines` (in a future block, not before its due block) and the buckets hold
     ///   nothing else;
@@ -848,8 +858,18 @@ impl<T: Config> Pallet<T> {
         // user -> deposits its orders hold
         let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 
+        let mut indexed = 0usize;
         for (id, order) in Orders::<T>::iter() {
             ensure!(id < next_id, "order id at or above NextOrderId");
+            ensure!(
+                OrdersOf::<T>::contains_key(&order.user, id),
+                "order not indexed under its user"
+            );
+            ensure!(
+                OrdersOf::<T>::contains_key(&order.provider, id),
+                "order not indexed under its provider"
+            );
+            indexed += if order.user == order.provider { 1 } else { 2 };
             ensure!(
                 order.paid_so_far <= order.total_cost,
                 "provider paid more than the cost"
@@ -1022,6 +1042,12 @@ impl<T: Config> Pallet<T> {
                 OrderStatus::Cancelled { .. } | OrderStatus::Failed { .. } => {}
             }
         }
+
+        // The account index lists every order under its user and provider, and nothing else.
+        ensure!(
+            OrdersOf::<T>::iter_keys().count() == indexed,
+            "OrdersOf lists an order that is not there or not the account's"
+        );
 
         for (user, expected) in deposits {
             let held = T::Currency::balance_on_hold(&HoldReason::OrderDeposit.into(), &user);

@@ -3,7 +3,7 @@
 
 use crate::{
     mock::*, AccessBlobs, Deadlines, Error, Event, FailureReason, NextOrderId, OrderStatus,
-    OrdersByWorker, UsageReport,
+    OrdersByWorker, OrdersOf, UsageReport,
 };
 use codec::{Decode, Encode};
 use frame_support::{assert_noop, assert_ok, traits::Hooks, BoundedVec};
@@ -1883,6 +1883,73 @@ fn zero_blocks_per_hour_is_a_clear_error() {
     });
 }
 
+/// The orders the account index lists for `who`, in id order.
+fn orders_of(who: AccountId) -> Vec<u64> {
+    let mut ids: Vec<u64> = OrdersOf::<Test>::iter_key_prefix(who).collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn orders_are_indexed_under_their_user_and_provider_until_removed() {
+    ExtBuilder::default().build_and_execute(|| {
+        let w = register_active(ALICE, AGENT, RTX, 4, 100);
+        let a = place(USER, one_gpu(Some(w)), 0);
+        let b = place(USER2, one_gpu(Some(w)), 0);
+        // The provider's own order on its worker: one entry.
+        let own = place(ALICE, one_gpu(Some(w)), 0);
+        assert_eq!(orders_of(USER), vec![a]);
+        assert_eq!(orders_of(USER2), vec![b]);
+        assert_eq!(orders_of(ALICE), vec![a, b, own]);
+        assert!(orders_of(ANYONE).is_empty());
+        // A terminal order stays listed through its retention, like the order itself.
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), a));
+        accept(AGENT, b);
+        run_to_block(RETENTION);
+        assert_eq!(orders_of(USER), vec![a]);
+        // The deadline tick removes it after retention, and its index entries with it.
+        run_to_block(1 + RETENTION);
+        assert!(crate::Orders::<Test>::get(a).is_none());
+        assert!(orders_of(USER).is_empty());
+        assert_eq!(orders_of(USER2), vec![b]);
+        assert_eq!(orders_of(ALICE), vec![b, own]);
+    });
+}
+
+#[test]
+fn migration_v1_to_v2_indexes_every_order_under_its_accounts() {
+    use crate::migrations::{InnerMigrateV1ToV2, MigrateV1ToV2};
+    use frame_support::traits::{
+        GetStorageVersion, OnRuntimeUpgrade, StorageVersion, UncheckedOnRuntimeUpgrade,
+    };
+    ExtBuilder::default().build_and_execute(|| {
+        let w = register_active(ALICE, AGENT, RTX, 4, 100);
+        let pending = place(USER, one_gpu(Some(w)), 0);
+        let running = place(USER2, one_gpu(Some(w)), 0);
+        let own = place(ALICE, one_gpu(Some(w)), 0);
+        let cancelled = place(USER, one_gpu(Some(w)), 0);
+        accept(AGENT, running);
+        assert_ok!(Orders::cancel_order(RuntimeOrigin::signed(USER), cancelled));
+        // v1 had no index.
+        let _ = OrdersOf::<Test>::clear(u32::MAX, None);
+        StorageVersion::new(1).put::<Orders>();
+
+        MigrateV1ToV2::<Test>::on_runtime_upgrade();
+
+        assert_eq!(Orders::on_chain_storage_version(), StorageVersion::new(2));
+        assert_eq!(orders_of(USER), vec![pending, cancelled]);
+        assert_eq!(orders_of(USER2), vec![running]);
+        assert_eq!(orders_of(ALICE), vec![pending, running, own, cancelled]);
+        // Once: at version 2 it does nothing (the index cleared here stays empty until the
+        // unversioned migration builds it again).
+        let _ = OrdersOf::<Test>::clear(u32::MAX, None);
+        MigrateV1ToV2::<Test>::on_runtime_upgrade();
+        assert!(orders_of(ALICE).is_empty());
+        InnerMigrateV1ToV2::<Test>::on_runtime_upgrade();
+        assert_eq!(orders_of(ALICE), vec![pending, running, own, cancelled]);
+    });
+}
+
 #[test]
 fn migration_v0_to_v1_adds_deposits_and_schedules_every_order() {
     use crate::migrations::{v0, MigrateV0ToV1};
@@ -1981,7 +2048,11 @@ fn removals_take_at_most_half_a_bucket_so_reject_churn_cannot_stall_ordering() {
         assert_eq!(order(honest).deadline, Some(removal_at));
         run_to_block(removal_at + RETENTION);
         let last = *churned.last().unwrap();
+        assert!(orders_of(USER).contains(&last));
         assert_ok!(Orders::drop_order(RuntimeOrigin::signed(ANYONE), last));
+        // The index goes with the order.
+        assert!(!orders_of(USER).contains(&last));
+        assert!(!OrdersOf::<Test>::contains_key(ALICE, last));
     });
 }
 

@@ -43,9 +43,7 @@ impl<T: Config> Pallet<T> {
                 OrderStatus::Completed { .. }
                 | OrderStatus::Cancelled { .. }
                 | OrderStatus::Failed { .. } => {
-                    Orders::<T>::remove(order_id);
-                    ExitRecords::<T>::remove(order_id);
-                    Self::deposit_event(Event::<T>::OrderDropped { order_id });
+                    Self::remove_order(order_id, &order);
                     continue;
                 }
             };
