@@ -310,6 +310,24 @@ fn played_worker(transport: &InProcessTransport) -> Arc<InProcessWorker<CpuBacke
     w
 }
 
+/// A state directory, the in-memory chain, a transport with the played worker at
+/// [`ENDPOINT`], and the chain's timeline.
+fn with_worker() -> (
+    tempfile::TempDir,
+    Arc<MockChain>,
+    Arc<InProcessTransport>,
+    Timeline,
+) {
+    let transport = InProcessTransport::new();
+    played_worker(&transport);
+    (
+        tempfile::tempdir().unwrap(),
+        MockChain::new(),
+        transport,
+        MockChain::tl(),
+    )
+}
+
 fn config() -> CoreConfig {
     CoreConfig {
         judge_timing: false,
@@ -465,11 +483,7 @@ fn the_timeline_follows_the_pallet() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_check_goes_commit_challenge_seal_reveal_and_the_last_reveal_finalizes() {
-    let dir = tempfile::tempdir().unwrap();
-    let chain = MockChain::new();
-    let transport = InProcessTransport::new();
-    played_worker(&transport);
-    let tl = MockChain::tl();
+    let (dir, chain, transport, tl) = with_worker();
     let e = 2;
     chain.assign(Kind::Regular, e, 4, vec![4]);
     let mut c = core(&chain, &transport, dir.path());
@@ -510,11 +524,7 @@ async fn a_check_goes_commit_challenge_seal_reveal_and_the_last_reveal_finalizes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_after_the_commitment_reveals_the_committed_nonce_and_never_commits_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let chain = MockChain::new();
-    let transport = InProcessTransport::new();
-    played_worker(&transport);
-    let tl = MockChain::tl();
+    let (dir, chain, transport, tl) = with_worker();
     let e = 1;
     // Two slots of the check; the other one is someone else's and never seals.
     chain.assign(Kind::Regular, e, 0, vec![0, 7]);
@@ -608,11 +618,7 @@ async fn a_nonce_stored_before_a_crash_is_the_one_committed_after_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn already_errors_advance_and_closed_windows_drop_instead_of_looping() {
-    let dir = tempfile::tempdir().unwrap();
-    let chain = MockChain::new();
-    let transport = InProcessTransport::new();
-    played_worker(&transport);
-    let tl = MockChain::tl();
+    let (dir, chain, transport, tl) = with_worker();
     chain.assign(Kind::Regular, 1, 0, vec![0]);
     chain.assign(Kind::Regular, 1, 1, vec![0, 1]);
     let mut c = core(&chain, &transport, dir.path());
@@ -700,11 +706,7 @@ async fn a_step_submits_all_its_due_transactions_together() {
     // Two regular slots of one check and a re-check slot in the same epoch: each protocol step
     // of the three goes out in one batch (consecutive nonces on a real chain), so that one
     // operator's several assignments fit the same windows as one.
-    let dir = tempfile::tempdir().unwrap();
-    let chain = MockChain::new();
-    let transport = InProcessTransport::new();
-    played_worker(&transport);
-    let tl = MockChain::tl();
+    let (dir, chain, transport, tl) = with_worker();
     let e = 2;
     chain.assign(Kind::Regular, e, 0, vec![0, 1]);
     chain.assign(Kind::Regular, e, 1, vec![0, 1]);
