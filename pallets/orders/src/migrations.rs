@@ -125,12 +125,7 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV0ToV1<T> {
 
     #[cfg(feature = "try-runtime")]
     fn post_upgrade(state: Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
-        let before = u64::decode(&mut &state[..])
-            .map_err(|_| sp_runtime::TryRuntimeError::Other("pre_upgrade state"))?;
-        ensure!(
-            Orders::<T>::iter().count() as u64 == before,
-            "v1 migration lost orders"
-        );
+        same_order_count::<T>(&state, "v1 migration lost orders")?;
         for (_, order) in Orders::<T>::iter() {
             ensure!(order.deposit.is_zero(), "v1 migration invented a deposit");
             if order.status.is_open() {
@@ -141,6 +136,18 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV0ToV1<T> {
         // escrows and deposits match the records).
         Pallet::<T>::do_try_state()
     }
+}
+
+/// `post_upgrade`: as many orders as `pre_upgrade` counted (its state: the count, SCALE).
+#[cfg(feature = "try-runtime")]
+fn same_order_count<T: Config>(
+    state: &[u8],
+    lost: &'static str,
+) -> Result<(), sp_runtime::TryRuntimeError> {
+    let before = u64::decode(&mut &state[..])
+        .map_err(|_| sp_runtime::TryRuntimeError::Other("pre_upgrade state"))?;
+    ensure!(Orders::<T>::iter().count() as u64 == before, lost);
+    Ok(())
 }
 
 /// Migrates the orders pallet from storage version 0 to 1 (see [`InnerMigrateV0ToV1`]).
@@ -203,12 +210,7 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV1ToV2<T> {
 
     #[cfg(feature = "try-runtime")]
     fn post_upgrade(state: Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
-        let before = u64::decode(&mut &state[..])
-            .map_err(|_| sp_runtime::TryRuntimeError::Other("pre_upgrade state"))?;
-        ensure!(
-            Orders::<T>::iter().count() as u64 == before,
-            "v2 migration lost orders"
-        );
+        same_order_count::<T>(&state, "v2 migration lost orders")?;
         // Every order indexed under its user and provider, nothing else indexed.
         Pallet::<T>::do_try_state()
     }
