@@ -7,7 +7,8 @@
 
 use kaisar_chain_client::{
     kaisar, kaisar::runtime_types::pallet_orders::types::ExitKind, signer::account_of,
-    subxt_signer::sr25519::Keypair, types::*, AccountId32, Client, UNITS,
+    subxt::rpcs::rpc_params, subxt_signer::sr25519::Keypair, types::*, AccountId32, Client, Engine,
+    UNITS,
 };
 use kaisar_cli::access::AccessKeyPair;
 use kaisar_e2e::*;
@@ -127,6 +128,65 @@ where
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// How many transactions of `who` the node's pool holds that the chain does not show yet.
+async fn in_pool(client: &Client, who: &AccountId32) -> u64 {
+    let next = client.next_nonce(who).await.unwrap();
+    next.saturating_sub(u64::from(client.account(who).await.unwrap().nonce))
+}
+
+/// Wait until no transaction of `who` waits in the pool (those of a killed agent land).
+async fn settled(client: &Client, who: &AccountId32) {
+    until(
+        "the pool to be clear of the agent's transactions",
+        60,
+        || async { (in_pool(client, who).await == 0).then_some(()) },
+    )
+    .await
+}
+
+/// Chopsticks builds blocks only when asked (`dev_newBlock`) until this is dropped; then again
+/// one per transaction (`Instant`, the shared chain's mode). Dropping restores it even when the
+/// test panics, so that the tests after this one on the shared chain still get blocks.
+struct ManualBlocks {
+    url: String,
+}
+
+impl ManualBlocks {
+    async fn start(client: &Client) -> Self {
+        client
+            .rpc_request::<serde_json::Value>("dev_setBlockBuildMode", rpc_params!["Manual"])
+            .await
+            .unwrap();
+        Self { url: chain_url() }
+    }
+}
+
+impl Drop for ManualBlocks {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        // Drop cannot await: a thread with a runtime of its own sets the mode back.
+        let restored = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async {
+                Client::connect(&url)
+                    .await?
+                    .rpc_request::<serde_json::Value>(
+                        "dev_setBlockBuildMode",
+                        rpc_params!["Instant"],
+                    )
+                    .await
+            })
+        })
+        .join();
+        if !matches!(restored, Ok(Ok(_))) && !std::thread::panicking() {
+            panic!("could not set the chain's block mode back to Instant: {restored:?}");
+        }
     }
 }
 
@@ -373,14 +433,72 @@ disk_gib = 100
     assert_ne!(running.id, first_container[0].id);
 
     // 5. kill the agent mid-order; restart it: the same container, reports at the next seq.
-    kill(agent_task).await;
-    let seq_before = last_seq(&order_of(&client, order_id).await);
-    client.advance_blocks(5).await.unwrap();
-    let (agent_task, metrics) = spawn_agent(&config);
+    //    On Chopsticks the kill comes while a transaction of the agent waits in the pool (blocks
+    //    are built only on request meanwhile): the restarted agent waits for it to land instead
+    //    of deciding from a chain that does not show it (which would send the report again, a
+    //    failed duplicate). A node builds blocks by time: there the kill lands wherever it does.
+    settled(&client, &agent_id).await;
+    let chopsticks = client.engine().await.unwrap() == Engine::Chopsticks;
+    let manual = if chopsticks {
+        Some(ManualBlocks::start(&client).await)
+    } else {
+        None
+    };
+    // A block at a time, each given a few seconds, until the agent's next transaction (its
+    // report or heartbeat is due every 5 and 10 blocks) waits in the pool.
+    let mut caught = false;
+    for _ in 0..20 {
+        if !chopsticks {
+            break;
+        }
+        client.advance_blocks(1).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline && !caught {
+            caught = in_pool(&client, &agent_id).await > 0;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if caught {
+            break;
+        }
+    }
+    assert_eq!(
+        caught, chopsticks,
+        "no transaction of the agent caught in the pool"
+    );
+    let mut seq_before = last_seq(&order_of(&client, order_id).await);
+    let (agent_task, metrics) = if let Some(manual) = manual {
+        kill(agent_task).await;
+        let (agent_task, metrics) = spawn_agent(&config);
+        until("the restarted agent to wait for the pool", 60, || async {
+            (metrics.pool_waits.load(Ordering::Relaxed) >= 1).then_some(())
+        })
+        .await;
+        assert_eq!(last_seq(&order_of(&client, order_id).await), seq_before);
+        // One block at a time until the report is in (the killed agent's, or the restarted
+        // one's once the pool is clear): at most one report per five blocks.
+        for _ in 0..4 {
+            if last_seq(&order_of(&client, order_id).await) > seq_before {
+                break;
+            }
+            client.advance_blocks(1).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        drop(manual);
+        // Whatever the agent sent meanwhile lands now.
+        client.advance_blocks(1).await.unwrap();
+        (agent_task, metrics)
+    } else {
+        kill(agent_task).await;
+        settled(&client, &agent_id).await;
+        seq_before = last_seq(&order_of(&client, order_id).await);
+        client.advance_blocks(5).await.unwrap();
+        spawn_agent(&config)
+    };
     until("the report after the restart", 60, || async {
         (last_seq(&order_of(&client, order_id).await) == seq_before + 1).then_some(())
     })
     .await;
+    assert_eq!(metrics.tx_failures.load(Ordering::Relaxed), 0);
     let after = containers_of(&runtime, order_id).await;
     assert_eq!(after.len(), 1, "{after:?}");
     assert_eq!(after[0].id, running.id, "the running container was kept");
@@ -423,6 +541,7 @@ disk_gib = 100
     kill(agent_task).await;
     assert_eq!(metrics.tx_failures.load(Ordering::Relaxed), cut_failures);
     runtime.stop_and_remove(&running.id).await.unwrap();
+    settled(&client, &agent_id).await;
     let seq_before = last_seq(&order_of(&client, order_id).await);
     let (agent_task, metrics) = spawn_agent(&config);
     client.advance_blocks(1).await.unwrap();
@@ -441,7 +560,11 @@ disk_gib = 100
         order_of(&client, order_id).await.status,
         OrderStatus::Running { .. }
     ));
-    assert!(metrics.usage_reports.load(Ordering::Relaxed) >= 1);
+    // The chain shows the report a moment before the agent's submission returns.
+    until("the report counted by the agent", 30, || async {
+        (metrics.usage_reports.load(Ordering::Relaxed) >= 1).then_some(())
+    })
+    .await;
 
     // 7. The user cancels: the agent removes the container.
     ok(
@@ -459,7 +582,10 @@ disk_gib = 100
     })
     .await;
     assert_eq!(metrics.tx_failures.load(Ordering::Relaxed), 0);
-    assert!(metrics.containers_removed.load(Ordering::Relaxed) >= 1);
+    until("the removal counted by the agent", 30, || async {
+        (metrics.containers_removed.load(Ordering::Relaxed) >= 1).then_some(())
+    })
+    .await;
 
     // 8. An order for an image the host does not have fails at its first start: the agent
     //    reports `ImageUnavailable` on the Pending order (the user sees it in the exit

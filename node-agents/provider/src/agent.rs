@@ -7,7 +7,10 @@
 //! every decision is made from the chain's state and the engine's, the first tick after a
 //! restart *is* the reconciliation: containers of orders no longer Running are removed, Running
 //! orders without a container get it back (same token and ports, from [`crate::state`]), and
-//! usage reports continue at the chain's `last_report_seq + 1`.
+//! usage reports continue at the chain's `last_report_seq + 1`. A tick that finds transactions
+//! of the agent key in the node's pool that its snapshot does not show (sent by a run killed
+//! mid-submit, or cut off by a lost connection) waits for them to land first (up to
+//! [`MAX_POOL_WAIT_TICKS`] blocks), so that it does not send them again.
 
 use crate::config::{ChainConfig, HostClassConfig, RegistrationConfig};
 use crate::containers::{
@@ -215,11 +218,24 @@ pub struct Agent {
     memory: BTreeMap<OrderId, Memory>,
     last_heartbeat: Option<u32>,
     last_block: Option<u32>,
+    /// Consecutive ticks that found transactions of the agent key in the pool and waited.
+    pool_waits: u32,
+    /// A transaction failed since the tick last made sure the node is still there.
+    tx_failed: bool,
 }
+
+/// How many ticks (blocks) in a row the agent waits for transactions of its key that are in the
+/// node's pool but not in the chain it reads (a previous run killed mid-submit, a submission cut
+/// off by a lost connection, one that timed out). Deciding before they land would send them
+/// again: a duplicate usage report or exit report fails on-chain. After this many blocks the
+/// agent goes on anyway: one that stays in the pool longer is stuck, not about to land.
+pub const MAX_POOL_WAIT_TICKS: u32 = 20;
 
 /// What one tick read.
 struct Snapshot {
     now: u32,
+    /// The agent key's nonce at this block: how many of its transactions the snapshot shows.
+    nonce: u64,
     orders: BTreeMap<OrderId, Order>,
     containers: Vec<AgentContainer>,
     records: BTreeSet<OrderId>,
@@ -265,6 +281,8 @@ impl Agent {
             memory,
             last_heartbeat: None,
             last_block: None,
+            pool_waits: 0,
+            tx_failed: false,
         })
     }
 
@@ -328,11 +346,40 @@ impl Agent {
         if let Some(expectations) = &self.expectations {
             expectations.refresh(client, now).await?;
         }
+        // The pool's next nonce, read after the snapshot: anything above the snapshot's nonce
+        // is a transaction of this key the snapshot does not show yet.
+        let in_pool = client
+            .next_nonce(&account_of(&self.signer))
+            .await?
+            .saturating_sub(snapshot.nonce);
+        if in_pool > 0 && self.pool_waits < MAX_POOL_WAIT_TICKS {
+            self.pool_waits += 1;
+            Metrics::inc(&self.metrics.pool_waits);
+            tracing::info!(
+                block = now,
+                in_pool,
+                "transactions of the agent key are still in the pool: waiting for them before \
+                 deciding"
+            );
+            return Ok(());
+        }
+        if in_pool == 0 {
+            self.pool_waits = 0;
+        } else if self.pool_waits == MAX_POOL_WAIT_TICKS {
+            // Said once; the agent does not wait again until the pool is clear of them.
+            self.pool_waits += 1;
+            tracing::warn!(
+                in_pool,
+                blocks = MAX_POOL_WAIT_TICKS,
+                "transactions of the agent key stay in the pool: going on without them"
+            );
+        }
         if self
             .last_heartbeat
             .is_none_or(|b| now >= b.saturating_add(self.chain.heartbeat_every_blocks))
         {
             self.heartbeat(client, &snapshot).await;
+            self.still_connected(client).await?;
         }
         let phases: BTreeMap<OrderId, Phase> = snapshot
             .orders
@@ -360,6 +407,16 @@ impl Agent {
         );
         for action in actions {
             self.act(client, &snapshot, action).await;
+            self.still_connected(client).await?;
+        }
+        Ok(())
+    }
+
+    /// After a failed transaction, whether the node is still there: if it went away, the tick
+    /// stops (`Err`: the daemon reconnects) rather than failing every action left in it.
+    async fn still_connected(&mut self, client: &Client) -> Result<(), AgentError> {
+        if std::mem::take(&mut self.tx_failed) {
+            client.best_number().await?;
         }
         Ok(())
     }
@@ -396,9 +453,17 @@ impl Agent {
                 }
             }
         }
+        let nonce = Client::fetch_at(
+            &at,
+            kaisar::storage().system().account(),
+            (account_of(&self.signer),),
+        )
+        .await?
+        .map_or(0, |a| u64::from(a.nonce));
         // Containers without a parsable order label are not this agent's doing: leave them.
         Ok(Snapshot {
             now,
+            nonce,
             orders,
             containers,
             records,
@@ -429,6 +494,7 @@ impl Agent {
             }
             Err(e) => {
                 Metrics::inc(&self.metrics.tx_failures);
+                self.tx_failed = true;
                 tracing::warn!(error = %e, "heartbeat failed");
             }
         }
@@ -542,7 +608,7 @@ impl Agent {
     }
 
     async fn submit_or_log<C: kaisar_chain_client::subxt::transactions::Payload>(
-        &self,
+        &mut self,
         client: &Client,
         what: &'static str,
         order_id: OrderId,
@@ -555,6 +621,7 @@ impl Agent {
             }
             Err(e) => {
                 Metrics::inc(&self.metrics.tx_failures);
+                self.tx_failed = true;
                 tracing::warn!(order = order_id, error = %e, "{what} failed");
                 false
             }

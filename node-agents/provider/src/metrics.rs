@@ -29,6 +29,8 @@ pub struct Metrics {
     pub heartbeats: AtomicU64,
     /// Transactions that failed (any call).
     pub tx_failures: AtomicU64,
+    /// Ticks that waited for transactions of the agent key still in the node's pool.
+    pub pool_waits: AtomicU64,
     /// Connections to the node made (the first and every reconnection).
     pub connections: AtomicU64,
     /// 1 while connected to the node.
@@ -105,6 +107,12 @@ impl Metrics {
             "counter",
             "Transactions that failed.",
             &self.tx_failures,
+        );
+        metric(
+            "pool_waits_total",
+            "counter",
+            "Blocks at which the agent waited for its transactions still in the pool.",
+            &self.pool_waits,
         );
         metric(
             "chain_connections_total",
