@@ -303,8 +303,9 @@ fn spawn_checker(
             timing: ExchangeTiming {
                 ping_interval: Duration::from_millis(200),
                 request_timeout: Duration::from_secs(5),
-                // The checkers take turns on the worker's one GPU.
-                accept_retry_for: Duration::from_secs(10),
+                // The checkers take turns on the worker's one GPU: up to six challenges of an
+                // epoch (a regular check's and a re-check's) queue there on a loaded host.
+                accept_retry_for: Duration::from_secs(30),
                 ..ExchangeTiming::default()
             },
             ..CoreConfig::default()

@@ -77,6 +77,23 @@ mod benchmarks {
         assert!(EraBudgets::<T>::get(0).expect("closed").spent > 0u32.into());
     }
 
+    /// Dropping a failed worker's record (the worst case of the two kinds: a provider record
+    /// and its grant computed; a license record reads no more).
+    #[benchmark]
+    fn drop_record() {
+        fund_pot::<T>();
+        let provider: T::AccountId = account("provider", 0, SEED);
+        Rewards::<T>::worker_passed(0, &provider, 1_000);
+        Rewards::<T>::worker_failed(0);
+        Rewards::<T>::worker_passed(1, &account("other", 0, SEED), 1_000);
+        finish::<T>(0);
+        Rewards::<T>::do_close_era(0).expect("closable");
+        let caller: T::AccountId = whitelisted_caller();
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), 0, Beneficiary::Provider(0));
+        assert!(ProviderScores::<T>::get(0, 0).is_none());
+    }
+
     impl_benchmark_test_suite!(
         Rewards,
         crate::mock::ExtBuilder::default().build(),

@@ -1,4 +1,5 @@
-//! The calls' logic: claims (closing the era first when needed).
+//! The calls' logic: claims and dropping records that owe nothing (closing the era first when
+//! needed).
 
 use super::*;
 use frame_support::{
@@ -71,6 +72,44 @@ impl<T: Config> Pallet<T> {
             T::WeightInfo::claim().saturating_add(T::WeightInfo::close_era())
         } else {
             T::WeightInfo::claim()
+        };
+        Ok(Some(weight).into())
+    }
+
+    pub(crate) fn do_drop_record(
+        era: RewardEra,
+        record: Beneficiary,
+    ) -> DispatchResultWithPostInfo {
+        let mut closed_now = false;
+        if !EraBudgets::<T>::contains_key(era) {
+            Self::do_close_era(era)?;
+            closed_now = true;
+        }
+        let budget = EraBudgets::<T>::get(era).ok_or(Error::<T>::EraNotFinished)?;
+        match record {
+            Beneficiary::Provider(worker) => {
+                let s = ProviderScores::<T>::get(era, worker).ok_or(Error::<T>::NothingEarned)?;
+                ensure!(
+                    s.paid >= Self::provider_grant(&budget, &s),
+                    Error::<T>::StillOwed
+                );
+                ProviderScores::<T>::remove(era, worker);
+            }
+            Beneficiary::LicenseOwner(license) | Beneficiary::LicenseOperator(license) => {
+                let s = CheckerScores::<T>::get(era, license).ok_or(Error::<T>::NothingEarned)?;
+                let (owner_grant, operator_grant) = Self::license_grants(&budget, &s);
+                ensure!(
+                    s.owner_paid >= owner_grant && s.operator_paid >= operator_grant,
+                    Error::<T>::StillOwed
+                );
+                CheckerScores::<T>::remove(era, license);
+            }
+        }
+        Self::deposit_event(Event::RecordDropped { era, record });
+        let weight = if closed_now {
+            T::WeightInfo::drop_record().saturating_add(T::WeightInfo::close_era())
+        } else {
+            T::WeightInfo::drop_record()
         };
         Ok(Some(weight).into())
     }

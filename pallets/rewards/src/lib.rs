@@ -41,7 +41,9 @@
 //! paid yet; the provider, the license's current owner and the recorded operator claim their
 //! own part. Each payout also pays `ReferralShare` of it to the beneficiary's referrer (one
 //! level; `kaisar_primitives::Referrals`), out of the era's reserve (or gives that share back to
-//! the pot's free balance when there is no referrer). A fully paid party's record is removed.
+//! the pot's free balance when there is no referrer). A fully paid party's record is removed; a
+//! record whose grant is zero (nothing to claim) is removed by anyone with
+//! [`Pallet::drop_record`].
 //!
 //! `try_state`: what the pot holds for the eras equals, over the closed eras, what was budgeted
 //! less what was paid or given back; each era's scores add up to its totals.
@@ -245,6 +247,13 @@ pub mod pallet {
             /// Amount paid.
             amount: BalanceOf<T>,
         },
+        /// A closed era's record that owed nothing (a zero grant, or paid in full) was removed.
+        RecordDropped {
+            /// The era.
+            era: RewardEra,
+            /// The record: a worker's (`Provider`) or a license's (either license variant).
+            record: Beneficiary,
+        },
         /// A worker earns nothing in `era`: a verdict failed it.
         WorkerForfeited {
             /// The era.
@@ -271,6 +280,8 @@ pub mod pallet {
         /// The pot could not pay (the beneficiary's account would be below the existential
         /// deposit): claim again when more has vested.
         PayoutFailed,
+        /// The record still has a grant to pay: only its beneficiaries' claims remove it.
+        StillOwed,
     }
 
     #[pallet::genesis_config]
@@ -331,6 +342,24 @@ pub mod pallet {
         ) -> DispatchResultWithPostInfo {
             let who = ensure_signed(origin)?;
             Self::do_claim(who, era, beneficiary)
+        }
+
+        /// Remove (anyone) `record` of `era` when it owes nothing: its grant is zero (a worker a
+        /// verdict failed in the era, a slot whose score came to zero) or was paid in full.
+        /// Claims remove a record once paid in full, but nobody can claim a zero grant: this
+        /// keeps such records from staying in storage for good. Closes the era first if nobody
+        /// has. `record` is `Provider(worker)` for a worker's record, or either license variant
+        /// for a license's (owner and operator share one record: both parts must owe nothing).
+        /// Frees no funds: nothing is held for a record that owes nothing.
+        #[pallet::call_index(2)]
+        #[pallet::weight(T::WeightInfo::drop_record().saturating_add(T::WeightInfo::close_era()))]
+        pub fn drop_record(
+            origin: OriginFor<T>,
+            era: RewardEra,
+            record: Beneficiary,
+        ) -> DispatchResultWithPostInfo {
+            ensure_signed(origin)?;
+            Self::do_drop_record(era, record)
         }
     }
 }

@@ -334,6 +334,78 @@ fn claims_check_the_caller_the_era_and_replay() {
     });
 }
 
+fn drop_record(
+    era: RewardEra,
+    b: Beneficiary,
+) -> sp_runtime::DispatchResultWithInfo<frame_support::dispatch::PostDispatchInfo> {
+    Rewards::drop_record(RuntimeOrigin::signed(R), era, b)
+}
+
+#[test]
+fn records_owing_nothing_are_dropped_by_anyone_and_owed_ones_are_kept() {
+    ExtBuilder::default().build_and_execute(|| {
+        era_zero();
+        // Not before the era is over.
+        assert_noop!(drop_record(0, Beneficiary::Provider(W3)), E::EraNotFinished);
+        assert_noop!(
+            Rewards::drop_record(RuntimeOrigin::none(), 0, Beneficiary::Provider(W3)),
+            sp_runtime::DispatchError::BadOrigin
+        );
+        // Half vested: P2 claims half of its grant.
+        run_to_block(start(3) + UNLOCK / 2);
+        assert_ok!(claim(P2, 0, Beneficiary::Provider(W2)));
+        let held = held_on_pot();
+        let budget = EraBudgets::<Test>::get(0).unwrap();
+        // W3 failed a verdict in the era (a zero grant): anyone removes its record.
+        assert_ok!(drop_record(0, Beneficiary::Provider(W3)));
+        assert!(ProviderScores::<Test>::get(0, W3).is_none());
+        System::assert_last_event(
+            Event::RecordDropped {
+                era: 0,
+                record: Beneficiary::Provider(W3),
+            }
+            .into(),
+        );
+        // L3's canaries were all wrong (a zero score): either license variant names it.
+        assert_ok!(drop_record(0, Beneficiary::LicenseOperator(3)));
+        assert!(CheckerScores::<Test>::get(0, 3).is_none());
+        // No funds move: nothing was held for them.
+        assert_eq!(held_on_pot(), held);
+        assert_eq!(EraBudgets::<Test>::get(0).unwrap(), budget);
+        // Owed grants stay, untouched or partly paid; the owner's part of L1 keeps the
+        // license's record whatever the variant.
+        assert_noop!(drop_record(0, Beneficiary::Provider(W1)), E::StillOwed);
+        assert_noop!(drop_record(0, Beneficiary::Provider(W2)), E::StillOwed);
+        assert_noop!(
+            drop_record(0, Beneficiary::LicenseOperator(1)),
+            E::StillOwed
+        );
+        // Replay, and records that never were.
+        assert_noop!(drop_record(0, Beneficiary::Provider(W3)), E::NothingEarned);
+        assert_noop!(
+            drop_record(0, Beneficiary::LicenseOwner(99)),
+            E::NothingEarned
+        );
+        // Their beneficiaries still claim the rest in full.
+        run_to_block(start(3) + UNLOCK);
+        assert_ok!(claim(P1, 0, Beneficiary::Provider(W1)));
+        assert_ok!(claim(P2, 0, Beneficiary::Provider(W2)));
+        assert!(ProviderScores::<Test>::get(0, W1).is_none());
+        assert_noop!(drop_record(0, Beneficiary::Provider(W1)), E::NothingEarned);
+    });
+}
+
+#[test]
+fn dropping_a_record_closes_the_era_first_when_nobody_has() {
+    ExtBuilder::default().build_and_execute(|| {
+        era_zero();
+        run_to_block(start(3));
+        assert_ok!(drop_record(0, Beneficiary::Provider(W3)));
+        assert!(EraBudgets::<Test>::get(0).is_some());
+        assert!(held_on_pot() > 0);
+    });
+}
+
 #[test]
 fn an_era_nobody_earned_in_takes_nothing_from_the_pot() {
     ExtBuilder::default().build_and_execute(|| {

@@ -590,11 +590,13 @@ impl Demo {
         let seq = Self::last_seq(&self.order(o1).await?).unwrap_or_default();
         self.kill_agent().await?;
         self.start_agent()?;
-        self.until("the next usage report", 30, |c| async move {
-            let o = c.order(o1).await?;
-            Ok(o.and_then(|o| Self::last_seq(&o)).filter(|s| *s > seq))
-        })
-        .await?;
+        // The first report seen after the restart (the next one comes blocks later).
+        let seq_now = self
+            .until("the next usage report", 30, |c| async move {
+                let o = c.order(o1).await?;
+                Ok(o.and_then(|o| Self::last_seq(&o)).filter(|s| *s > seq))
+            })
+            .await?;
         let after = self
             .podman
             .as_ref()
@@ -602,7 +604,6 @@ impl Demo {
             .containers()
             .of(o1)
             .await?;
-        let seq_now = Self::last_seq(&self.order(o1).await?).unwrap_or_default();
         ensure!(
             after == before,
             "the restarted agent did not keep the container: {before:?} -> {after:?}"

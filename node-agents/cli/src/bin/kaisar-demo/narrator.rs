@@ -74,13 +74,15 @@ pub fn spawn(
         while !narration.stop.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(100)).await;
             if chopsticks && built.elapsed() >= block_time {
-                built = tokio::time::Instant::now();
                 let _ = client
                     .rpc_request::<serde_json::Value>(
                         "dev_newBlock",
                         rpc_params![serde_json::json!({ "count": 1 })],
                     )
                     .await;
+                // Counted from the end of the build: a slow build must not make the next one
+                // start at once (the windows of the checks are counted in blocks).
+                built = tokio::time::Instant::now();
             }
             let Ok(best) = client.best_number().await else {
                 continue;
