@@ -19,12 +19,7 @@ impl<T: Config> Pallet<T> {
         era: RewardEra,
         beneficiary: Beneficiary,
     ) -> DispatchResultWithPostInfo {
-        let mut closed_now = false;
-        if !EraBudgets::<T>::contains_key(era) {
-            Self::do_close_era(era)?;
-            closed_now = true;
-        }
-        let mut budget = EraBudgets::<T>::get(era).ok_or(Error::<T>::EraNotFinished)?;
+        let (mut budget, closed_now) = Self::closed_budget(era)?;
         // One read of the party's record: the caller, the grant, the payout and what is left.
         match beneficiary {
             Beneficiary::Provider(worker) => {
@@ -80,12 +75,7 @@ impl<T: Config> Pallet<T> {
         era: RewardEra,
         record: Beneficiary,
     ) -> DispatchResultWithPostInfo {
-        let mut closed_now = false;
-        if !EraBudgets::<T>::contains_key(era) {
-            Self::do_close_era(era)?;
-            closed_now = true;
-        }
-        let budget = EraBudgets::<T>::get(era).ok_or(Error::<T>::EraNotFinished)?;
+        let (budget, closed_now) = Self::closed_budget(era)?;
         match record {
             Beneficiary::Provider(worker) => {
                 let s = ProviderScores::<T>::get(era, worker).ok_or(Error::<T>::NothingEarned)?;
@@ -112,6 +102,16 @@ impl<T: Config> Pallet<T> {
             T::WeightInfo::drop_record()
         };
         Ok(Some(weight).into())
+    }
+
+    /// `era`'s budget, closing the era first if nobody has (`true`: closed by this call).
+    fn closed_budget(era: RewardEra) -> Result<(EraBudgetOf<T>, bool), DispatchError> {
+        if let Some(budget) = EraBudgets::<T>::get(era) {
+            return Ok((budget, false));
+        }
+        Self::do_close_era(era)?;
+        let budget = EraBudgets::<T>::get(era).ok_or(Error::<T>::EraNotFinished)?;
+        Ok((budget, true))
     }
 
     /// What is due now of a `grant` of which `paid` was paid (`NothingEarned` for a zero grant,
