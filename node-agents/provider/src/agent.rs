@@ -229,7 +229,7 @@ pub struct Agent {
 /// off by a lost connection, one that timed out). Deciding before they land would send them
 /// again: a duplicate usage report or exit report fails on-chain. After this many blocks the
 /// agent goes on anyway: one that stays in the pool longer is stuck, not about to land.
-pub const MAX_POOL_WAIT_TICKS: u32 = 20;
+pub const MAX_POOL_WAIT_TICKS: u32 = 10;
 
 /// What one tick read.
 struct Snapshot {
