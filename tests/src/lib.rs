@@ -405,13 +405,8 @@ pub async fn assert_chain_consistent(client: &Client) {
         .await
         .expect("iterate accounts");
     for ((who,), info) in accounts {
-        let holds: Vec<_> =
-            Client::fetch_at(&at, kaisar::storage().balances().holds(), (who.clone(),))
-                .await
-                .unwrap()
-                .map(|v| v.0.into_iter().map(|h| (h.id, h.amount)).collect())
-                .unwrap_or_default();
-        let held: Balance = holds.iter().map(|(_, a)| *a).sum();
+        let holds = Client::holds_at(&at, &who).await.unwrap();
+        let held: Balance = holds.iter().map(|(_, a)| a).sum();
         assert_eq!(
             info.data.reserved, held,
             "{who}: reserved differs from the sum of holds {holds:?}"

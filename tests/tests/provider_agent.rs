@@ -438,35 +438,25 @@ disk_gib = 100
     //    of deciding from a chain that does not show it (which would send the report again, a
     //    failed duplicate). A node builds blocks by time: there the kill lands wherever it does.
     settled(&client, &agent_id).await;
-    let chopsticks = client.engine().await.unwrap() == Engine::Chopsticks;
-    let manual = if chopsticks {
-        Some(ManualBlocks::start(&client).await)
-    } else {
-        None
-    };
-    // A block at a time, each given a few seconds, until the agent's next transaction (its
-    // report or heartbeat is due every 5 and 10 blocks) waits in the pool.
-    let mut caught = false;
-    for _ in 0..20 {
-        if !chopsticks {
-            break;
+    let (agent_task, metrics, seq_before) = if client.engine().await.unwrap() == Engine::Chopsticks
+    {
+        let manual = ManualBlocks::start(&client).await;
+        // A block at a time, each given a few seconds, until the agent's next transaction (its
+        // report or heartbeat is due every 5 and 10 blocks) waits in the pool.
+        let mut caught = false;
+        for _ in 0..20 {
+            client.advance_blocks(1).await.unwrap();
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline && !caught {
+                caught = in_pool(&client, &agent_id).await > 0;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if caught {
+                break;
+            }
         }
-        client.advance_blocks(1).await.unwrap();
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline && !caught {
-            caught = in_pool(&client, &agent_id).await > 0;
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        if caught {
-            break;
-        }
-    }
-    assert_eq!(
-        caught, chopsticks,
-        "no transaction of the agent caught in the pool"
-    );
-    let mut seq_before = last_seq(&order_of(&client, order_id).await);
-    let (agent_task, metrics) = if let Some(manual) = manual {
+        assert!(caught, "no transaction of the agent caught in the pool");
+        let seq_before = last_seq(&order_of(&client, order_id).await);
         kill(agent_task).await;
         let (agent_task, metrics) = spawn_agent(&config);
         until("the restarted agent to wait for the pool", 60, || async {
@@ -486,13 +476,14 @@ disk_gib = 100
         drop(manual);
         // Whatever the agent sent meanwhile lands now.
         client.advance_blocks(1).await.unwrap();
-        (agent_task, metrics)
+        (agent_task, metrics, seq_before)
     } else {
         kill(agent_task).await;
         settled(&client, &agent_id).await;
-        seq_before = last_seq(&order_of(&client, order_id).await);
+        let seq_before = last_seq(&order_of(&client, order_id).await);
         client.advance_blocks(5).await.unwrap();
-        spawn_agent(&config)
+        let (agent_task, metrics) = spawn_agent(&config);
+        (agent_task, metrics, seq_before)
     };
     until("the report after the restart", 60, || async {
         (last_seq(&order_of(&client, order_id).await) == seq_before + 1).then_some(())

@@ -693,11 +693,21 @@ impl Client {
 
     /// The holds on an account's balance, by reason.
     pub async fn holds(&self, who: &AccountId32) -> Result<Vec<(RuntimeHoldReason, Balance)>> {
-        Ok(self
-            .fetch(kaisar::storage().balances().holds(), (*who,))
-            .await?
-            .map(|v| v.0.into_iter().map(|h| (h.id, h.amount)).collect())
-            .unwrap_or_default())
+        Self::holds_at(&self.at_best().await?, who).await
+    }
+
+    /// The holds on an account's balance at block `at`, by reason (to compare with other reads
+    /// of that block).
+    pub async fn holds_at(
+        at: &AtBlock,
+        who: &AccountId32,
+    ) -> Result<Vec<(RuntimeHoldReason, Balance)>> {
+        Ok(
+            Self::fetch_at(at, kaisar::storage().balances().holds(), (*who,))
+                .await?
+                .map(|v| v.0.into_iter().map(|h| (h.id, h.amount)).collect())
+                .unwrap_or_default(),
+        )
     }
 
     /// What is held on an account for one reason.
